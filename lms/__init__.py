@@ -1,0 +1,108 @@
+"""Party school LMS: the application factory."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from lms.config import load_config
+from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from lms.paths import PACKAGE_DIR, shipped
+
+
+def _blueprints():
+    from lms.admin.views import bp as admin_bp
+    from lms.auth.views import bp as auth_bp
+    from lms.main.views import bp as main_bp
+    from lms.org.views import bp as org_bp
+
+    return [main_bp, auth_bp, org_bp, admin_bp]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    instance_path = os.environ.get("LMS_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        template_folder=str(shipped("templates")),
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(load_config(Path(app.instance_path)))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    _init_extensions(app)
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+
+    from lms.cli import register_commands
+    from lms.web import init_web
+
+    init_web(app)
+    register_commands(app)
+    _template_globals(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from lms.web import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        _sqlite_transactions(db.engine)
+    migrate.init_app(app, db, directory=str(shipped("migrations")))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("请先登录。")
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    import lms.auth.services  # noqa: F401  (registers the user loader)
+
+
+def _sqlite_transactions(engine: sa.Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, run transactions, so SAVEPOINTs work; enforce foreign keys."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def _template_globals(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from lms.auth.models import ROLE_LABELS, Role
+    from lms.auth.forms import LanguageForm
+    from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
+
+    app.jinja_env.globals.update(
+        Role=Role,
+        ROLE_LABELS=ROLE_LABELS,
+        CATEGORY_LABELS=CATEGORY_LABELS,
+        GENDER_LABELS=GENDER_LABELS,
+        LanguageForm=LanguageForm,
+        get_locale=get_locale,
+    )
+    app.jinja_env.filters["readable_json"] = lambda value: json.dumps(value, ensure_ascii=False)

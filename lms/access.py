@@ -1,0 +1,47 @@
+"""Load → authorise → act: the one helper every view uses to fetch objects and check access."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from lms.auth.models import Role, User
+from lms.extensions import db
+
+T = TypeVar("T")
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Require a signed-in user holding at least one of `roles` (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def load(model: type[T], ident: object, can: Callable[[User, T], bool]) -> T:
+    """Fetch `model` by primary key (404 if absent), then check `can(user, obj)` (403 if not)."""
+    try:
+        obj = db.session.get(model, ident)
+    except (ValueError, TypeError):
+        obj = None
+    if obj is None:
+        abort(404)
+    if not can(current_user, obj):
+        abort(403)
+    return obj
+
+
+def authorize(allowed: bool) -> None:
+    if not allowed:
+        abort(403)

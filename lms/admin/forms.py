@@ -1,0 +1,46 @@
+"""User administration forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from lms.auth.models import ROLE_LABELS
+
+
+class RolesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _role_choices():
+    return [(role.value, label) for role, label in ROLE_LABELS.items()]
+
+
+class UserForm(FlaskForm):
+    display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
+    member_staff_no = StringField(
+        _l("关联学员工号"), validators=[Optional(), Length(max=32)], filters=[lambda v: v.strip() if v else v]
+    )
+    roles = RolesField(_l("角色"), choices=_role_choices())
+    active = BooleanField(_l("账号启用"), default=True)
+    submit = SubmitField(_l("保存"))
+
+
+class NewUserForm(UserForm):
+    username = StringField(
+        _l("用户名"),
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[0-9A-Za-z_.\-]+$", message=_l("用户名只能包含字母、数字、点、下划线和连字符。")),
+        ],
+        filters=[lambda v: v.strip() if v else v],
+    )
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("搜索"), validators=[Optional(), Length(max=64)])

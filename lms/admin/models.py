@@ -1,0 +1,28 @@
+"""The audit log: who changed what, and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import User
+from lms.database import UTCDateTime, intpk, utcnow
+from lms.extensions import db
+
+
+class AuditLog(db.Model):
+    __tablename__ = "audit_logs"
+
+    id: Mapped[intpk]
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target_type: Mapped[str] = mapped_column(sa.String(32))
+    target_id: Mapped[str] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+    actor: Mapped[User | None] = relationship()

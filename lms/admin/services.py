@@ -1,0 +1,107 @@
+"""Audit trail and user administration."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_login import current_user
+
+from lms.admin.models import AuditLog
+from lms.auth.models import Role, User
+from lms.extensions import db
+
+
+def record_audit(
+    action: str, target_type: str, target_id: object, details: dict[str, Any] | None = None
+) -> AuditLog:
+    """Add an audit entry for the current user (or the system, outside a request)."""
+    actor_id = None
+    ip = None
+    if has_request_context():
+        ip = request.remote_addr
+        if current_user and current_user.is_authenticated:
+            actor_id = current_user.id
+    entry = AuditLog(
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=details or {},
+        ip=ip,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def search_users(query: str = "") -> sa.Select:
+    stmt = sa.select(User).order_by(User.username)
+    if query:
+        pattern = f"%{query}%"
+        stmt = stmt.where(sa.or_(User.username.ilike(pattern), User.display_name.ilike(pattern)))
+    return stmt
+
+
+def update_user(
+    user: User,
+    *,
+    roles: set[Role],
+    active: bool,
+    display_name: str,
+    member_id: int | None,
+) -> None:
+    """Change roles, status and link of `user`, auditing each real change."""
+    before = {
+        "roles": sorted(user.roles),
+        "active": user.active,
+        "display_name": user.display_name,
+        "member_id": user.member_id,
+    }
+    user.set_roles(roles)
+    user.active = active
+    user.display_name = display_name
+    user.member_id = member_id
+    after = {
+        "roles": sorted(roles),
+        "active": active,
+        "display_name": display_name,
+        "member_id": member_id,
+    }
+    changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if "active" in changed and not active:
+        user.session_token = secrets.token_hex(16)
+    if changed:
+        record_audit("user.updated", "user", user.id, changed)
+    db.session.flush()
+
+
+def create_user(
+    *,
+    username: str,
+    password: str,
+    roles: set[Role],
+    display_name: str = "",
+    member_id: int | None = None,
+    one_time: bool = True,
+) -> User:
+    """Create an account; a one-time password must be changed at first login."""
+    user = User(username=username, display_name=display_name, member_id=member_id)
+    if one_time:
+        user.set_one_time_password(password)
+    else:
+        user.set_password(password)
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    record_audit("user.created", "user", user.id, {"username": username, "roles": sorted(roles)})
+    return user
+
+
+def reset_password(user: User, one_time_password: str) -> None:
+    user.set_one_time_password(one_time_password)
+    record_audit("user.password_reset", "user", user.id)
+    db.session.flush()
+

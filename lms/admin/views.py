@@ -1,0 +1,132 @@
+"""Admin pages: users, their roles and the audit log."""
+
+import secrets
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from lms.access import load, roles_required
+from lms.admin import services
+from lms.admin.forms import NewUserForm, SearchForm, UserForm
+from lms.admin.models import AuditLog
+from lms.auth.models import Role, User
+from lms.extensions import db
+from lms.org.forms import ConfirmForm
+from lms.org.models import Member
+from lms.org.roster import ONE_TIME_ALPHABET
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _is_admin(user: User, _obj: object) -> bool:
+    return user.has_role(Role.ADMIN)
+
+
+def _linked_member_id(form: UserForm, user: User | None) -> tuple[bool, int | None]:
+    """Resolve the 工号 in the form to a member that no other account is linked to."""
+    staff_no = form.member_staff_no.data
+    if not staff_no:
+        return True, None
+    member = db.session.scalar(sa.select(Member).where(Member.staff_no == staff_no))
+    if member is None:
+        form.member_staff_no.errors.append(_("没有这个工号的学员。"))
+        return False, None
+    if member.user is not None and member.user is not user:
+        form.member_staff_no.errors.append(_("该学员已关联其他账号。"))
+        return False, None
+    return True, member.id
+
+
+def _one_time_password() -> str:
+    return "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(12))
+
+
+@bp.route("/users")
+@roles_required(Role.ADMIN)
+def users():
+    form = SearchForm(request.args)
+    query = (form.q.data or "").strip()[:64] if form.validate() else ""
+    page = db.paginate(
+        services.search_users(query),
+        page=request.args.get("page", 1, type=int),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template("admin/users.html", form=form, page=page)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def create_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        ok, member_id = _linked_member_id(form, None)
+        if db.session.scalar(sa.select(User.id).where(User.username == form.username.data)):
+            form.username.errors.append(_("该用户名已存在。"))
+            ok = False
+        if ok:
+            password = _one_time_password()
+            user = services.create_user(
+                username=form.username.data,
+                password=password,
+                roles={Role(r) for r in form.roles.data},
+                display_name=form.display_name.data or "",
+                member_id=member_id,
+            )
+            db.session.commit()
+            return render_template("admin/password_issued.html", user=user, password=password)
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_user(user_id: int):
+    user = load(User, user_id, _is_admin)
+    form = UserForm(obj=user)
+    if request.method == "GET":
+        form.roles.data = [role.value for role in user.roles]
+        form.member_staff_no.data = user.member.staff_no if user.member else ""
+    if form.validate_on_submit():
+        ok, member_id = _linked_member_id(form, user)
+        roles = {Role(r) for r in form.roles.data}
+        if user.id == current_user.id and (Role.ADMIN not in roles or not form.active.data):
+            flash(_("不能取消自己的管理员角色或停用自己的账号。"), "danger")
+            ok = False
+        if ok:
+            services.update_user(
+                user,
+                roles=roles,
+                active=form.active.data,
+                display_name=form.display_name.data or "",
+                member_id=member_id,
+            )
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user, confirm=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@roles_required(Role.ADMIN)
+def reset_password(user_id: int):
+    user = load(User, user_id, _is_admin)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    password = _one_time_password()
+    services.reset_password(user, password)
+    db.session.commit()
+    return render_template("admin/password_issued.html", user=user, password=password)
+
+
+@bp.route("/audit")
+@roles_required(Role.ADMIN)
+def audit():
+    page = db.paginate(
+        sa.select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()),
+        page=request.args.get("page", 1, type=int),
+        per_page=100,
+        error_out=False,
+    )
+    return render_template("admin/audit.html", page=page)

@@ -1,0 +1,124 @@
+"""Login accounts and the roles they hold."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.database import UTCDateTime, enum_column, intpk, timestamp
+from lms.extensions import db
+
+if TYPE_CHECKING:
+    from lms.org.models import Member
+
+
+class Role(enum.StrEnum):
+    TRAINEE = "trainee"
+    LECTURER = "lecturer"
+    SECRETARY = "secretary"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return str(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.TRAINEE: _l("学员"),
+    Role.LECTURER: _l("讲师"),
+    Role.SECRETARY: _l("支部书记"),
+    Role.ORGANIZER: _l("组织者"),
+    Role.ADMIN: _l("系统管理员"),
+}
+
+# One-time passwords are long random secrets, so a fast hash is enough: the slow scrypt work
+# factor protects human-chosen passwords, and these are replaced at first login anyway.
+ONE_TIME_PASSWORD_METHOD = "pbkdf2:sha256:20000"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), primary_key=True)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), unique=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Changing it logs out every other session of this account (see get_id).
+    session_token: Mapped[str] = mapped_column(
+        sa.String(32), default=lambda: secrets.token_hex(16)
+    )
+    created_at: Mapped[timestamp]
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    member: Mapped[Member | None] = relationship(back_populates="user")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
+    )
+
+    # --- Flask-Login protocol -------------------------------------------------------------
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    # --- roles ----------------------------------------------------------------------------
+    @property
+    def roles(self) -> set[Role]:
+        return {row.role for row in self.role_rows}
+
+    def set_roles(self, roles: set[Role]) -> None:
+        keep = [row for row in self.role_rows if row.role in roles]
+        missing = roles - {row.role for row in keep}
+        self.role_rows = keep + [UserRole(role=role) for role in sorted(missing)]
+
+    def has_role(self, *roles: Role) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    # --- passwords ------------------------------------------------------------------------
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+        self.must_change_password = False
+        self.session_token = secrets.token_hex(16)
+
+    def set_one_time_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method=ONE_TIME_PASSWORD_METHOD)
+        self.must_change_password = True
+        self.session_token = secrets.token_hex(16)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def name(self) -> str:
+        if self.member is not None:
+            return self.member.name
+        return self.display_name or self.username
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

@@ -1,0 +1,66 @@
+"""Authentication: checking credentials, the user loader, and safe redirects."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from lms.admin.services import record_audit
+from lms.auth.models import User
+from lms.database import utcnow
+from lms.extensions import db, login_manager
+
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    ident, _, token = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or user.session_token != token:
+        return None
+    return user
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username.strip()))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None; stamps the login time."""
+    user = find_user(username)
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    if not user.check_password(current):
+        return False
+    user.set_password(new)
+    record_audit("user.password_changed", "user", user.id)
+    return True
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Keep `next` inside this site: a path only, no scheme, host or protocol-relative tricks."""
+    if not target:
+        return None
+    target = target.strip()
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale in SUPPORTED_LOCALES:
+        user.locale = locale
+        db.session.flush()

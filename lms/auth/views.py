@@ -1,0 +1,94 @@
+"""Sign in and out, change password, choose language."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from lms.auth import services
+from lms.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
+from lms.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_failed(response) -> bool:
+    # A failed attempt re-renders the form (200); a success redirects.
+    return request.method == "POST" and response.status_code == 200
+
+
+def _account_key() -> str:
+    return "login-account:" + request.form.get("username", "").strip().lower()[:64]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-ip",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-account",
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            # A fresh session at sign-in: nothing planted before login survives it.
+            locale = session.get("locale")
+            session.clear()
+            if locale and not user.locale:
+                services.set_locale(user, locale)
+            login_user(user)
+            db.session.commit()
+            if user.must_change_password:
+                flash(_("首次登录，请先修改密码。"), "warning")
+                return redirect(url_for("auth.change_password"))
+            return redirect(services.safe_next_url(form.next.data) or url_for("main.index"))
+        flash(_("用户名或密码错误，或账号已停用。"), "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("您已退出登录。"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if form.current_password.data == form.new_password.data:
+            form.new_password.errors.append(_("新密码不能与当前密码相同。"))
+        elif services.change_password(
+            current_user, form.current_password.data, form.new_password.data
+        ):
+            login_user(current_user)  # the session token changed; keep this session signed in
+            db.session.commit()
+            flash(_("密码已修改。"), "success")
+            return redirect(url_for("main.index"))
+        else:
+            form.current_password.errors.append(_("当前密码不正确。"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.language.data
+        if current_user.is_authenticated:
+            services.set_locale(current_user, form.language.data)
+            db.session.commit()
+    return redirect(services.safe_next_url(form.next.data) or url_for("main.index"))

@@ -1,0 +1,116 @@
+"""The `lms` command line for operators: database, content, users and imports."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from lms.extensions import db
+
+
+@click.group("content", help="Load the shipped content.")
+def content_group() -> None:
+    pass
+
+
+@content_group.command("load", help="Load the demo organisation, members and accounts (idempotent).")
+@click.option("--quiet", is_flag=True, help="Do not list the demo accounts.")
+@with_appcontext
+def content_load(quiet: bool) -> None:
+    from lms.content import ContentError, load_demo
+
+    try:
+        with click.progressbar(length=300, label="members") as bar:
+            report = load_demo(progress=bar.update)
+        db.session.commit()
+    except ContentError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines:
+        click.echo(line)
+    if not quiet:
+        click.echo("\nDemo accounts (username / password / roles):")
+        for username, password, roles in report.accounts:
+            click.echo(f"  {username:<10} {password:<16} {roles}")
+
+
+@click.group("user", help="Manage accounts.")
+def user_group() -> None:
+    pass
+
+
+@user_group.command("create-admin", help="Create an administrator account.")
+@click.argument("username")
+@click.option("--password", envvar="LMS_ADMIN_PASSWORD", help="Read from LMS_ADMIN_PASSWORD or asked.")
+@with_appcontext
+def create_admin(username: str, password: str | None) -> None:
+    from lms.admin.services import create_user
+    from lms.auth.models import Role, User
+
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise click.ClickException(f"user {username!r} already exists")
+    if not password:
+        password = getpass.getpass("Password: ")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    create_user(username=username, password=password, roles={Role.ADMIN}, one_time=False)
+    db.session.commit()
+    click.echo(f"admin {username} created")
+
+
+@click.group("members", help="Import and export the roster.")
+def members_group() -> None:
+    pass
+
+
+@members_group.command("import", help="Import a roster (.xlsx or .csv), all or nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--create-accounts", is_flag=True, help="Create trainee accounts with one-time passwords.")
+@click.option("--passwords-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the one-time passwords (.xlsx); required with --create-accounts.")
+@with_appcontext
+def members_import(file: Path, create_accounts: bool, passwords_out: Path | None) -> None:
+    from lms.org.roster import credentials_workbook, import_roster
+
+    if create_accounts and passwords_out is None:
+        raise click.UsageError("--passwords-out is required with --create-accounts")
+    with file.open("rb") as stream, click.progressbar(length=_count_lines(file), label="rows") as bar:
+        result = import_roster(file.name, stream, create_accounts=create_accounts, progress=bar.update)
+    if not result.ok:
+        db.session.rollback()
+        for error in result.errors:
+            where = f"row {error.row}" if error.row else "file"
+            click.echo(f"{where} {error.column}: {error.message}", err=True)
+        raise click.ClickException(f"{len(result.errors)} error(s); nothing was imported")
+    db.session.commit()
+    click.echo(f"{result.created} new, {result.updated} updated, {result.unchanged} unchanged")
+    if result.credentials and passwords_out:
+        passwords_out.write_bytes(credentials_workbook(result.credentials))
+        click.echo(f"{len(result.credentials)} accounts; one-time passwords in {passwords_out}")
+
+
+def _count_lines(file: Path) -> int:
+    if file.suffix.lower() == ".csv":
+        with file.open("rb") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    return 0
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(content_group)
+    app.cli.add_command(user_group)
+    app.cli.add_command(members_group)
+
+
+def _create_app():
+    from lms import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=True, help="Party school LMS operator commands.")

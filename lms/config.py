@@ -1,0 +1,58 @@
+"""Settings read from the environment, with safe defaults for the embedded SQLite demo."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Use LMS_SECRET_KEY, else a random key kept in the instance folder so restarts keep sessions."""
+    if key := os.environ.get("LMS_SECRET_KEY"):
+        return key
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("LMS_DATABASE_URL") or f"sqlite:///{instance_path / 'lms.db'}"
+    redis_url = os.environ.get("LMS_REDIS_URL", "")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LMS_LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LMS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("LMS_TIMEZONE", "Asia/Shanghai"),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "MAX_CONTENT_LENGTH": int(os.environ.get("LMS_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "ROSTER_MAX_ROWS": int(os.environ.get("LMS_ROSTER_MAX_ROWS", "20000")),
+        "MEMBERS_PER_PAGE": 50,
+        "SCHOOL_NAME": os.environ.get("LMS_SCHOOL_NAME", "党校"),
+    }

@@ -1,0 +1,108 @@
+"""Member, filter and roster-import forms."""
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
+from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value) if value not in (None, "", "None") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _plain_name(form: FlaskForm, field: StringField) -> None:
+    if any(ord(ch) < 32 or ch in "<>" for ch in field.data or ""):
+        raise ValidationError(_l("姓名含有不允许的字符。"))
+
+
+class MemberForm(FlaskForm):
+    staff_no = StringField(
+        _l("工号"),
+        validators=[
+            DataRequired(),
+            Length(max=MAX_STAFF_NO),
+            Regexp(STAFF_NO_PATTERN, message=_l("工号只能包含字母、数字、下划线和连字符。")),
+        ],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    name = StringField(
+        _l("姓名"),
+        validators=[DataRequired(), Length(max=MAX_NAME), _plain_name],
+        filters=[lambda v: v.strip(" \t\u3000") if v else v],
+    )
+    gender = SelectField(_l("性别"), choices=[(g.value, label) for g, label in GENDER_LABELS.items()])
+    department_id = SelectField(_l("部门"), coerce=_int_or_none, validators=[DataRequired()])
+    branch_id = SelectField(_l("党支部"), coerce=_int_or_none, validators=[DataRequired()])
+    shift_id = SelectField(_l("班组"), coerce=_int_or_none, validators=[Optional()])
+    category = SelectField(
+        _l("类别"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()]
+    )
+    joined_party_on = DateField(_l("入党日期"), validators=[Optional()])
+    submit = SubmitField(_l("保存"))
+
+    def set_choices(self, departments, branches, shifts) -> None:
+        self.department_id.choices = [(d.id, d.name) for d in departments]
+        self.branch_id.choices = [(b.id, f"{b.department.name} · {b.name}") for b in branches]
+        self.shift_id.choices = [(None, _l("（无）"))] + [(s.id, s.name) for s in shifts]
+        self._branch_departments = {b.id: b.department_id for b in branches}
+
+    def validate_branch_id(self, field: SelectField) -> None:
+        if self._branch_departments.get(field.data) != self.department_id.data:
+            raise ValidationError(_l("所选党支部不属于所选部门。"))
+
+    def validate_joined_party_on(self, field: DateField) -> None:
+        if field.data and not (PARTY_FOUNDED <= field.data <= date.today()):
+            raise ValidationError(_l("入党日期不在合理范围内。"))
+
+
+class MemberFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = StringField(_l("姓名或工号"), validators=[Optional(), Length(max=64)])
+    department_id = SelectField(_l("部门"), coerce=_int_or_none, validators=[Optional()])
+    branch_id = SelectField(_l("党支部"), coerce=_int_or_none, validators=[Optional()])
+    shift_id = SelectField(_l("班组"), coerce=_int_or_none, validators=[Optional()])
+    category = SelectField(_l("类别"), validators=[Optional()])
+    active = SelectField(
+        _l("状态"),
+        choices=[("active", _l("在册")), ("inactive", _l("已停用")), ("all", _l("全部"))],
+        default="active",
+        validators=[Optional()],
+    )
+
+    def set_choices(self, departments, branches, shifts) -> None:
+        everyone = [(None, _l("全部"))]
+        self.department_id.choices = everyone + [(d.id, d.name) for d in departments]
+        self.branch_id.choices = everyone + [(b.id, b.name) for b in branches]
+        self.shift_id.choices = everyone + [(s.id, s.name) for s in shifts]
+        self.category.choices = [("", _l("全部"))] + [
+            (c.value, label) for c, label in CATEGORY_LABELS.items()
+        ]
+
+
+class RosterImportForm(FlaskForm):
+    file = FileField(
+        _l("花名册文件（.xlsx 或 .csv）"),
+        validators=[
+            FileRequired(_l("请选择要导入的文件。")),
+            FileAllowed(["xlsx", "csv"], _l("只支持 .xlsx 或 .csv 文件。")),
+        ],
+    )
+    create_accounts = BooleanField(_l("为没有账号的在册人员创建学员账号（下载初始密码表）"))
+    submit = SubmitField(_l("导入"))
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form whose only job is carrying the CSRF token of a button."""
+
+    submit = SubmitField(_l("确定"))

@@ -1,0 +1,176 @@
+"""Who may see which members, and the queries and changes on members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from lms.admin.services import record_audit
+from lms.auth.models import Role, User
+from lms.extensions import db
+from lms.org.models import Branch, Category, Department, Gender, Member, Shift, branch_secretaries
+
+MEMBER_FIELDS = (
+    "staff_no",
+    "name",
+    "gender",
+    "department_id",
+    "branch_id",
+    "shift_id",
+    "category",
+    "joined_party_on",
+)
+
+
+# --- scope ------------------------------------------------------------------------------------
+def secretary_branch_ids(user: User) -> set[int]:
+    """The branches `user` is secretary of (empty unless they hold the secretary role)."""
+    if not user.has_role(Role.SECRETARY) or user.member_id is None:
+        return set()
+    rows = db.session.scalars(
+        sa.select(branch_secretaries.c.branch_id).where(
+            branch_secretaries.c.member_id == user.member_id
+        )
+    )
+    return set(rows)
+
+
+def manages_members(user: User) -> bool:
+    return user.has_role(Role.ORGANIZER)
+
+
+def can_list_members(user: User) -> bool:
+    return manages_members(user) or bool(secretary_branch_ids(user))
+
+
+def can_view_member(user: User, member: Member) -> bool:
+    if manages_members(user) or user.member_id == member.id:
+        return True
+    return member.branch_id in secretary_branch_ids(user)
+
+
+def can_edit_member(user: User, member: Member) -> bool:
+    return manages_members(user)
+
+
+# --- queries ----------------------------------------------------------------------------------
+@dataclass
+class MemberFilter:
+    q: str = ""
+    department_id: int | None = None
+    branch_id: int | None = None
+    shift_id: int | None = None
+    category: Category | None = None
+    active: bool | None = True
+
+
+def members_query(user: User, criteria: MemberFilter) -> sa.Select:
+    """Members `user` may see that match `criteria`, ordered by 工号."""
+    stmt = sa.select(Member).options(
+        joinedload(Member.branch), joinedload(Member.department), joinedload(Member.shift)
+    )
+    if not manages_members(user):
+        stmt = stmt.where(Member.branch_id.in_(secretary_branch_ids(user) or {-1}))
+    if criteria.q:
+        q = criteria.q.strip()
+        stmt = stmt.where(
+            sa.or_(
+                Member.name.icontains(q, autoescape=True),
+                Member.staff_no.icontains(q, autoescape=True),
+            )
+        )
+    if criteria.department_id:
+        stmt = stmt.where(Member.department_id == criteria.department_id)
+    if criteria.branch_id:
+        stmt = stmt.where(Member.branch_id == criteria.branch_id)
+    if criteria.shift_id:
+        stmt = stmt.where(Member.shift_id == criteria.shift_id)
+    if criteria.category:
+        stmt = stmt.where(Member.category == criteria.category)
+    if criteria.active is not None:
+        stmt = stmt.where(Member.active.is_(criteria.active))
+    return stmt.order_by(Member.staff_no)
+
+
+def departments() -> list[Department]:
+    return list(db.session.scalars(sa.select(Department).order_by(Department.position, Department.id)))
+
+
+def branches(user: User | None = None) -> list[Branch]:
+    stmt = sa.select(Branch).order_by(Branch.department_id, Branch.position, Branch.id)
+    if user is not None and not manages_members(user):
+        stmt = stmt.where(Branch.id.in_(secretary_branch_ids(user) or {-1}))
+    return list(db.session.scalars(stmt))
+
+
+def shifts() -> list[Shift]:
+    return list(db.session.scalars(sa.select(Shift).order_by(Shift.position, Shift.id)))
+
+
+def staff_no_taken(staff_no: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(Member.id).where(Member.staff_no == staff_no)
+    if exclude_id is not None:
+        stmt = stmt.where(Member.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def branch_counts() -> dict[int, tuple[int, int]]:
+    """Per branch: (active members, all members), in one query."""
+    rows = db.session.execute(
+        sa.select(
+            Member.branch_id,
+            sa.func.count().filter(Member.active.is_(True)),
+            sa.func.count(),
+        ).group_by(Member.branch_id)
+    )
+    return {branch_id: (active, total) for branch_id, active, total in rows}
+
+
+# --- changes ----------------------------------------------------------------------------------
+@dataclass
+class MemberData:
+    staff_no: str
+    name: str
+    gender: Gender
+    department_id: int
+    branch_id: int
+    shift_id: int | None
+    category: Category
+    joined_party_on: date | None
+
+
+def create_member(data: MemberData) -> Member:
+    member = Member(**{field: getattr(data, field) for field in MEMBER_FIELDS})
+    db.session.add(member)
+    db.session.flush()
+    record_audit("member.created", "member", member.id, {"staff_no": member.staff_no})
+    return member
+
+
+def update_member(member: Member, data: MemberData) -> dict[str, list]:
+    changes = {}
+    for field in MEMBER_FIELDS:
+        new = getattr(data, field)
+        old = getattr(member, field)
+        if old != new:
+            changes[field] = [_plain(old), _plain(new)]
+            setattr(member, field, new)
+    if changes:
+        record_audit("member.updated", "member", member.id, changes)
+    db.session.flush()
+    return changes
+
+
+def set_member_active(member: Member, active: bool) -> None:
+    if member.active == active:
+        return
+    member.active = active
+    record_audit("member.activated" if active else "member.deactivated", "member", member.id)
+    db.session.flush()
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value

@@ -1,0 +1,197 @@
+"""Members: list, detail, create, edit, deactivate; roster import and export; branches."""
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.access import authorize, load, roles_required
+from lms.auth.models import Role
+from lms.excel import xlsx_response
+from lms.extensions import db
+from lms.org import roster, services
+from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
+from lms.org.models import Category, Gender, Member
+
+bp = Blueprint("org", __name__, url_prefix="/members")
+
+
+def _filter_from_request(form: MemberFilterForm) -> services.MemberFilter:
+    form.validate()  # bad values simply become "no filter"
+    category = form.category.data if form.category.data in set(Category) else None
+    active = {"active": True, "inactive": False, "all": None}.get(form.active.data, True)
+    return services.MemberFilter(
+        q=(form.q.data or "").strip()[:64],
+        department_id=form.department_id.data if not form.department_id.errors else None,
+        branch_id=form.branch_id.data if not form.branch_id.errors else None,
+        shift_id=form.shift_id.data if not form.shift_id.errors else None,
+        category=Category(category) if category else None,
+        active=active,
+    )
+
+
+def _filter_form() -> MemberFilterForm:
+    form = MemberFilterForm(request.args)
+    form.set_choices(services.departments(), services.branches(current_user), services.shifts())
+    return form
+
+
+@bp.route("/")
+@login_required
+def index():
+    authorize(services.can_list_members(current_user))
+    form = _filter_form()
+    criteria = _filter_from_request(form)
+    page = db.paginate(
+        services.members_query(current_user, criteria),
+        page=request.args.get("page", 1, type=int),
+        per_page=50,
+        max_per_page=50,
+        error_out=False,
+    )
+    return render_template(
+        "org/members.html",
+        form=form,
+        page=page,
+        can_manage=services.manages_members(current_user),
+    )
+
+
+@bp.route("/<int:member_id>")
+@login_required
+def detail(member_id: int):
+    member = load(Member, member_id, services.can_view_member)
+    return render_template(
+        "org/member.html",
+        member=member,
+        can_edit=services.can_edit_member(current_user, member),
+        confirm=ConfirmForm(),
+    )
+
+
+def _member_form(obj: Member | None = None) -> MemberForm:
+    form = MemberForm(obj=obj)
+    form.set_choices(services.departments(), services.branches(), services.shifts())
+    return form
+
+
+def _member_data(form: MemberForm) -> services.MemberData:
+    return services.MemberData(
+        staff_no=form.staff_no.data,
+        name=form.name.data,
+        gender=Gender(form.gender.data),
+        department_id=form.department_id.data,
+        branch_id=form.branch_id.data,
+        shift_id=form.shift_id.data,
+        category=Category(form.category.data),
+        joined_party_on=form.joined_party_on.data,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def create():
+    form = _member_form()
+    if form.validate_on_submit():
+        if services.staff_no_taken(form.staff_no.data):
+            form.staff_no.errors.append(_("该工号已存在。"))
+        else:
+            member = services.create_member(_member_data(form))
+            db.session.commit()
+            flash(_("已添加 %(name)s。", name=member.name), "success")
+            return redirect(url_for("org.detail", member_id=member.id))
+    return render_template("org/member_form.html", form=form, member=None)
+
+
+@bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(member_id: int):
+    member = load(Member, member_id, services.can_edit_member)
+    form = _member_form(member)
+    if request.method == "GET":
+        form.gender.data = member.gender.value
+        form.category.data = member.category.value
+    if form.validate_on_submit():
+        if services.staff_no_taken(form.staff_no.data, exclude_id=member.id):
+            form.staff_no.errors.append(_("该工号已存在。"))
+        else:
+            services.update_member(member, _member_data(form))
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("org.detail", member_id=member.id))
+    return render_template("org/member_form.html", form=form, member=member)
+
+
+@bp.route("/<int:member_id>/active", methods=["POST"])
+@login_required
+def set_active(member_id: int):
+    member = load(Member, member_id, services.can_edit_member)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    activate = request.args.get("to") == "on"
+    services.set_member_active(member, activate)
+    db.session.commit()
+    flash(_("已恢复在册。") if activate else _("已停用，培训记录保留。"), "success")
+    return redirect(url_for("org.detail", member_id=member.id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def import_roster():
+    form = RosterImportForm()
+    result = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        result = roster.import_roster(
+            upload.filename, upload.stream, create_accounts=form.create_accounts.data
+        )
+        if not result.ok:
+            db.session.rollback()
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "导入完成：新增 %(created)s 人，更新 %(updated)s 人，未变 %(unchanged)s 人。",
+                    created=result.created,
+                    updated=result.updated,
+                    unchanged=result.unchanged,
+                ),
+                "success",
+            )
+            if result.credentials:
+                return xlsx_response(
+                    _("初始密码_%(day)s.xlsx", day=date.today().isoformat()),
+                    roster.credentials_workbook(result.credentials),
+                )
+            return redirect(url_for("org.index"))
+    return render_template("org/import.html", form=form, result=result)
+
+
+@bp.route("/import/template.xlsx")
+@roles_required(Role.ORGANIZER)
+def import_template():
+    return xlsx_response(_("花名册导入模板.xlsx"), roster.template_workbook())
+
+
+@bp.route("/export.xlsx")
+@login_required
+def export():
+    authorize(services.can_list_members(current_user))
+    criteria = _filter_from_request(_filter_form())
+    members = db.session.scalars(services.members_query(current_user, criteria))
+    return xlsx_response(
+        _("花名册_%(day)s.xlsx", day=date.today().isoformat()), roster.roster_workbook(members)
+    )
+
+
+@bp.route("/branches")
+@login_required
+def branches():
+    authorize(services.can_list_members(current_user))
+    return render_template(
+        "org/branches.html",
+        branches=services.branches(current_user),
+        counts=services.branch_counts(),
+    )

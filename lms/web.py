@@ -1,0 +1,133 @@
+"""Cross-cutting request handling: security headers, language, forced password change, errors."""
+
+from __future__ import annotations
+
+import logging
+
+from markupsafe import escape
+from flask import Flask, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from lms.auth.services import SUPPORTED_LOCALES
+from lms.extensions import db
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# Pages a user who must change their password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_language", "static", "bootstrap.static"}
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
+        return current_user.locale
+    if session.get("locale") in SUPPORTED_LOCALES:
+        return session["locale"]
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    return "en" if best == "en" else "zh_CN"
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint not in {"static", "bootstrap.static"}:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _require_password_change():
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+    ):
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+ERROR_TITLES = {
+    400: lambda: _("请求无效"),
+    403: lambda: _("没有权限"),
+    404: lambda: _("页面不存在"),
+    405: lambda: _("不支持的操作"),
+    413: lambda: _("文件太大"),
+    429: lambda: _("操作过于频繁"),
+    500: lambda: _("系统出错了"),
+}
+ERROR_MESSAGES = {
+    400: lambda: _("提交的内容无法处理，请返回重试。"),
+    403: lambda: _("您没有访问此页面的权限。如需开通，请联系党校组织者。"),
+    404: lambda: _("您要找的页面不存在，可能已被移动或删除。"),
+    405: lambda: _("此页面不支持该操作。"),
+    413: lambda: _("上传的文件超过了允许的大小，请压缩或拆分后再试。"),
+    429: lambda: _("尝试次数过多，请稍后再试。"),
+    500: lambda: _("服务器处理请求时出错，我们已记录此问题。请稍后再试。"),
+}
+
+
+def _render_error(code: int, message: str | None = None):
+    title = ERROR_TITLES.get(code, ERROR_TITLES[400])()
+    text = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES[400])()
+    try:
+        return render_template("errors/error.html", code=code, title=title, message=text), code
+    except Exception:
+        # The page itself failed (e.g. the database is down): answer plainly rather than not at all.
+        log.exception("error page %s could not be rendered", code)
+        return f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(text)}</p>", code
+
+
+def _handle_http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    return _render_error(error.code)
+
+
+def _handle_csrf_error(error: CSRFError):
+    return _render_error(400, _("页面已过期或缺少安全令牌，请刷新页面后重新提交。"))
+
+
+def _handle_rate_limited(error: HTTPException):
+    if request.endpoint == "auth.login":
+        return _render_error(429, _("登录失败次数过多，请 15 分钟后再试，或联系管理员重置密码。"))
+    return _render_error(429)
+
+
+def _handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _handle_http_error(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.exception("rollback after error failed")
+    return _render_error(500)
+
+
+def init_web(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.before_request(_require_password_change)
+    app.register_error_handler(CSRFError, _handle_csrf_error)
+    app.register_error_handler(429, _handle_rate_limited)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
