@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from lms.forms import choices
+
 from lms.auth.models import ROLE_LABELS
 
 
@@ -14,7 +16,7 @@ class RolesField(SelectMultipleField):
 
 
 def _role_choices():
-    return [(role.value, label) for role, label in ROLE_LABELS.items()]
+    return choices((role.value, label) for role, label in ROLE_LABELS.items())
 
 
 class UserForm(FlaskForm):

@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from lms.forms import choices
+
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -39,6 +41,6 @@ class ChangePasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("语言"), choices=[("zh_CN", "中文"), ("en", "English")])
+    language = SelectField(_l("语言"), choices=choices([("zh_CN", "中文"), ("en", "English")]))
     next = HiddenField()
     submit = SubmitField(_l("切换"))

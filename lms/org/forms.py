@@ -8,6 +8,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from lms.forms import choices
+
 from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
 from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN
 
@@ -39,20 +41,20 @@ class MemberForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_NAME), _plain_name],
         filters=[lambda v: v.strip(" \t\u3000") if v else v],
     )
-    gender = SelectField(_l("性别"), choices=[(g.value, label) for g, label in GENDER_LABELS.items()])
+    gender = SelectField(_l("性别"), choices=choices((g.value, label) for g, label in GENDER_LABELS.items()))
     department_id = SelectField(_l("部门"), coerce=_int_or_none, validators=[DataRequired()])
     branch_id = SelectField(_l("党支部"), coerce=_int_or_none, validators=[DataRequired()])
     shift_id = SelectField(_l("班组"), coerce=_int_or_none, validators=[Optional()])
     category = SelectField(
-        _l("类别"), choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()]
+        _l("类别"), choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items())
     )
     joined_party_on = DateField(_l("入党日期"), validators=[Optional()])
     submit = SubmitField(_l("保存"))
 
     def set_choices(self, departments, branches, shifts) -> None:
-        self.department_id.choices = [(d.id, d.name) for d in departments]
-        self.branch_id.choices = [(b.id, f"{b.department.name} · {b.name}") for b in branches]
-        self.shift_id.choices = [(None, _l("（无）"))] + [(s.id, s.name) for s in shifts]
+        self.department_id.choices = choices((d.id, d.name) for d in departments)
+        self.branch_id.choices = choices((b.id, f"{b.department.name} · {b.name}") for b in branches)
+        self.shift_id.choices = choices([(None, _l("（无）")), *((s.id, s.name) for s in shifts)])
         self._branch_departments = {b.id: b.department_id for b in branches}
 
     def validate_branch_id(self, field: SelectField) -> None:
@@ -75,19 +77,19 @@ class MemberFilterForm(FlaskForm):
     category = SelectField(_l("类别"), validators=[Optional()])
     active = SelectField(
         _l("状态"),
-        choices=[("active", _l("在册")), ("inactive", _l("已停用")), ("all", _l("全部"))],
+        choices=choices([("active", _l("在册")), ("inactive", _l("已停用")), ("all", _l("全部"))]),
         default="active",
         validators=[Optional()],
     )
 
     def set_choices(self, departments, branches, shifts) -> None:
         everyone = [(None, _l("全部"))]
-        self.department_id.choices = everyone + [(d.id, d.name) for d in departments]
-        self.branch_id.choices = everyone + [(b.id, b.name) for b in branches]
-        self.shift_id.choices = everyone + [(s.id, s.name) for s in shifts]
-        self.category.choices = [("", _l("全部"))] + [
-            (c.value, label) for c, label in CATEGORY_LABELS.items()
-        ]
+        self.department_id.choices = choices(everyone + [(d.id, d.name) for d in departments])
+        self.branch_id.choices = choices(everyone + [(b.id, b.name) for b in branches])
+        self.shift_id.choices = choices(everyone + [(s.id, s.name) for s in shifts])
+        self.category.choices = choices(
+            everyone + [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+        )
 
 
 class RosterImportForm(FlaskForm):

@@ -1,0 +1,119 @@
+"""Fixtures: a migrated database per run (SQLite, or PostgreSQL via LMS_TEST_DATABASE_URL),
+rolled back after every test, plus clients, a CLI runner and login helpers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from lms import create_app
+from lms.extensions import db, limiter
+
+PG_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """A fresh, empty database for this run: a SQLite file, or a new PostgreSQL database."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    admin_engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"lms_test_{uuid.uuid4().hex[:10]}"
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory) -> Iterator[Flask]:
+    os.environ["LMS_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _rollback(app) -> Iterator[None]:
+    """Run each test inside one outer transaction that is rolled back afterwards.
+
+    Sessions join it through SAVEPOINTs, so the app's own commits work as usual."""
+    with app.app_context():
+        engines = db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        db.session.remove()
+        db.session.configure(join_transaction_mode="create_savepoint")
+        limiter.reset()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            transaction.rollback()
+            connection.close()
+            engines[None] = engine
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def csrf_enabled(app) -> Iterator[None]:
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        yield
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def login(client: FlaskClient, user) -> FlaskClient:
+    """Sign `user` in on `client` without going through the (slow, throttled) login form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def login_as(client):
+    """login_as(role or user) → the client, signed in as a fresh user with that role."""
+    from tests.factories import make_user
+
+    def _login_as(who):
+        user = who if not isinstance(who, str) else make_user(roles={who})
+        login(client, user)
+        return user
+
+    return _login_as

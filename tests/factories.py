@@ -1,0 +1,111 @@
+"""Factories for every model: each makes a valid object with sensible defaults and flushes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from werkzeug.security import generate_password_hash
+
+from lms.admin.models import AuditLog
+from lms.auth.models import Role, User
+from lms.extensions import db
+from lms.org.models import Branch, Category, Department, Gender, Member, Shift
+
+_seq = itertools.count(1)
+# A cheap hash keeps tests fast; the real work factor is tested in test_auth.
+FAST_HASH = "pbkdf2:sha256:1"
+PASSWORD = "Passw0rd!"
+
+
+def _n() -> int:
+    return next(_seq)
+
+
+def make_department(name: str | None = None) -> Department:
+    department = Department(name=name or f"测试部门{_n()}")
+    db.session.add(department)
+    db.session.flush()
+    return department
+
+
+def make_shift(name: str | None = None) -> Shift:
+    shift = Shift(name=name or f"{_n()}值")
+    db.session.add(shift)
+    db.session.flush()
+    return shift
+
+
+def make_branch(name: str | None = None, department: Department | None = None, secretary=None) -> Branch:
+    branch = Branch(name=name or f"测试第{_n()}党支部", department=department or make_department())
+    db.session.add(branch)
+    db.session.flush()
+    if secretary is not None:
+        branch.secretary = secretary
+        db.session.flush()
+    return branch
+
+
+def make_member(
+    *,
+    name: str = "张三",
+    staff_no: str | None = None,
+    branch: Branch | None = None,
+    shift: Shift | None = None,
+    category: Category = Category.MEMBER,
+    active: bool = True,
+    joined_party_on: date | None = date(2010, 7, 1),
+) -> Member:
+    branch = branch or make_branch()
+    member = Member(
+        staff_no=staff_no or f"T{_n():06d}",
+        name=name,
+        gender=Gender.MALE,
+        department_id=branch.department_id,
+        branch=branch,
+        shift=shift,
+        category=category,
+        joined_party_on=joined_party_on,
+        active=active,
+    )
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def make_user(
+    *,
+    roles: set[Role | str] | None = None,
+    member: Member | None = None,
+    username: str | None = None,
+    password: str = PASSWORD,
+    must_change_password: bool = False,
+    active: bool = True,
+) -> User:
+    user = User(
+        username=username or f"user{_n()}",
+        password_hash=generate_password_hash(password, method=FAST_HASH),
+        member=member,
+        must_change_password=must_change_password,
+        active=active,
+    )
+    user.set_roles({Role(r) for r in (roles or {Role.TRAINEE})})
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_secretary(branch: Branch | None = None) -> User:
+    """A branch secretary user: a member of `branch` who is its secretary."""
+    branch = branch or make_branch()
+    member = make_member(branch=branch, category=Category.CADRE)
+    branch.secretary = member
+    db.session.flush()
+    return make_user(roles={Role.SECRETARY, Role.TRAINEE}, member=member)
+
+
+def make_audit_log(action: str = "test.action") -> AuditLog:
+    entry = AuditLog(action=action, target_type="test", target_id="1", details={})
+    db.session.add(entry)
+    db.session.flush()
+    return entry

@@ -1,0 +1,122 @@
+"""Role × URL access table. Every route of the app must be listed here, or the suite fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from lms.auth.models import Role
+from tests.conftest import login
+from tests.factories import make_branch, make_member, make_secretary, make_user
+
+ROLES = ("anonymous", "trainee", "lecturer", "secretary", "organizer", "admin")
+# Routes served by extensions, open to everyone by design.
+EXEMPT = {"static", "bootstrap.static"}
+
+
+@dataclass
+class World:
+    users: dict
+    own_member: object  # the trainee's own member record
+    branch_member: object  # a member of the secretary's branch
+    other_member: object  # a member of no one's scope but organizers'
+    some_user: object
+
+
+@pytest.fixture
+def world() -> World:
+    secretary_branch = make_branch()
+    other_branch = make_branch()
+    secretary = make_secretary(secretary_branch)
+    own = make_member(branch=other_branch, name="王𠮷祥")
+    users = {
+        "trainee": make_user(roles={Role.TRAINEE}, member=own),
+        "lecturer": make_user(roles={Role.LECTURER}),
+        "secretary": secretary,
+        "organizer": make_user(roles={Role.ORGANIZER}),
+        "admin": make_user(roles={Role.ADMIN}),
+    }
+    return World(
+        users=users,
+        own_member=own,
+        branch_member=make_member(branch=secretary_branch),
+        other_member=make_member(branch=other_branch),
+        some_user=make_user(),
+    )
+
+
+def _row(*codes: int) -> dict[str, int]:
+    return dict(zip(ROLES, codes, strict=True))
+
+
+ANY_SIGNED_IN = _row(302, 200, 200, 200, 200, 200)
+ORGANIZER_ONLY = _row(302, 403, 403, 403, 200, 403)
+ORGANIZER_OR_SECRETARY = _row(302, 403, 403, 200, 200, 403)
+ADMIN_ONLY = _row(302, 403, 403, 403, 403, 200)
+
+
+@dataclass
+class Case:
+    endpoint: str
+    method: str
+    url: Callable[[World], str]
+    expected: dict[str, int]
+
+
+CASES = [
+    Case("main.index", "GET", lambda w: "/", ANY_SIGNED_IN),
+    Case("auth.login", "GET", lambda w: "/login", _row(200, 302, 302, 302, 302, 302)),
+    Case("auth.logout", "POST", lambda w: "/logout", _row(302, 302, 302, 302, 302, 302)),
+    Case("auth.change_password", "GET", lambda w: "/account/password", ANY_SIGNED_IN),
+    Case("auth.set_language", "POST", lambda w: "/language", _row(302, 302, 302, 302, 302, 302)),
+    Case("org.index", "GET", lambda w: "/members/", ORGANIZER_OR_SECRETARY),
+    Case("org.detail", "GET", lambda w: f"/members/{w.own_member.id}", _row(302, 200, 403, 403, 200, 403)),
+    Case("org.detail", "GET", lambda w: f"/members/{w.branch_member.id}", ORGANIZER_OR_SECRETARY),
+    Case("org.detail", "GET", lambda w: f"/members/{w.other_member.id}", ORGANIZER_ONLY),
+    Case("org.detail", "GET", lambda w: "/members/999999", _row(302, 404, 404, 404, 404, 404)),
+    Case("org.edit", "GET", lambda w: f"/members/{w.own_member.id}/edit", ORGANIZER_ONLY),
+    Case("org.edit", "GET", lambda w: f"/members/{w.branch_member.id}/edit", ORGANIZER_ONLY),
+    Case("org.create", "GET", lambda w: "/members/new", ORGANIZER_ONLY),
+    Case(
+        "org.set_active",
+        "POST",
+        lambda w: f"/members/{w.branch_member.id}/active?to=off",
+        _row(302, 403, 403, 403, 302, 403),
+    ),
+    Case("org.import_roster", "GET", lambda w: "/members/import", ORGANIZER_ONLY),
+    Case("org.import_template", "GET", lambda w: "/members/import/template.xlsx", ORGANIZER_ONLY),
+    Case("org.export", "GET", lambda w: "/members/export.xlsx", ORGANIZER_OR_SECRETARY),
+    Case("org.branches", "GET", lambda w: "/members/branches", ORGANIZER_OR_SECRETARY),
+    Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
+    Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),
+    Case("admin.edit_user", "GET", lambda w: f"/admin/users/{w.some_user.id}", ADMIN_ONLY),
+    Case("admin.edit_user", "GET", lambda w: "/admin/users/999999", _row(302, 403, 403, 403, 403, 404)),
+    Case(
+        "admin.reset_password", "POST", lambda w: f"/admin/users/{w.some_user.id}/reset-password", ADMIN_ONLY
+    ),
+    Case("admin.audit", "GET", lambda w: "/admin/audit", ADMIN_ONLY),
+]
+
+
+def test_every_route_is_in_the_matrix(app):
+    listed = {case.endpoint for case in CASES}
+    routes = {rule.endpoint for rule in app.url_map.iter_rules()} - EXEMPT
+    missing = sorted(routes - listed)
+    assert not missing, f"routes without an access-matrix entry: {missing}"
+    assert not listed - routes, f"matrix lists unknown endpoints: {sorted(listed - routes)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.endpoint}")
+def test_access(client, world, case, role):
+    if role != "anonymous":
+        login(client, world.users[role])
+    response = client.open(case.url(world), method=case.method)
+    assert response.status_code == case.expected[role], response.get_data(as_text=True)[:300]
+    if role == "anonymous" and response.status_code == 302 and case.endpoint not in {
+        "auth.logout",
+        "auth.set_language",
+    }:
+        assert "/login" in response.location
