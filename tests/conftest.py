@@ -3,6 +3,7 @@ rolled back after every test, plus clients, a CLI runner and login helpers."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,16 @@ from lms import create_app
 from lms.extensions import db, limiter
 
 PG_URL = os.environ.get("LMS_TEST_DATABASE_URL", "")
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context (own `g`, own DB session),
+    as in production, even though the test itself holds an app context for its factories."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()  # the test's own objects now show what the request wrote
+        return response
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +60,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "RATELIMIT_STORAGE_URI": "memory://",
         }
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     yield app

@@ -20,7 +20,7 @@ def load_user(user_id: str) -> User | None:
     if not ident.isdigit():
         return None
     user = db.session.get(User, int(ident))
-    if user is None or user.session_token != token:
+    if user is None or not user.active or user.session_token != token:
         return None
     return user
 

@@ -74,7 +74,7 @@ def change_password():
         elif services.change_password(
             current_user, form.current_password.data, form.new_password.data
         ):
-            login_user(current_user)  # the session token changed; keep this session signed in
+            login_user(current_user._get_current_object())  # new session token: stay signed in
             db.session.commit()
             flash(_("密码已修改。"), "success")
             return redirect(url_for("main.index"))
