@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from markupsafe import escape
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -37,6 +37,8 @@ PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_la
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
     if session.get("locale") in SUPPORTED_LOCALES:

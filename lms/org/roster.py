@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
@@ -132,7 +131,7 @@ def read_rows(filename: str, stream: IO[bytes]) -> Iterator[tuple[int, list[obje
 def _read_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # not a zip, not a workbook, damaged: openpyxl raises many kinds
         raise RosterFileError(_("无法读取该 Excel 文件，请使用 .xlsx 格式（可下载模板）。")) from exc
     try:
         sheet = workbook.worksheets[0]
