@@ -63,7 +63,7 @@ bench: install-dev
 	$(BIN)/python bench/run.py
 
 translations: install-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o lms/translations/messages.pot lms templates
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o lms/translations/messages.pot .
 	$(BIN)/pybabel update -i lms/translations/messages.pot -d lms/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d lms/translations
 
