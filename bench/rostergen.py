@@ -1,6 +1,6 @@
 """Generate realistic roster files (CSV) for the demo content and for benchmarks.
 
-    python bench/rostergen.py 300 content/demo/members.csv
+python bench/rostergen.py 300 content/demo/members.csv
 """
 
 from __future__ import annotations
@@ -64,9 +64,7 @@ def generate(count: int, seed: int = 2026, first_staff_no: int = 100001) -> list
         staff_no = str(first_staff_no + index)
         department = departments[index % len(departments)]
         branch = DEPARTMENTS[department][(index // len(departments)) % 3]
-        if department == "综合事务部":
-            shift = "常白班"
-        elif department == "控制部" and rng.random() < 0.4:
+        if department == "综合事务部" or (department == "控制部" and rng.random() < 0.4):
             shift = "常白班"
         else:
             shift = rng.choice(ROTA)
@@ -81,7 +79,17 @@ def generate(count: int, seed: int = 2026, first_staff_no: int = 100001) -> list
         if index in FIXED_NAMES:
             name = FIXED_NAMES[index]
         rows.append(
-            [staff_no, name, rng.choice("男男女"), department, branch, shift, category, joined, "是"]
+            [
+                staff_no,
+                name,
+                rng.choice("男男女"),
+                department,
+                branch,
+                shift,
+                category,
+                joined,
+                "是",
+            ]
         )
     return rows
 

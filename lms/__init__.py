@@ -93,8 +93,8 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
 def _template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from lms.auth.models import ROLE_LABELS, Role
     from lms.auth.forms import LanguageForm
+    from lms.auth.models import ROLE_LABELS, Role
     from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
 
     app.jinja_env.globals.update(

@@ -18,7 +18,9 @@ def content_group() -> None:
     pass
 
 
-@content_group.command("load", help="Load the demo organisation, members and accounts (idempotent).")
+@content_group.command(
+    "load", help="Load the demo organisation, members and accounts (idempotent)."
+)
 @click.option("--quiet", is_flag=True, help="Do not list the demo accounts.")
 @with_appcontext
 def content_load(quiet: bool) -> None:
@@ -46,7 +48,9 @@ def user_group() -> None:
 
 @user_group.command("create-admin", help="Create an administrator account.")
 @click.argument("username")
-@click.option("--password", envvar="LMS_ADMIN_PASSWORD", help="Read from LMS_ADMIN_PASSWORD or asked.")
+@click.option(
+    "--password", envvar="LMS_ADMIN_PASSWORD", help="Read from LMS_ADMIN_PASSWORD or asked."
+)
 @with_appcontext
 def create_admin(username: str, password: str | None) -> None:
     from lms.admin.services import create_user
@@ -70,17 +74,27 @@ def members_group() -> None:
 
 @members_group.command("import", help="Import a roster (.xlsx or .csv), all or nothing.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--create-accounts", is_flag=True, help="Create trainee accounts with one-time passwords.")
-@click.option("--passwords-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the one-time passwords (.xlsx); required with --create-accounts.")
+@click.option(
+    "--create-accounts", is_flag=True, help="Create trainee accounts with one-time passwords."
+)
+@click.option(
+    "--passwords-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the one-time passwords (.xlsx); required with --create-accounts.",
+)
 @with_appcontext
 def members_import(file: Path, create_accounts: bool, passwords_out: Path | None) -> None:
     from lms.org.roster import credentials_workbook, import_roster
 
     if create_accounts and passwords_out is None:
         raise click.UsageError("--passwords-out is required with --create-accounts")
-    with file.open("rb") as stream, click.progressbar(length=_count_lines(file), label="rows") as bar:
-        result = import_roster(file.name, stream, create_accounts=create_accounts, progress=bar.update)
+    with (
+        file.open("rb") as stream,
+        click.progressbar(length=_count_lines(file), label="rows") as bar,
+    ):
+        result = import_roster(
+            file.name, stream, create_accounts=create_accounts, progress=bar.update
+        )
     if not result.ok:
         db.session.rollback()
         for error in result.errors:
@@ -113,4 +127,10 @@ def _create_app():
     return create_app()
 
 
-main = FlaskGroup(create_app=_create_app, add_default_commands=True, help="Party school LMS operator commands.")
+main = FlaskGroup(
+    create_app=_create_app, add_default_commands=True, help="Party school LMS operator commands."
+)
+
+
+if __name__ == "__main__":
+    main()

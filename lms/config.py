@@ -14,7 +14,7 @@ def _flag(name: str, default: bool = False) -> bool:
 
 
 def _secret_key(instance_path: Path) -> str:
-    """Use LMS_SECRET_KEY, else a random key kept in the instance folder so restarts keep sessions."""
+    """LMS_SECRET_KEY, else a random key kept in the instance folder (sessions survive restarts)."""
     if key := os.environ.get("LMS_SECRET_KEY"):
         return key
     key_file = instance_path / "secret_key"
@@ -39,7 +39,9 @@ def load_config(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_LIMIT_PER_IP": os.environ.get("LMS_LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LMS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get(
+            "LMS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"
+        ),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES"),

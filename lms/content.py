@@ -73,9 +73,13 @@ def load_secretaries(path: Path) -> str:
         branch = db.session.scalar(sa.select(Branch).where(Branch.name == branch_name))
         member = db.session.scalar(sa.select(Member).where(Member.staff_no == str(staff_no)))
         if branch is None or member is None:
-            raise ContentError(f"{path}: secretaries.{branch_name}: unknown branch or 工号 {staff_no}")
+            raise ContentError(
+                f"{path}: secretaries.{branch_name}: unknown branch or 工号 {staff_no}"
+            )
         current = db.session.scalar(
-            sa.select(branch_secretaries.c.member_id).where(branch_secretaries.c.branch_id == branch.id)
+            sa.select(branch_secretaries.c.member_id).where(
+                branch_secretaries.c.branch_id == branch.id
+            )
         )
         if current is None:
             branch.secretary = member
@@ -90,9 +94,7 @@ def load_members(path: Path, progress: Progress | None = None) -> str:
     if not result.ok:
         first = result.errors[0]
         raise ContentError(f"{path}: row {first.row}, {first.column}: {first.message}")
-    return (
-        f"members: {result.created} new, {result.updated} updated, {result.unchanged} unchanged"
-    )
+    return f"members: {result.created} new, {result.updated} updated, {result.unchanged} unchanged"
 
 
 def load_accounts(path: Path) -> tuple[str, list[tuple[str, str, str]]]:
@@ -107,13 +109,17 @@ def load_accounts(path: Path) -> tuple[str, list[tuple[str, str, str]]]:
             password = str(entry["password"])
             roles = {Role(role) for role in entry["roles"]}
         except (KeyError, TypeError, ValueError) as exc:
-            raise ContentError(f"{path}: [{index}]: username, password and roles required ({exc})") from exc
+            raise ContentError(
+                f"{path}: [{index}]: username, password and roles required ({exc})"
+            ) from exc
         listed.append((username, password, ", ".join(sorted(roles))))
         if db.session.scalar(sa.select(User.id).where(User.username == username)):
             continue
         member_id = None
         if staff_no := entry.get("member"):
-            member_id = db.session.scalar(sa.select(Member.id).where(Member.staff_no == str(staff_no)))
+            member_id = db.session.scalar(
+                sa.select(Member.id).where(Member.staff_no == str(staff_no))
+            )
             if member_id is None:
                 raise ContentError(f"{path}: [{index}].member: unknown 工号 {staff_no}")
         create_user(

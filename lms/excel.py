@@ -26,7 +26,9 @@ def _cell(sheet: WriteOnlyWorksheet, value: object, bold: bool = False) -> Write
     return cell
 
 
-def build_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]]) -> bytes:
+def build_workbook(
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]],
+) -> bytes:
     """Write sheets of (title, header, rows) with a streaming workbook and return the bytes."""
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
@@ -44,7 +46,9 @@ def attachment_headers(filename: str) -> dict[str, str]:
     fallback = filename.encode("ascii", "ignore").decode() or "download"
     fallback = fallback.replace('"', "")
     return {
-        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+        "Content-Disposition": (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+        )
     }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from markupsafe import escape
 from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -33,7 +33,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 # Pages a user who must change their password may still reach.
-PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.set_language", "static", "bootstrap.static"}
+PASSWORD_CHANGE_ENDPOINTS = {
+    "auth.change_password",
+    "auth.logout",
+    "auth.set_language",
+    "static",
+    "bootstrap.static",
+}
 
 
 def select_locale() -> str:
@@ -96,7 +102,11 @@ def _render_error(code: int, message: str | None = None):
     except Exception:
         # The page itself failed (e.g. the database is down): answer plainly rather than not at all.
         log.exception("error page %s could not be rendered", code)
-        return f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(text)}</p>", code
+        return (
+            f"<!doctype html><title>{escape(title)}</title>"
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p>",
+            code,
+        )
 
 
 def _handle_http_error(error: HTTPException):

@@ -36,7 +36,9 @@ def make_shift(name: str | None = None) -> Shift:
     return shift
 
 
-def make_branch(name: str | None = None, department: Department | None = None, secretary=None) -> Branch:
+def make_branch(
+    name: str | None = None, department: Department | None = None, secretary=None
+) -> Branch:
     branch = Branch(name=name or f"测试第{_n()}党支部", department=department or make_department())
     db.session.add(branch)
     db.session.flush()

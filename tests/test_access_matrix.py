@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 
@@ -72,7 +72,12 @@ CASES = [
     Case("auth.change_password", "GET", lambda w: "/account/password", ANY_SIGNED_IN),
     Case("auth.set_language", "POST", lambda w: "/language", _row(302, 302, 302, 302, 302, 302)),
     Case("org.index", "GET", lambda w: "/members/", ORGANIZER_OR_SECRETARY),
-    Case("org.detail", "GET", lambda w: f"/members/{w.own_member.id}", _row(302, 200, 403, 403, 200, 403)),
+    Case(
+        "org.detail",
+        "GET",
+        lambda w: f"/members/{w.own_member.id}",
+        _row(302, 200, 403, 403, 200, 403),
+    ),
     Case("org.detail", "GET", lambda w: f"/members/{w.branch_member.id}", ORGANIZER_OR_SECRETARY),
     Case("org.detail", "GET", lambda w: f"/members/{w.other_member.id}", ORGANIZER_ONLY),
     Case("org.detail", "GET", lambda w: "/members/999999", _row(302, 404, 404, 404, 404, 404)),
@@ -92,9 +97,17 @@ CASES = [
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),
     Case("admin.edit_user", "GET", lambda w: f"/admin/users/{w.some_user.id}", ADMIN_ONLY),
-    Case("admin.edit_user", "GET", lambda w: "/admin/users/999999", _row(302, 403, 403, 403, 403, 404)),
     Case(
-        "admin.reset_password", "POST", lambda w: f"/admin/users/{w.some_user.id}/reset-password", ADMIN_ONLY
+        "admin.edit_user",
+        "GET",
+        lambda w: "/admin/users/999999",
+        _row(302, 403, 403, 403, 403, 404),
+    ),
+    Case(
+        "admin.reset_password",
+        "POST",
+        lambda w: f"/admin/users/{w.some_user.id}/reset-password",
+        ADMIN_ONLY,
     ),
     Case("admin.audit", "GET", lambda w: "/admin/audit", ADMIN_ONLY),
 ]
@@ -115,8 +128,13 @@ def test_access(client, world, case, role):
         login(client, world.users[role])
     response = client.open(case.url(world), method=case.method)
     assert response.status_code == case.expected[role], response.get_data(as_text=True)[:300]
-    if role == "anonymous" and response.status_code == 302 and case.endpoint not in {
-        "auth.logout",
-        "auth.set_language",
-    }:
+    if (
+        role == "anonymous"
+        and response.status_code == 302
+        and case.endpoint
+        not in {
+            "auth.logout",
+            "auth.set_language",
+        }
+    ):
         assert "/login" in response.location

@@ -68,7 +68,9 @@ def test_session_is_renewed_at_login(client):
     _post_login(client, "zhao", PASSWORD)
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["_user_id"].startswith(str(db.session.scalar(db.select(User.id).where(User.username == "zhao"))))
+        assert session["_user_id"].startswith(
+            str(db.session.scalar(db.select(User.id).where(User.username == "zhao")))
+        )
 
 
 def test_logout_requires_post_and_ends_session(client):
@@ -112,7 +114,11 @@ def test_forced_password_change_at_first_login(client):
     assert client.get("/members/").location == "/account/password"
     response = client.post(
         "/account/password",
-        data={"current_password": PASSWORD, "new_password": "Better#2026", "confirm": "Better#2026"},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Better#2026",
+            "confirm": "Better#2026",
+        },
     )
     assert response.status_code == 302
     user = db.session.scalar(db.select(User).where(User.username == "new1"))
@@ -137,7 +143,8 @@ def test_change_password_refuses_bad_input(client, current, new, confirm, messag
     old_hash = user.password_hash
     login(client, user)
     response = client.post(
-        "/account/password", data={"current_password": current, "new_password": new, "confirm": confirm}
+        "/account/password",
+        data={"current_password": current, "new_password": new, "confirm": confirm},
     )
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
@@ -152,7 +159,11 @@ def test_password_change_logs_out_other_sessions(app):
     login(second, user)
     first.post(
         "/account/password",
-        data={"current_password": PASSWORD, "new_password": "Better#2026", "confirm": "Better#2026"},
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Better#2026",
+            "confirm": "Better#2026",
+        },
     )
     assert first.get("/").status_code == 200
     assert second.get("/").status_code == 302

@@ -50,7 +50,12 @@ def test_chinese_by_default(client):
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("en-US,en;q=0.9", "Sign in"), ("zh-CN,zh;q=0.9,en;q=0.8", "登录"), ("fr-FR", "登录"), ("zh-TW", "登录")],
+    [
+        ("en-US,en;q=0.9", "Sign in"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", "登录"),
+        ("fr-FR", "登录"),
+        ("zh-TW", "登录"),
+    ],
 )
 def test_accept_language(client, header, expected):
     html = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)

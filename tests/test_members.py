@@ -1,4 +1,4 @@
-"""Members for organizers and branch secretaries: list, search, filters, detail, edit, deactivate."""
+"""Members for organizers and secretaries: list, search, filters, detail, edit, deactivate."""
 
 from datetime import date
 
@@ -10,7 +10,14 @@ from lms.auth.models import Role
 from lms.extensions import db
 from lms.org.models import Category, Member
 from tests.conftest import login
-from tests.factories import make_branch, make_department, make_member, make_secretary, make_shift, make_user
+from tests.factories import (
+    make_branch,
+    make_department,
+    make_member,
+    make_secretary,
+    make_shift,
+    make_user,
+)
 
 RARE_NAMES = ["李喆", "陈堃", "赵昇", "孙玥", "王𠮷祥"]
 
@@ -104,8 +111,9 @@ def test_secretary_sees_only_own_branch_read_only(client):
     assert "添加学员" not in html
     export = client.get("/members/export.xlsx")
     assert export.status_code == 200
-    from openpyxl import load_workbook
     import io
+
+    from openpyxl import load_workbook
 
     rows = list(load_workbook(io.BytesIO(export.data)).active.iter_rows(values_only=True))
     assert {row[1] for row in rows[1:]} == {"本支部", secretary.member.name}
@@ -160,7 +168,9 @@ def test_edit_member_records_changes(client):
     branch = make_branch()
     member = make_member(name="旧名", branch=branch, staff_no="E1")
     _organizer(client)
-    response = client.post(f"/members/{member.id}/edit", data=_form(branch, staff_no="E1", name="新名"))
+    response = client.post(
+        f"/members/{member.id}/edit", data=_form(branch, staff_no="E1", name="新名")
+    )
     assert response.status_code == 302
     assert member.name == "新名"
     entry = db.session.scalar(db.select(AuditLog).where(AuditLog.action == "member.updated"))
@@ -179,10 +189,14 @@ def test_deactivate_and_reactivate_never_delete(client):
     assert actions[-2:] == ["member.deactivated", "member.activated"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     params=st.dictionaries(
-        st.sampled_from(["q", "page", "branch_id", "department_id", "shift_id", "category", "active"]),
+        st.sampled_from(
+            ["q", "page", "branch_id", "department_id", "shift_id", "category", "active"]
+        ),
         st.text(max_size=30),
     )
 )
@@ -192,14 +206,24 @@ def test_member_list_never_fails_on_odd_parameters(client, params):
     assert response.status_code == 200
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     data=st.fixed_dictionaries(
         {},
         optional={
             key: st.text(max_size=80)
-            for key in ["staff_no", "name", "gender", "department_id", "branch_id", "shift_id",
-                        "category", "joined_party_on"]
+            for key in [
+                "staff_no",
+                "name",
+                "gender",
+                "department_id",
+                "branch_id",
+                "shift_id",
+                "category",
+                "joined_party_on",
+            ]
         },
     )
 )

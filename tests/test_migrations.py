@@ -33,7 +33,9 @@ def empty_database_url(tmp_path):
 @pytest.fixture
 def fresh_app(empty_database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": empty_database_url}
+    )
     yield app
     with app.app_context():
         db.engine.dispose()

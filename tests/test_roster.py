@@ -15,9 +15,29 @@ from tests.conftest import login
 from tests.factories import make_branch, make_department, make_member, make_shift, make_user
 
 GOOD_ROWS = [
-    ["300001", "王𠮷祥", "男", "发电一部", "发电一部第一党支部", "一值", "党员", "2015-07-01", "是"],
+    [
+        "300001",
+        "王𠮷祥",
+        "男",
+        "发电一部",
+        "发电一部第一党支部",
+        "一值",
+        "党员",
+        "2015-07-01",
+        "是",
+    ],
     ["300002", "李喆", "女", "发电一部", "发电一部第一党支部", "", "入党积极分子", "", ""],
-    ["300003", "陈堃", "男", "控制部", "控制部热控党支部", "一值", "中层党员干部", "2001/7/1", "是"],
+    [
+        "300003",
+        "陈堃",
+        "男",
+        "控制部",
+        "控制部热控党支部",
+        "一值",
+        "中层党员干部",
+        "2001/7/1",
+        "是",
+    ],
     ["300004", "阿依古丽·买买提", "女", "控制部", "控制部热控党支部", "", "团员", "", "否"],
 ]
 
@@ -72,7 +92,12 @@ def member_count() -> int:
         ("名册.xlsx", lambda: xlsx_bytes(GOOD_ROWS)),
         ("roster.csv", lambda: csv_bytes(GOOD_ROWS, "utf-8")),
         ("roster-bom.csv", lambda: csv_bytes(GOOD_ROWS, "utf-8-sig")),
-        ("roster-gbk.csv", lambda: csv_bytes([r for r in GOOD_ROWS if "𠮷" not in r[1] and "喆" not in r[1]], "gbk")),
+        (
+            "roster-gbk.csv",
+            lambda: csv_bytes(
+                [r for r in GOOD_ROWS if "𠮷" not in r[1] and "喆" not in r[1]], "gbk"
+            ),
+        ),
         ("roster-gb18030.csv", lambda: csv_bytes(GOOD_ROWS, "gb18030")),
     ],
 )
@@ -81,7 +106,11 @@ def test_import_formats_store_names_exactly(client, org, organizer, filename, da
     response = upload(client, payload, filename)
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     stored = {m.staff_no: m for m in db.session.scalars(db.select(Member))}
-    expected = csv.reader(io.StringIO(payload.decode("gb18030" if "gb" in filename else "utf-8-sig"))) if filename.endswith(".csv") else None
+    expected = (
+        csv.reader(io.StringIO(payload.decode("gb18030" if "gb" in filename else "utf-8-sig")))
+        if filename.endswith(".csv")
+        else None
+    )
     rows = list(expected)[1:] if expected else GOOD_ROWS
     for row in rows:
         assert stored[row[0]].name == row[1]
@@ -93,13 +122,19 @@ def test_import_formats_store_names_exactly(client, org, organizer, filename, da
 
 def test_reimport_is_idempotent(client, org, organizer):
     upload(client, xlsx_bytes(GOOD_ROWS), "a.xlsx")
-    snapshot = {(m.staff_no, m.name, m.branch_id, m.active, m.updated_at) for m in db.session.scalars(db.select(Member))}
+    snapshot = {
+        (m.staff_no, m.name, m.branch_id, m.active, m.updated_at)
+        for m in db.session.scalars(db.select(Member))
+    }
     response = upload(client, xlsx_bytes(GOOD_ROWS), "a.xlsx")
     assert response.status_code == 302
     with client.session_transaction() as session:
         flashes = [message for _category, message in session.get("_flashes", [])]
     assert any("新增 0 人，更新 0 人，未变 4 人" in m for m in flashes)
-    after = {(m.staff_no, m.name, m.branch_id, m.active, m.updated_at) for m in db.session.scalars(db.select(Member))}
+    after = {
+        (m.staff_no, m.name, m.branch_id, m.active, m.updated_at)
+        for m in db.session.scalars(db.select(Member))
+    }
     assert after == snapshot
 
 
@@ -155,7 +190,9 @@ def test_bad_rows_are_all_reported_and_nothing_changes(client, org, organizer):
     assert "发现 12 处错误" in html
     assert member_count() == before
     assert db.session.scalar(db.select(Member.name).where(Member.staff_no == "EXIST1")) == "原名"
-    assert db.session.scalar(db.select(AuditLog).where(AuditLog.action == "members.imported")) is None
+    assert (
+        db.session.scalar(db.select(AuditLog).where(AuditLog.action == "members.imported")) is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -238,7 +275,7 @@ def test_export_then_import_changes_nothing(client, org, organizer):
 
 
 def test_export_keeps_formula_like_text_as_text(client, org, organizer):
-    make_member(name="=HYPERLINK(\"http://x\")", staff_no="F1")
+    make_member(name='=HYPERLINK("http://x")', staff_no="F1")
     exported = client.get("/members/export.xlsx")
     sheet = load_workbook(io.BytesIO(exported.data)).active
     cell = next(c for c in sheet["B"] if c.value and str(c.value).startswith("="))
@@ -264,7 +301,14 @@ def test_cli_import_with_progress(runner, org, tmp_path):
 
 def test_cli_import_reports_bad_rows_and_fails(runner, org, tmp_path):
     path = tmp_path / "roster.csv"
-    path.write_bytes(csv_bytes([GOOD_ROWS[0], ["", "无工号", "男", "发电一部", "发电一部第一党支部", "", "党员", "", ""]]))
+    path.write_bytes(
+        csv_bytes(
+            [
+                GOOD_ROWS[0],
+                ["", "无工号", "男", "发电一部", "发电一部第一党支部", "", "党员", "", ""],
+            ]
+        )
+    )
     result = runner.invoke(args=["members", "import", str(path)])
     assert result.exit_code != 0
     assert "row 3" in result.output and "nothing was imported" in result.output

@@ -3,16 +3,20 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField, widgets
-from wtforms.validators import DataRequired, Length, Optional, Regexp
-
-from lms.forms import choices
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from lms.auth.models import ROLE_LABELS
+from lms.forms import choices
 
 
 class RolesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        known = {choice.value for choice in self.choices}
+        if any(value not in known for value in self.data or []):
+            raise ValidationError(_l("所选角色无效。"))
 
 
 def _role_choices():
@@ -22,7 +26,9 @@ def _role_choices():
 class UserForm(FlaskForm):
     display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
     member_staff_no = StringField(
-        _l("关联学员工号"), validators=[Optional(), Length(max=32)], filters=[lambda v: v.strip() if v else v]
+        _l("关联学员工号"),
+        validators=[Optional(), Length(max=32)],
+        filters=[lambda v: v.strip() if v else v],
     )
     roles = RolesField(_l("角色"), choices=_role_choices())
     active = BooleanField(_l("账号启用"), default=True)
@@ -35,7 +41,9 @@ class NewUserForm(UserForm):
         validators=[
             DataRequired(),
             Length(max=64),
-            Regexp(r"^[0-9A-Za-z_.\-]+$", message=_l("用户名只能包含字母、数字、点、下划线和连字符。")),
+            Regexp(
+                r"^[0-9A-Za-z_.\-]+$", message=_l("用户名只能包含字母、数字、点、下划线和连字符。")
+            ),
         ],
         filters=[lambda v: v.strip() if v else v],
     )

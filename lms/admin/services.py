@@ -104,4 +104,3 @@ def reset_password(user: User, one_time_password: str) -> None:
     user.set_one_time_password(one_time_password)
     record_audit("user.password_reset", "user", user.id)
     db.session.flush()
-

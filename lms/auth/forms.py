@@ -29,13 +29,18 @@ class ChangePasswordForm(FlaskForm):
         _l("新密码"),
         validators=[
             DataRequired(),
-            Length(min=MIN_PASSWORD_LENGTH, max=256, message=_l("新密码长度须为 8 到 256 个字符。")),
+            Length(
+                min=MIN_PASSWORD_LENGTH, max=256, message=_l("新密码长度须为 8 到 256 个字符。")
+            ),
             _strong_enough,
         ],
     )
     confirm = PasswordField(
         _l("再次输入新密码"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("两次输入的新密码不一致。"))],
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("两次输入的新密码不一致。")),
+        ],
     )
     submit = SubmitField(_l("修改密码"))
 

@@ -41,7 +41,7 @@ ROLE_LABELS = {
 
 # One-time passwords are long random secrets, so a fast hash is enough: the slow scrypt work
 # factor protects human-chosen passwords, and these are replaced at first login anyway.
-ONE_TIME_PASSWORD_METHOD = "pbkdf2:sha256:20000"
+ONE_TIME_PASSWORD_METHOD = "pbkdf2:sha256:20000"  # noqa: S105 (a hash method, not a password)
 
 
 class UserRole(db.Model):
@@ -65,9 +65,7 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # Changing it logs out every other session of this account (see get_id).
-    session_token: Mapped[str] = mapped_column(
-        sa.String(32), default=lambda: secrets.token_hex(16)
-    )
+    session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[timestamp]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

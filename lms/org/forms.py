@@ -9,7 +9,6 @@ from wtforms import BooleanField, DateField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from lms.forms import choices
-
 from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
 from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN
 
@@ -41,7 +40,9 @@ class MemberForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_NAME), _plain_name],
         filters=[lambda v: v.strip(" \t\u3000") if v else v],
     )
-    gender = SelectField(_l("性别"), choices=choices((g.value, label) for g, label in GENDER_LABELS.items()))
+    gender = SelectField(
+        _l("性别"), choices=choices((g.value, label) for g, label in GENDER_LABELS.items())
+    )
     department_id = SelectField(_l("部门"), coerce=_int_or_none, validators=[DataRequired()])
     branch_id = SelectField(_l("党支部"), coerce=_int_or_none, validators=[DataRequired()])
     shift_id = SelectField(_l("班组"), coerce=_int_or_none, validators=[Optional()])
@@ -53,7 +54,9 @@ class MemberForm(FlaskForm):
 
     def set_choices(self, departments, branches, shifts) -> None:
         self.department_id.choices = choices((d.id, d.name) for d in departments)
-        self.branch_id.choices = choices((b.id, f"{b.department.name} · {b.name}") for b in branches)
+        self.branch_id.choices = choices(
+            (b.id, f"{b.department.name} · {b.name}") for b in branches
+        )
         self.shift_id.choices = choices([(None, _l("（无）")), *((s.id, s.name) for s in shifts)])
         self._branch_departments = {b.id: b.department_id for b in branches}
 

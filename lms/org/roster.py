@@ -54,7 +54,10 @@ TRUE_WORDS = {"是", "在册", "有效", "1", "true", "yes", "y", "active", "√
 FALSE_WORDS = {"否", "不在册", "停用", "离职", "退休", "0", "false", "no", "n", "inactive", "×"}
 GENDER_WORDS = {
     **{name: gender for gender, name in GENDER_ROSTER_NAMES.items()},
-    "male": Gender.MALE, "m": Gender.MALE, "female": Gender.FEMALE, "f": Gender.FEMALE,
+    "male": Gender.MALE,
+    "m": Gender.MALE,
+    "female": Gender.FEMALE,
+    "f": Gender.FEMALE,
 }
 CATEGORY_WORDS = {
     **{name: category for category, name in CATEGORY_ROSTER_NAMES.items()},
@@ -132,7 +135,9 @@ def _read_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # not a zip, not a workbook, damaged: openpyxl raises many kinds
-        raise RosterFileError(_("无法读取该 Excel 文件，请使用 .xlsx 格式（可下载模板）。")) from exc
+        raise RosterFileError(
+            _("无法读取该 Excel 文件，请使用 .xlsx 格式（可下载模板）。")
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -182,7 +187,11 @@ def _header_map(header: list[object]) -> tuple[dict[str, int], list[str]]:
         key = names.get(_text(cell).lower())
         if key and key not in positions:
             positions[key] = index
-    missing = [title for field_name, title, required, _a in COLUMNS if required and field_name not in positions]
+    missing = [
+        title
+        for field_name, title, required, _a in COLUMNS
+        if required and field_name not in positions
+    ]
     return positions, missing
 
 
@@ -205,7 +214,9 @@ class _Lookups:
 
     def __init__(self) -> None:
         self.departments = {d.name: d.id for d in db.session.scalars(sa.select(Department))}
-        self.branches = {b.name: (b.id, b.department_id) for b in db.session.scalars(sa.select(Branch))}
+        self.branches = {
+            b.name: (b.id, b.department_id) for b in db.session.scalars(sa.select(Branch))
+        }
         self.shifts = {s.name: s.id for s in db.session.scalars(sa.select(Shift))}
 
 
@@ -269,7 +280,10 @@ def _parse_row(
     elif not STAFF_NO_PATTERN.match(staff_no):
         error("工号", _("工号只能包含字母、数字、下划线和连字符：%(value)s", value=staff_no))
     elif staff_no in seen:
-        error("工号", _("工号 %(staff_no)s 与第 %(row)s 行重复。", staff_no=staff_no, row=seen[staff_no]))
+        error(
+            "工号",
+            _("工号 %(staff_no)s 与第 %(row)s 行重复。", staff_no=staff_no, row=seen[staff_no]),
+        )
     else:
         seen[staff_no] = number
 
@@ -298,7 +312,11 @@ def _parse_row(
     elif department_id is not None and branch[1] != department_id:
         error(
             "党支部",
-            _("党支部“%(branch)s”不属于部门“%(department)s”。", branch=branch_name, department=department_name),
+            _(
+                "党支部“%(branch)s”不属于部门“%(department)s”。",
+                branch=branch_name,
+                department=department_name,
+            ),
         )
 
     shift_name = _text(cell("shift"))
@@ -317,7 +335,10 @@ def _parse_row(
     try:
         joined = _parse_date(cell("joined_party_on"))
     except ValueError:
-        error("入党日期", _("日期格式应为 2020-07-01：%(value)s", value=_text(cell("joined_party_on"))))
+        error(
+            "入党日期",
+            _("日期格式应为 2020-07-01：%(value)s", value=_text(cell("joined_party_on"))),
+        )
     if joined is not None and not (PARTY_FOUNDED <= joined <= date.today()):
         error("入党日期", _("入党日期不在合理范围内：%(value)s", value=joined.isoformat()))
 
@@ -349,7 +370,14 @@ def _parse_row(
 
 # --- applying -------------------------------------------------------------------------------
 _APPLIED_FIELDS = (
-    "name", "gender", "department_id", "branch_id", "shift_id", "category", "joined_party_on", "active"
+    "name",
+    "gender",
+    "department_id",
+    "branch_id",
+    "shift_id",
+    "category",
+    "joined_party_on",
+    "active",
 )
 
 
@@ -416,12 +444,16 @@ def import_roster(
 
 
 def _account_conflicts(usernames: dict[str, int]) -> list[RowError]:
-    """A 工号 already used as the login of an account not linked to that member blocks the import."""
+    """A 工号 already used as the login of an account not linked to that member blocks all."""
     taken = db.session.scalars(
         sa.select(User.username).where(User.username.in_(usernames)).order_by(User.username)
     )
     return [
-        RowError(usernames[username], "工号", _("用户名 %(username)s 已被其他账号占用。", username=username))
+        RowError(
+            usernames[username],
+            "工号",
+            _("用户名 %(username)s 已被其他账号占用。", username=username),
+        )
         for username in taken
     ]
 
@@ -445,7 +477,19 @@ def _create_accounts(members: list[Member]) -> list[Credential]:
 
 # --- writing --------------------------------------------------------------------------------
 def template_workbook() -> bytes:
-    example = [["10001", "张三", "男", "发电一部", "发电一部第一党支部", "一值", "党员", "2015-07-01", "是"]]
+    example = [
+        [
+            "10001",
+            "张三",
+            "男",
+            "发电一部",
+            "发电一部第一党支部",
+            "一值",
+            "党员",
+            "2015-07-01",
+            "是",
+        ]
+    ]
     notes = [
         [_("工号"), _("必填，唯一；字母、数字、下划线或连字符。重复导入按工号更新。")],
         [_("性别"), "男 / 女"],

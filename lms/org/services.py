@@ -96,7 +96,9 @@ def members_query(user: User, criteria: MemberFilter) -> sa.Select:
 
 
 def departments() -> list[Department]:
-    return list(db.session.scalars(sa.select(Department).order_by(Department.position, Department.id)))
+    return list(
+        db.session.scalars(sa.select(Department).order_by(Department.position, Department.id))
+    )
 
 
 def branches(user: User | None = None) -> list[Branch]:
