@@ -64,6 +64,16 @@ def _security_headers(response):
     return response
 
 
+def _refuse_nul_characters():
+    """NUL never belongs in text a person typed, and PostgreSQL refuses it in text columns."""
+    fields = list(request.args.items(multi=True))
+    if request.method == "POST":
+        fields += request.form.items(multi=True)
+    if any("\x00" in key or "\x00" in value for key, value in fields):
+        return _render_error(400, _("提交的内容含有无效字符。"))
+    return None
+
+
 def _require_password_change():
     if (
         current_user.is_authenticated
@@ -138,6 +148,7 @@ def _handle_unexpected(error: Exception):
 
 def init_web(app: Flask) -> None:
     app.after_request(_security_headers)
+    app.before_request(_refuse_nul_characters)
     app.before_request(_require_password_change)
     app.register_error_handler(CSRFError, _handle_csrf_error)
     app.register_error_handler(429, _handle_rate_limited)

@@ -52,3 +52,14 @@ def test_odd_ids_are_404_not_500(client, url):
 
 def test_wrong_method_is_405(client):
     assert client.put("/login").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [("GET", "/members/?q=%00", None), ("POST", "/login", {"username": "a\x00b", "password": "x"})],
+)
+def test_nul_characters_are_refused_clearly(client, method, url, data):
+    login(client, make_user(roles={"organizer"}))
+    response = client.open(url, method=method, data=data)
+    assert response.status_code == 400
+    assert "无效字符" in response.get_data(as_text=True)

@@ -86,12 +86,15 @@ class MemberFilterForm(FlaskForm):
     )
 
     def set_choices(self, departments, branches, shifts) -> None:
-        everyone = [(None, _l("全部"))]
-        self.department_id.choices = choices(everyone + [(d.id, d.name) for d in departments])
-        self.branch_id.choices = choices(everyone + [(b.id, b.name) for b in branches])
-        self.shift_id.choices = choices(everyone + [(s.id, s.name) for s in shifts])
+        self.department_id.choices = choices(
+            [(None, _l("全部部门")), *((d.id, d.name) for d in departments)]
+        )
+        self.branch_id.choices = choices(
+            [(None, _l("全部支部")), *((b.id, b.name) for b in branches)]
+        )
+        self.shift_id.choices = choices([(None, _l("全部班组")), *((s.id, s.name) for s in shifts)])
         self.category.choices = choices(
-            everyone + [(c.value, label) for c, label in CATEGORY_LABELS.items()]
+            [(None, _l("全部类别")), *((c.value, label) for c, label in CATEGORY_LABELS.items())]
         )
 
 
