@@ -49,7 +49,7 @@ lint: install-dev
 	$(BIN)/ruff check lms tests bench migrations
 
 test: install-dev system-deps lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov=lms --cov-report=term:skip-covered --cov-fail-under=90
 	@if $(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=test', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL run =="; \
 		LMS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not once"; \

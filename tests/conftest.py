@@ -7,6 +7,8 @@ import contextvars
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -30,11 +32,11 @@ class IsolatedClient(FlaskClient):
         return response
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> Iterator[str]:
-    """A fresh, empty database for this run: a SQLite file, or a new PostgreSQL database."""
+@contextmanager
+def empty_database(folder: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in `folder`, or a new PostgreSQL database."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{folder / 'test.db'}"
         return
     admin_engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"lms_test_{uuid.uuid4().hex[:10]}"
@@ -46,6 +48,12 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -138,3 +138,13 @@ def test_access(client, world, case, role):
         }
     ):
         assert "/login" in response.location
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.method == "POST"], ids=lambda c: f"{c.method} {c.endpoint}"
+)
+def test_every_post_is_refused_without_csrf_token(client, world, case, csrf_enabled):
+    login(client, world.users["admin"])
+    response = client.open(case.url(world), method="POST")
+    assert response.status_code == 400
+    assert "安全令牌" in response.get_data(as_text=True)

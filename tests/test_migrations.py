@@ -1,7 +1,5 @@
 """Migrations go from empty to head and back to base, and agree with the models."""
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -10,24 +8,13 @@ from flask_migrate import downgrade, upgrade
 
 from lms import create_app
 from lms.extensions import db
-from tests.conftest import PG_URL
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 def empty_database_url(tmp_path):
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'migrations.db'}"
-        return
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"lms_mig_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with empty_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from lms.org.models import (
     Member,
     Shift,
 )
+from lms.org.services import MemberData
 
 # (field, header in the template, required, other headers accepted)
 COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
@@ -80,16 +81,10 @@ class RowError:
 
 
 @dataclass
-class RosterRow:
+class RosterRow(MemberData):
+    """A validated roster line: the member's data, the line number and the 在册 flag."""
+
     row: int
-    staff_no: str
-    name: str
-    gender: Gender
-    department_id: int
-    branch_id: int
-    shift_id: int | None
-    category: Category
-    joined_party_on: date | None
     active: bool
 
 
