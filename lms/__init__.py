@@ -18,10 +18,11 @@ from lms.paths import PACKAGE_DIR, shipped
 def _blueprints():
     from lms.admin.views import bp as admin_bp
     from lms.auth.views import bp as auth_bp
+    from lms.catalog.views import bp as catalog_bp
     from lms.main.views import bp as main_bp
     from lms.org.views import bp as org_bp
 
-    return [main_bp, auth_bp, org_bp, admin_bp]
+    return [main_bp, auth_bp, org_bp, catalog_bp, admin_bp]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -95,6 +96,7 @@ def _template_globals(app: Flask) -> None:
 
     from lms.auth.forms import LanguageForm
     from lms.auth.models import ROLE_LABELS, Role
+    from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
     from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
 
     app.jinja_env.globals.update(
@@ -102,6 +104,8 @@ def _template_globals(app: Flask) -> None:
         ROLE_LABELS=ROLE_LABELS,
         CATEGORY_LABELS=CATEGORY_LABELS,
         GENDER_LABELS=GENDER_LABELS,
+        FORMAT_LABELS=FORMAT_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
         LanguageForm=LanguageForm,
         get_locale=get_locale,
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from decimal import Decimal
 
 from werkzeug.security import generate_password_hash
 
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
+from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
 from lms.extensions import db
 from lms.org.models import Branch, Category, Department, Gender, Member, Shift
 
@@ -104,6 +106,41 @@ def make_secretary(branch: Branch | None = None) -> User:
     branch.secretary = member
     db.session.flush()
     return make_user(roles={Role.SECRETARY, Role.TRAINEE}, member=member)
+
+
+def make_theme(name: str | None = None) -> Theme:
+    theme = Theme(name=name or f"主题{_n()}")
+    db.session.add(theme)
+    db.session.flush()
+    return theme
+
+
+def make_course(
+    *,
+    title: str = "学习党章",
+    code: str | None = None,
+    status: CourseStatus = CourseStatus.PUBLISHED,
+    theme: Theme | None = None,
+    format: CourseFormat = CourseFormat.PARTY_LECTURE,
+    hours: str = "2",
+    description: str = "",
+    categories: set[Category] | None = None,
+    lecturers: list[User] | None = None,
+) -> Course:
+    course = Course(
+        code=code or f"C{_n():04d}",
+        title=title,
+        theme=theme or make_theme(),
+        format=format,
+        hours=Decimal(hours),
+        description=description,
+        status=status,
+        lecturers=lecturers or [],
+    )
+    course.set_categories(categories or set())
+    db.session.add(course)
+    db.session.flush()
+    return course
 
 
 def make_audit_log(action: str = "test.action") -> AuditLog:

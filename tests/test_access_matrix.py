@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from lms.auth.models import Role
+from lms.catalog.models import CourseStatus
 from tests.conftest import login
-from tests.factories import make_branch, make_member, make_secretary, make_user
+from tests.factories import make_branch, make_course, make_member, make_secretary, make_user
 
 ROLES = ("anonymous", "trainee", "lecturer", "secretary", "organizer", "admin")
 # Routes served by extensions, open to everyone by design.
@@ -23,6 +24,8 @@ class World:
     branch_member: object  # a member of the secretary's branch
     other_member: object  # a member of no one's scope but organizers'
     some_user: object
+    published: object
+    draft: object
 
 
 @pytest.fixture
@@ -44,6 +47,8 @@ def world() -> World:
         branch_member=make_member(branch=secretary_branch),
         other_member=make_member(branch=other_branch),
         some_user=make_user(),
+        published=make_course(),
+        draft=make_course(status=CourseStatus.DRAFT),
     )
 
 
@@ -94,6 +99,24 @@ CASES = [
     Case("org.import_template", "GET", lambda w: "/members/import/template.xlsx", ORGANIZER_ONLY),
     Case("org.export", "GET", lambda w: "/members/export.xlsx", ORGANIZER_OR_SECRETARY),
     Case("org.branches", "GET", lambda w: "/members/branches", ORGANIZER_OR_SECRETARY),
+    Case("catalog.index", "GET", lambda w: "/courses/", ANY_SIGNED_IN),
+    Case("catalog.detail", "GET", lambda w: f"/courses/{w.published.id}", ANY_SIGNED_IN),
+    Case(
+        "catalog.detail",
+        "GET",
+        lambda w: f"/courses/{w.draft.id}",
+        _row(302, 404, 404, 404, 200, 404),
+    ),
+    Case("catalog.detail", "GET", lambda w: "/courses/999999", _row(302, 404, 404, 404, 404, 404)),
+    Case("catalog.create", "GET", lambda w: "/courses/new", ORGANIZER_ONLY),
+    Case("catalog.edit", "GET", lambda w: f"/courses/{w.published.id}/edit", ORGANIZER_ONLY),
+    Case(
+        "catalog.set_status",
+        "POST",
+        lambda w: f"/courses/{w.published.id}/status?to=archived",
+        _row(302, 403, 403, 403, 302, 403),
+    ),
+    Case("catalog.themes", "GET", lambda w: "/courses/themes", ORGANIZER_ONLY),
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),
     Case("admin.edit_user", "GET", lambda w: f"/admin/users/{w.some_user.id}", ADMIN_ONLY),

@@ -8,16 +8,9 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from lms.forms import choices
+from lms.forms import choices, int_or_none
 from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
 from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _plain_name(form: FlaskForm, field: StringField) -> None:
@@ -43,9 +36,9 @@ class MemberForm(FlaskForm):
     gender = SelectField(
         _l("性别"), choices=choices((g.value, label) for g, label in GENDER_LABELS.items())
     )
-    department_id = SelectField(_l("部门"), coerce=_int_or_none, validators=[DataRequired()])
-    branch_id = SelectField(_l("党支部"), coerce=_int_or_none, validators=[DataRequired()])
-    shift_id = SelectField(_l("班组"), coerce=_int_or_none, validators=[Optional()])
+    department_id = SelectField(_l("部门"), coerce=int_or_none, validators=[DataRequired()])
+    branch_id = SelectField(_l("党支部"), coerce=int_or_none, validators=[DataRequired()])
+    shift_id = SelectField(_l("班组"), coerce=int_or_none, validators=[Optional()])
     category = SelectField(
         _l("类别"), choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items())
     )
@@ -74,9 +67,9 @@ class MemberFilterForm(FlaskForm):
         csrf = False  # a GET search form changes nothing
 
     q = StringField(_l("姓名或工号"), validators=[Optional(), Length(max=64)])
-    department_id = SelectField(_l("部门"), coerce=_int_or_none, validators=[Optional()])
-    branch_id = SelectField(_l("党支部"), coerce=_int_or_none, validators=[Optional()])
-    shift_id = SelectField(_l("班组"), coerce=_int_or_none, validators=[Optional()])
+    department_id = SelectField(_l("部门"), coerce=int_or_none, validators=[Optional()])
+    branch_id = SelectField(_l("党支部"), coerce=int_or_none, validators=[Optional()])
+    shift_id = SelectField(_l("班组"), coerce=int_or_none, validators=[Optional()])
     category = SelectField(_l("类别"), validators=[Optional()])
     active = SelectField(
         _l("状态"),

@@ -1,0 +1,120 @@
+"""Course, catalog-filter and theme forms."""
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
+from lms.forms import choices, int_or_none
+from lms.org.models import CATEGORY_LABELS
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        known = {str(choice.value) for choice in self.choices}
+        if any(str(value) not in known for value in self.data or []):
+            raise ValidationError(_l("所选项无效。"))
+
+
+class CourseForm(FlaskForm):
+    code = StringField(
+        _l("课程编号"),
+        validators=[
+            DataRequired(),
+            Length(max=32),
+            Regexp(
+                r"^[0-9A-Za-z][0-9A-Za-z_\-]*$",
+                message=_l("编号只能包含字母、数字、下划线和连字符。"),
+            ),
+        ],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    title = StringField(
+        _l("课程名称"),
+        validators=[DataRequired(), Length(max=128)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    theme_id = SelectField(_l("主题"), coerce=int_or_none, validators=[DataRequired()])
+    format = SelectField(
+        _l("形式"), choices=choices((f.value, label) for f, label in FORMAT_LABELS.items())
+    )
+    hours = DecimalField(
+        _l("学时"),
+        places=1,
+        validators=[
+            InputRequired(),
+            NumberRange(
+                min=Decimal("0.5"), max=Decimal("100"), message=_l("学时须在 0.5 到 100 之间。")
+            ),
+        ],
+    )
+    description = TextAreaField(
+        _l("课程介绍（Markdown）"), validators=[Optional(), Length(max=20000)]
+    )
+    categories = CheckboxesField(
+        _l("培训对象"), choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items())
+    )
+    lecturer_ids = CheckboxesField(_l("默认讲师"), coerce=int)
+    submit = SubmitField(_l("保存"))
+
+    def set_choices(self, themes, lecturers) -> None:
+        self.theme_id.choices = choices((t.id, t.name) for t in themes)
+        self.lecturer_ids.choices = choices((u.id, u.name) for u in lecturers)
+
+    def validate_hours(self, field: DecimalField) -> None:
+        if field.data is not None and field.data != field.data.quantize(Decimal("0.1")):
+            raise ValidationError(_l("学时最多保留一位小数。"))
+
+
+class CatalogFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("课程名称"), validators=[Optional(), Length(max=64)])
+    theme_id = SelectField(_l("主题"), coerce=int_or_none, validators=[Optional()])
+    format = SelectField(_l("形式"), validators=[Optional()])
+    category = SelectField(_l("培训对象"), validators=[Optional()])
+    status = SelectField(_l("状态"), validators=[Optional()])
+
+    def set_choices(self, themes) -> None:
+        self.theme_id.choices = choices([(None, _l("全部主题")), *((t.id, t.name) for t in themes)])
+        self.format.choices = choices(
+            [(None, _l("全部形式")), *((f.value, label) for f, label in FORMAT_LABELS.items())]
+        )
+        self.category.choices = choices(
+            [(None, _l("全部对象")), *((c.value, label) for c, label in CATEGORY_LABELS.items())]
+        )
+        self.status.choices = choices(
+            [*((s.value, label) for s, label in STATUS_LABELS.items()), ("all", _l("全部"))]
+        )
+
+
+class ThemeForm(FlaskForm):
+    name = StringField(
+        _l("新主题"),
+        validators=[DataRequired(), Length(max=32)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    submit = SubmitField(_l("添加"))

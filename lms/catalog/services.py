@@ -1,0 +1,146 @@
+"""Catalog queries and changes: who sees which course, filters, create, edit, publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from lms.admin.services import record_audit
+from lms.auth.models import Role, User, UserRole
+from lms.catalog.models import Course, CourseCategory, CourseFormat, CourseStatus, Theme
+from lms.extensions import db
+from lms.org.models import Category
+
+
+def manages_catalog(user: User) -> bool:
+    return user.has_role(Role.ORGANIZER)
+
+
+def can_view_course(user: User, course: Course) -> bool:
+    return (
+        course.status is CourseStatus.PUBLISHED or manages_catalog(user) or user in course.lecturers
+    )
+
+
+def can_edit_course(user: User, course: Course) -> bool:
+    return manages_catalog(user)
+
+
+@dataclass
+class CatalogFilter:
+    q: str = ""
+    theme_id: int | None = None
+    format: CourseFormat | None = None
+    category: Category | None = None
+    status: CourseStatus | None = CourseStatus.PUBLISHED
+
+
+def catalog_query(user: User, criteria: CatalogFilter) -> sa.Select:
+    stmt = sa.select(Course).options(selectinload(Course.theme), selectinload(Course.lecturers))
+    status = criteria.status if manages_catalog(user) else CourseStatus.PUBLISHED
+    if status is not None:
+        stmt = stmt.where(Course.status == status)
+    if criteria.q:
+        stmt = stmt.where(
+            sa.or_(
+                Course.title.icontains(criteria.q, autoescape=True),
+                Course.code.icontains(criteria.q, autoescape=True),
+            )
+        )
+    if criteria.theme_id:
+        stmt = stmt.where(Course.theme_id == criteria.theme_id)
+    if criteria.format:
+        stmt = stmt.where(Course.format == criteria.format)
+    if criteria.category:
+        stmt = stmt.where(
+            Course.id.in_(
+                sa.select(CourseCategory.course_id).where(
+                    CourseCategory.category == criteria.category
+                )
+            )
+        )
+    return stmt.order_by(Course.code)
+
+
+def themes() -> list[Theme]:
+    return list(db.session.scalars(sa.select(Theme).order_by(Theme.position, Theme.id)))
+
+
+def lecturers() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.LECTURER, User.active.is_(True))
+            .order_by(User.username)
+        )
+    )
+
+
+def code_taken(code: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(Course.id).where(Course.code == code)
+    if exclude_id is not None:
+        stmt = stmt.where(Course.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+@dataclass
+class CourseData:
+    code: str
+    title: str
+    theme_id: int
+    format: CourseFormat
+    hours: Decimal
+    description: str
+    categories: set[Category]
+    lecturer_ids: list[int]
+
+
+def _apply(course: Course, data: CourseData) -> None:
+    course.code = data.code
+    course.title = data.title
+    course.theme_id = data.theme_id
+    course.format = data.format
+    course.hours = data.hours
+    course.description = data.description
+    course.set_categories(data.categories)
+    course.lecturers = (
+        list(db.session.scalars(sa.select(User).where(User.id.in_(data.lecturer_ids))))
+        if data.lecturer_ids
+        else []
+    )
+
+
+def create_course(data: CourseData) -> Course:
+    course = Course(status=CourseStatus.DRAFT)
+    _apply(course, data)
+    db.session.add(course)
+    db.session.flush()
+    record_audit("course.created", "course", course.id, {"code": course.code})
+    return course
+
+
+def update_course(course: Course, data: CourseData) -> None:
+    _apply(course, data)
+    db.session.flush()
+    record_audit("course.updated", "course", course.id, {"code": course.code})
+
+
+def set_course_status(course: Course, status: CourseStatus) -> None:
+    if course.status is status:
+        return
+    record_audit("course.status", "course", course.id, {"status": [course.status, status]})
+    course.status = status
+    db.session.flush()
+
+
+def add_theme(name: str) -> Theme:
+    position = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Theme.position), 0))) + 1
+    theme = Theme(name=name, position=position)
+    db.session.add(theme)
+    db.session.flush()
+    record_audit("theme.created", "theme", theme.id, {"name": name})
+    return theme

@@ -1,0 +1,153 @@
+"""Catalog pages: browse and search courses, course page, course editing, themes."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.access import load, roles_required
+from lms.auth.models import Role, User
+from lms.catalog import services
+from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
+from lms.catalog.models import Course, CourseFormat, CourseStatus
+from lms.extensions import db
+from lms.markdown import render_markdown
+from lms.org.forms import ConfirmForm
+from lms.org.models import Category
+
+bp = Blueprint("catalog", __name__, url_prefix="/courses")
+
+
+def _not_found_unless_visible(user: User, course: Course) -> bool:
+    # A course a person may not see does not exist for them: 404, not 403.
+    if not services.can_view_course(user, course):
+        abort(404)
+    return True
+
+
+@bp.route("/")
+@login_required
+def index():
+    form = CatalogFilterForm(request.args)
+    form.set_choices(services.themes())
+    form.validate()
+    status = form.status.data
+    criteria = services.CatalogFilter(
+        q=(form.q.data or "").strip()[:64],
+        theme_id=form.theme_id.data if not form.theme_id.errors else None,
+        format=CourseFormat(form.format.data) if form.format.data in set(CourseFormat) else None,
+        category=Category(form.category.data) if form.category.data in set(Category) else None,
+        status=None
+        if status == "all"
+        else CourseStatus(status)
+        if status in set(CourseStatus)
+        else CourseStatus.PUBLISHED,
+    )
+    page = db.paginate(
+        services.catalog_query(current_user, criteria),
+        page=request.args.get("page", 1, type=int),
+        per_page=24,
+        error_out=False,
+    )
+    return render_template(
+        "catalog/index.html",
+        form=form,
+        page=page,
+        can_manage=services.manages_catalog(current_user),
+    )
+
+
+@bp.route("/<int:course_id>")
+@login_required
+def detail(course_id: int):
+    course = load(Course, course_id, _not_found_unless_visible)
+    return render_template(
+        "catalog/course.html",
+        course=course,
+        description=render_markdown(course.description),
+        can_edit=services.can_edit_course(current_user, course),
+        confirm=ConfirmForm(),
+    )
+
+
+def _course_form(course: Course | None = None) -> CourseForm:
+    form = CourseForm(obj=course)
+    form.set_choices(services.themes(), services.lecturers())
+    if course is not None and request.method == "GET":
+        form.format.data = course.format.value
+        form.categories.data = [c.value for c in course.categories]
+        form.lecturer_ids.data = [u.id for u in course.lecturers]
+    return form
+
+
+def _course_data(form: CourseForm) -> services.CourseData:
+    return services.CourseData(
+        code=form.code.data,
+        title=form.title.data,
+        theme_id=form.theme_id.data,
+        format=CourseFormat(form.format.data),
+        hours=form.hours.data,
+        description=form.description.data or "",
+        categories={Category(c) for c in form.categories.data},
+        lecturer_ids=list(form.lecturer_ids.data or []),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def create():
+    form = _course_form()
+    if form.validate_on_submit():
+        if services.code_taken(form.code.data):
+            form.code.errors.append(_("该课程编号已存在。"))
+        else:
+            course = services.create_course(_course_data(form))
+            db.session.commit()
+            flash(_("课程已保存为草稿。"), "success")
+            return redirect(url_for("catalog.detail", course_id=course.id))
+    return render_template("catalog/course_form.html", form=form, course=None)
+
+
+@bp.route("/<int:course_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(course_id: int):
+    course = load(Course, course_id, services.can_edit_course)
+    form = _course_form(course)
+    if form.validate_on_submit():
+        if services.code_taken(form.code.data, exclude_id=course.id):
+            form.code.errors.append(_("该课程编号已存在。"))
+        else:
+            services.update_course(course, _course_data(form))
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("catalog.detail", course_id=course.id))
+    return render_template("catalog/course_form.html", form=form, course=course)
+
+
+@bp.route("/<int:course_id>/status", methods=["POST"])
+@login_required
+def set_status(course_id: int):
+    course = load(Course, course_id, services.can_edit_course)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    target = request.args.get("to", "")
+    if target not in set(CourseStatus):
+        abort(400)
+    services.set_course_status(course, CourseStatus(target))
+    db.session.commit()
+    flash(_("课程状态已更新。"), "success")
+    return redirect(url_for("catalog.detail", course_id=course.id))
+
+
+@bp.route("/themes", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def themes():
+    form = ThemeForm()
+    if form.validate_on_submit():
+        if any(t.name == form.name.data for t in services.themes()):
+            form.name.errors.append(_("该主题已存在。"))
+        else:
+            services.add_theme(form.name.data)
+            db.session.commit()
+            flash(_("已添加主题。"), "success")
+            return redirect(url_for("catalog.themes"))
+    return render_template("catalog/themes.html", form=form, themes=services.themes())
