@@ -229,3 +229,9 @@ def test_bad_catalog_file_names_file_and_field_and_loads_nothing(
     assert str(error.value).startswith(f"b-bad.md: {field}:")
     db.session.rollback()  # as the CLI does
     assert db.session.scalar(db.select(Course).where(Course.code == "GOOD")) is None
+
+
+def test_status_filter_defaults_to_published_for_organizers(client):
+    _organizer(client)
+    html = client.get("/courses/").get_data(as_text=True)
+    assert '<option selected value="published">' in html

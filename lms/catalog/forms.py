@@ -96,7 +96,7 @@ class CatalogFilterForm(FlaskForm):
     theme_id = SelectField(_l("主题"), coerce=int_or_none, validators=[Optional()])
     format = SelectField(_l("形式"), validators=[Optional()])
     category = SelectField(_l("培训对象"), validators=[Optional()])
-    status = SelectField(_l("状态"), validators=[Optional()])
+    status = SelectField(_l("状态"), default="published", validators=[Optional()])
 
     def set_choices(self, themes) -> None:
         self.theme_id.choices = choices([(None, _l("全部主题")), *((t.id, t.name) for t in themes)])
