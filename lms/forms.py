@@ -2,7 +2,10 @@
 
 from collections.abc import Iterable
 
-from wtforms import SelectChoice
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectMultipleField, widgets
+from wtforms.validators import ValidationError
 
 
 def int_or_none(value: object) -> int | None:
@@ -16,3 +19,15 @@ def int_or_none(value: object) -> int | None:
 def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
     """Turn (value, label) pairs into WTForms select choices."""
     return [SelectChoice("" if value is None else value, label) for value, label in pairs]
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes; an unknown value is refused clearly."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        known = {str(choice.value) for choice in self.choices}
+        if any(str(value) not in known for value in self.data or []):
+            raise ValidationError(_l("所选项无效。"))

@@ -53,7 +53,7 @@ def test_create_account_refuses_bad_input(client):
         ({"username": "bad name!"}, "用户名只能包含"),
         ({"username": "ok1", "member_staff_no": "NOPE"}, "没有这个工号的学员"),
         ({"username": "ok2", "member_staff_no": "M1"}, "已关联其他账号"),
-        ({"username": "ok3", "roles": ["emperor"]}, "所选角色无效"),
+        ({"username": "ok3", "roles": ["emperor"]}, "所选项无效"),
     ]:
         response = client.post("/admin/users/new", data=data)
         assert response.status_code == 200

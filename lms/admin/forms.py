@@ -2,21 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField, SubmitField, widgets
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import BooleanField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from lms.auth.models import ROLE_LABELS
-from lms.forms import choices
-
-
-class RolesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-    def pre_validate(self, form: FlaskForm) -> None:
-        known = {choice.value for choice in self.choices}
-        if any(value not in known for value in self.data or []):
-            raise ValidationError(_l("所选角色无效。"))
+from lms.forms import CheckboxesField, choices
 
 
 def _role_choices():
@@ -30,7 +20,7 @@ class UserForm(FlaskForm):
         validators=[Optional(), Length(max=32)],
         filters=[lambda v: v.strip() if v else v],
     )
-    roles = RolesField(_l("角色"), choices=_role_choices())
+    roles = CheckboxesField(_l("角色"), choices=_role_choices())
     active = BooleanField(_l("账号启用"), default=True)
     submit = SubmitField(_l("保存"))
 

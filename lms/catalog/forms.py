@@ -7,11 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DecimalField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import (
     DataRequired,
@@ -24,18 +22,8 @@ from wtforms.validators import (
 )
 
 from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
-from lms.forms import choices, int_or_none
+from lms.forms import CheckboxesField, choices, int_or_none
 from lms.org.models import CATEGORY_LABELS
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-    def pre_validate(self, form: FlaskForm) -> None:
-        known = {str(choice.value) for choice in self.choices}
-        if any(str(value) not in known for value in self.data or []):
-            raise ValidationError(_l("所选项无效。"))
 
 
 class CourseForm(FlaskForm):
