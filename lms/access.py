@@ -31,10 +31,7 @@ def roles_required(*roles: Role) -> Callable:
 
 def load(model: type[T], ident: object, can: Callable[[User, T], bool]) -> T:
     """Fetch `model` by primary key (404 if absent), then check `can(user, obj)` (403 if not)."""
-    try:
-        obj = db.session.get(model, ident)
-    except (ValueError, TypeError):
-        obj = None
+    obj = db.session.get(model, ident)
     if obj is None:
         abort(404)
     if not can(current_user, obj):

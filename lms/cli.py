@@ -11,6 +11,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from lms.extensions import db
+from lms.paths import shipped
 
 
 @click.group("content", help="Load the shipped content.")
@@ -27,7 +28,8 @@ def content_load(quiet: bool) -> None:
     from lms.content import ContentError, load_demo
 
     try:
-        with click.progressbar(length=300, label="members") as bar:
+        members_csv = shipped("content") / "demo" / "members.csv"
+        with click.progressbar(length=_count_lines(members_csv), label="members") as bar:
             report = load_demo(progress=bar.update)
         db.session.commit()
     except ContentError as exc:
@@ -122,7 +124,7 @@ def register_commands(app: Flask) -> None:
 
 
 def _create_app():
-    from lms import create_app
+    from lms import create_app  # imported late: `lms --help` should not build the app
 
     return create_app()
 

@@ -9,6 +9,7 @@ from lms.admin.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.org.models import Category, Member
+from lms.org.services import MEMBER_FIELDS
 from tests.conftest import login
 from tests.factories import (
     make_branch,
@@ -213,19 +214,7 @@ def test_member_list_never_fails_on_odd_parameters(client, params):
 @given(
     data=st.fixed_dictionaries(
         {},
-        optional={
-            key: st.text(max_size=80)
-            for key in [
-                "staff_no",
-                "name",
-                "gender",
-                "department_id",
-                "branch_id",
-                "shift_id",
-                "category",
-                "joined_party_on",
-            ]
-        },
+        optional={key: st.text(max_size=80) for key in MEMBER_FIELDS},
     )
 )
 def test_member_form_never_fails_on_odd_input(client, data):

@@ -110,9 +110,7 @@ class Branch(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
     department: Mapped[Department] = relationship(back_populates="branches")
-    secretary: Mapped[Member | None] = relationship(
-        secondary=branch_secretaries, uselist=False, viewonly=False
-    )
+    secretary: Mapped[Member | None] = relationship(secondary=branch_secretaries, uselist=False)
 
 
 class Member(db.Model):

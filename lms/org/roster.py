@@ -32,7 +32,7 @@ from lms.org.models import (
     Member,
     Shift,
 )
-from lms.org.services import MemberData
+from lms.org.services import MEMBER_FIELDS, MemberData
 
 # (field, header in the template, required, other headers accepted)
 COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
@@ -93,13 +93,11 @@ class Credential:
     staff_no: str
     name: str
     branch: str
-    username: str
     password: str
 
 
 @dataclass
 class ImportResult:
-    rows: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -364,16 +362,8 @@ def _parse_row(
 
 
 # --- applying -------------------------------------------------------------------------------
-_APPLIED_FIELDS = (
-    "name",
-    "gender",
-    "department_id",
-    "branch_id",
-    "shift_id",
-    "category",
-    "joined_party_on",
-    "active",
-)
+# What a roster line sets on a member: everything but the key, plus 在册.
+_APPLIED_FIELDS = (*(f for f in MEMBER_FIELDS if f != "staff_no"), "active")
 
 
 def import_roster(
@@ -388,7 +378,7 @@ def import_roster(
         rows, errors = parse_rows(read_rows(filename, stream), progress)
     except RosterFileError as exc:
         return ImportResult(errors=[RowError(0, "", str(exc))])
-    result = ImportResult(rows=len(rows) + len({e.row for e in errors}), errors=errors)
+    result = ImportResult(errors=errors)
     if errors:
         return result
 
@@ -463,9 +453,7 @@ def _create_accounts(members: list[Member]) -> list[Credential]:
         user.set_one_time_password(password)
         user.set_roles({Role.TRAINEE})
         db.session.add(user)
-        credentials.append(
-            Credential(member.staff_no, member.name, member.branch.name, member.staff_no, password)
-        )
+        credentials.append(Credential(member.staff_no, member.name, member.branch.name, password))
     db.session.flush()
     return credentials
 
@@ -521,5 +509,6 @@ def roster_workbook(members: Iterable[Member]) -> bytes:
 
 def credentials_workbook(credentials: list[Credential]) -> bytes:
     header = [_("工号"), _("姓名"), _("党支部"), _("用户名"), _("初始密码")]
-    rows = [[c.staff_no, c.name, c.branch, c.username, c.password] for c in credentials]
+    # The login is the 工号; it gets its own column so the sheet reads as a hand-out.
+    rows = [[c.staff_no, c.name, c.branch, c.staff_no, c.password] for c in credentials]
     return build_workbook([(_("初始密码"), header, rows)])
