@@ -20,9 +20,11 @@ def _blueprints():
     from lms.auth.views import bp as auth_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.main.views import bp as main_bp
+    from lms.materials.views import bp as materials_bp
     from lms.org.views import bp as org_bp
+    from lms.sessions.views import bp as sessions_bp
 
-    return [main_bp, auth_bp, org_bp, catalog_bp, admin_bp]
+    return [main_bp, auth_bp, org_bp, catalog_bp, sessions_bp, materials_bp, admin_bp]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -97,7 +99,9 @@ def _template_globals(app: Flask) -> None:
     from lms.auth.forms import LanguageForm
     from lms.auth.models import ROLE_LABELS, Role
     from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
+    from lms.materials.models import VISIBILITY_LABELS
     from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
+    from lms.sessions.models import ENROLLMENT_STATUS_LABELS, SESSION_STATUS_LABELS
 
     app.jinja_env.globals.update(
         Role=Role,
@@ -106,6 +110,9 @@ def _template_globals(app: Flask) -> None:
         GENDER_LABELS=GENDER_LABELS,
         FORMAT_LABELS=FORMAT_LABELS,
         STATUS_LABELS=STATUS_LABELS,
+        SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
+        ENROLLMENT_STATUS_LABELS=ENROLLMENT_STATUS_LABELS,
+        VISIBILITY_LABELS=VISIBILITY_LABELS,
         LanguageForm=LanguageForm,
         get_locale=get_locale,
     )

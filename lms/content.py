@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -236,6 +237,93 @@ def load_catalog(folder: Path) -> str:
     return f"catalog: {created} new courses, {updated} updated"
 
 
+def _user_by_name(path: Path, where: str, username: object) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == str(username)))
+    if user is None:
+        raise ContentError(f"{path}: {where}: unknown user {username}")
+    return user
+
+
+def _course_by_code(path: Path, where: str, code: object) -> Course:
+    course = db.session.scalar(sa.select(Course).where(Course.code == str(code)))
+    if course is None:
+        raise ContentError(f"{path}: {where}: unknown course {code}")
+    return course
+
+
+def _demo_session(path: Path, where: str, entry: dict) -> None:
+    from lms.sessions.models import Enrollment, SessionStatus
+    from lms.sessions.services import LessonData, ScheduleError, SessionData, add_lesson
+    from lms.sessions.services import create_session as create_training_session
+
+    try:
+        start, end = entry["start"], entry.get("end", entry["start"])
+        status = SessionStatus(entry.get("status", "planned"))
+        categories = {CATEGORY_WORDS[word] for word in entry.get("categories") or []}
+        data = SessionData(
+            title=str(entry["title"]),
+            start_date=start,
+            end_date=end,
+            venue=str(entry.get("venue", "")),
+            capacity=int(entry["capacity"]),
+            enrolment_deadline=entry.get("enrolment_deadline"),
+            categories=categories,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ContentError(f"{path}: {where}: title, start and capacity required ({exc})") from exc
+    session = create_training_session(data)
+    for n, item in enumerate(entry.get("lessons") or []):
+        here = f"{where}.lessons[{n}]"
+        try:
+            lesson = LessonData(
+                course_id=_course_by_code(path, here, item["course"]).id,
+                lecturer_id=_user_by_name(path, here, item["lecturer"]).id,
+                day=session.start_date + timedelta(days=int(item["day"]) - 1),
+                start=time.fromisoformat(item["start"]),
+                end=time.fromisoformat(item["end"]),
+                room=str(item.get("room", "")),
+            )
+            add_lesson(session, lesson)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ContentError(
+                f"{path}: {here}: day, start, end and course required ({exc})"
+            ) from exc
+        except ScheduleError as exc:
+            raise ContentError(f"{path}: {here}: {'; '.join(exc.messages)}") from exc
+    session.status = status
+    for staff_no in entry.get("enrolled") or []:
+        member_id = db.session.scalar(sa.select(Member.id).where(Member.staff_no == str(staff_no)))
+        if member_id is None:
+            raise ContentError(f"{path}: {where}.enrolled: unknown 工号 {staff_no}")
+        db.session.add(Enrollment(session=session, member_id=member_id))
+
+
+def load_teaching(path: Path) -> str:
+    """Default lecturers of courses and the demo sessions with their timetables."""
+    from lms.sessions.models import TrainingSession
+
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: course_lecturers and sessions required")
+    for username, codes in (data.get("course_lecturers") or {}).items():
+        lecturer = _user_by_name(path, "course_lecturers", username)
+        for code in codes:
+            course = _course_by_code(path, f"course_lecturers.{username}", code)
+            if not course.lecturers:
+                course.lecturers = [lecturer]
+    created = 0
+    for index, entry in enumerate(data.get("sessions") or []):
+        if not isinstance(entry, dict):
+            raise ContentError(f"{path}: sessions[{index}]: a mapping is required")
+        title = str(entry.get("title", ""))
+        if db.session.scalar(sa.select(TrainingSession.id).where(TrainingSession.title == title)):
+            continue
+        _demo_session(path, f"sessions[{index}]", entry)
+        created += 1
+    db.session.flush()
+    return f"sessions: {created} new"
+
+
 def load_demo(progress: Progress | None = None) -> LoadReport:
     """Load the demo organisation, members and accounts; loading twice changes nothing."""
     folder = shipped("content") / "demo"
@@ -246,4 +334,5 @@ def load_demo(progress: Progress | None = None) -> LoadReport:
     line, report.accounts = load_accounts(folder / "accounts.yaml")
     report.lines.append(line)
     report.lines.append(load_catalog(shipped("content") / "catalog"))
+    report.lines.append(load_teaching(folder / "sessions.yaml"))
     return report

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
-from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Request,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -42,6 +55,38 @@ PASSWORD_CHANGE_ENDPOINTS = {
 }
 
 
+class UploadingRequest(Request):
+    """Uploaded files stream to a temporary file in the uploads folder, never into memory.
+
+    The file disappears when the request ends, whatever happened, so a refused or interrupted
+    upload leaves nothing behind.
+    """
+
+    def _get_file_stream(
+        self, total_content_length, content_type, filename=None, content_length=None
+    ):
+        folder = Path(current_app.config["UPLOADS_DIR"]) / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.NamedTemporaryFile(dir=folder, prefix="upload-")
+
+
+def large_uploads(limit: Callable[[], int]) -> Callable:
+    """Mark a view as accepting request bodies up to `limit()` bytes instead of the default."""
+
+    def decorator(view: Callable) -> Callable:
+        view.upload_limit = limit
+        return view
+
+    return decorator
+
+
+def _set_upload_limit():
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "upload_limit", None)
+    if limit is not None:
+        request.max_content_length = limit() + 1024 * 1024  # room for the other form fields
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "zh_CN"
@@ -70,7 +115,7 @@ def _refuse_nul_characters():
     if request.method == "POST":
         fields += request.form.items(multi=True)
     if any("\x00" in key or "\x00" in value for key, value in fields):
-        return _render_error(400, _("提交的内容含有无效字符。"))
+        return render_error(400, _("提交的内容含有无效字符。"))
     return None
 
 
@@ -104,7 +149,7 @@ ERROR_MESSAGES = {
 }
 
 
-def _render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None):
     title = ERROR_TITLES.get(code, ERROR_TITLES[400])()
     text = message or ERROR_MESSAGES.get(code, ERROR_MESSAGES[400])()
     try:
@@ -122,17 +167,17 @@ def _render_error(code: int, message: str | None = None):
 def _handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
-    return _render_error(error.code)
+    return render_error(error.code)
 
 
 def _handle_csrf_error(error: CSRFError):
-    return _render_error(400, _("页面已过期或缺少安全令牌，请刷新页面后重新提交。"))
+    return render_error(400, _("页面已过期或缺少安全令牌，请刷新页面后重新提交。"))
 
 
 def _handle_rate_limited(error: HTTPException):
     if request.endpoint == "auth.login":
-        return _render_error(429, _("登录失败次数过多，请 15 分钟后再试，或联系管理员重置密码。"))
-    return _render_error(429)
+        return render_error(429, _("登录失败次数过多，请 15 分钟后再试，或联系管理员重置密码。"))
+    return render_error(429)
 
 
 def _handle_unexpected(error: Exception):
@@ -143,11 +188,13 @@ def _handle_unexpected(error: Exception):
         db.session.rollback()
     except SQLAlchemyError:
         log.exception("rollback after error failed")
-    return _render_error(500)
+    return render_error(500)
 
 
 def init_web(app: Flask) -> None:
+    app.request_class = UploadingRequest
     app.after_request(_security_headers)
+    app.before_request(_set_upload_limit)
     app.before_request(_refuse_nul_characters)
     app.before_request(_require_password_change)
     app.register_error_handler(CSRFError, _handle_csrf_error)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.extensions import db
-from lms.org.models import Category
+from lms.org.models import Category, TargetsCategories
 
 
 class CourseFormat(enum.StrEnum):
@@ -88,7 +88,7 @@ class CourseCategory(db.Model):
     )
 
 
-class Course(db.Model):
+class Course(TargetsCategories, db.Model):
     __tablename__ = "courses"
 
     id: Mapped[intpk]
@@ -110,11 +110,4 @@ class Course(db.Model):
         cascade="all, delete-orphan", lazy="selectin", order_by=CourseCategory.category
     )
 
-    @property
-    def categories(self) -> list[Category]:
-        return [row.category for row in self.category_rows]
-
-    def set_categories(self, categories: set[Category]) -> None:
-        keep = [row for row in self.category_rows if row.category in categories]
-        missing = categories - {row.category for row in keep}
-        self.category_rows = keep + [CourseCategory(category=c) for c in sorted(missing)]
+    category_row_class = CourseCategory

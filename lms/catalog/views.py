@@ -11,8 +11,10 @@ from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
 from lms.catalog.models import Course, CourseFormat, CourseStatus
 from lms.extensions import db
 from lms.markdown import render_markdown
+from lms.materials.services import can_upload_to_course, materials_of
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category
+from lms.sessions.services import upcoming_lessons_of_course
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
 
@@ -65,6 +67,9 @@ def detail(course_id: int):
         course=course,
         description=render_markdown(course.description),
         can_edit=services.can_edit_course(current_user, course),
+        lessons=upcoming_lessons_of_course(course),
+        materials=materials_of(current_user, course=course),
+        can_upload=can_upload_to_course(current_user, course),
         confirm=ConfirmForm(),
     )
 

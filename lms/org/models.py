@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -66,6 +66,28 @@ class Gender(enum.StrEnum):
 
 GENDER_LABELS = {Gender.MALE: _l("男"), Gender.FEMALE: _l("女")}
 GENDER_ROSTER_NAMES = {Gender.MALE: "男", Gender.FEMALE: "女"}
+
+
+class TargetsCategories:
+    """For models aimed at some categories of trainee (courses, sessions) through a row table.
+
+    The model declares `category_rows` (rows with a `category` attribute) and names the row class
+    in `category_row_class`; an empty set means "everyone".
+    """
+
+    category_row_class: ClassVar[type]
+
+    @property
+    def categories(self) -> list[Category]:
+        return [row.category for row in self.category_rows]
+
+    def set_categories(self, categories: set[Category]) -> None:
+        keep = [row for row in self.category_rows if row.category in categories]
+        missing = categories - {row.category for row in keep}
+        self.category_rows = keep + [self.category_row_class(category=c) for c in sorted(missing)]
+
+    def targets(self, category: Category) -> bool:
+        return not self.category_rows or category in self.categories
 
 
 class Department(db.Model):

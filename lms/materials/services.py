@@ -1,0 +1,139 @@
+"""Who may see and upload which materials, and keeping their versions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from lms.admin.services import record_audit
+from lms.auth.models import Role, User
+from lms.catalog.models import Course
+from lms.catalog.services import can_view_course
+from lms.database import utcnow
+from lms.extensions import db
+from lms.materials.models import Material, MaterialVersion, Visibility
+from lms.materials.storage import StoredFile
+from lms.sessions.models import Lesson
+from lms.sessions.services import is_enrolled_in_course, is_enrolled_in_session
+
+
+def can_upload_to_course(user: User, course: Course) -> bool:
+    return user.has_role(Role.ORGANIZER) or user in course.lecturers
+
+
+def can_upload_to_lesson(user: User, lesson: Lesson) -> bool:
+    return user.has_role(Role.ORGANIZER) or lesson.lecturer_id == user.id
+
+
+def can_manage_material(user: User, material: Material) -> bool:
+    if material.deleted_at is not None:
+        return False
+    if material.lesson is not None:
+        return can_upload_to_lesson(user, material.lesson)
+    return can_upload_to_course(user, material.course)
+
+
+def _is_enrolled(user: User, material: Material) -> bool:
+    if material.lesson is not None:
+        return is_enrolled_in_session(user.member, material.lesson.session_id)
+    return is_enrolled_in_course(user.member, material.course)
+
+
+def can_view_material(user: User, material: Material) -> bool:
+    if material.deleted_at is not None:
+        return False
+    if can_manage_material(user, material):
+        return True
+    if not can_view_course(user, material.taught_course):
+        return False
+    return material.visibility is Visibility.ALL or _is_enrolled(user, material)
+
+
+def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | None = None):
+    """The live materials of a course or a lesson that `user` may see, newest first."""
+    stmt = (
+        sa.select(Material)
+        .where(Material.deleted_at.is_(None))
+        .options(selectinload(Material.versions))
+        .order_by(Material.created_at.desc(), Material.id.desc())
+    )
+    if course is not None:
+        stmt = stmt.where(Material.course_id == course.id)
+    else:
+        stmt = stmt.where(Material.lesson_id == lesson.id)
+    materials = list(db.session.scalars(stmt))
+    if not materials:
+        return []
+    # They all hang from the same course or lesson, so one check answers for all of them.
+    first = materials[0]
+    if can_manage_material(user, first):
+        return materials
+    if not can_view_course(user, first.taught_course):
+        return []
+    enrolled = _is_enrolled(user, first)
+    return [m for m in materials if m.visibility is Visibility.ALL or enrolled]
+
+
+def _version(stored: StoredFile, number: int, user: User) -> MaterialVersion:
+    return MaterialVersion(
+        number=number,
+        original_name=stored.original_name,
+        kind=stored.kind.name,
+        content_type=stored.kind.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        uploaded_by_id=user.id,
+    )
+
+
+def add_material(
+    user: User,
+    stored: StoredFile,
+    title: str,
+    visibility: Visibility,
+    *,
+    course: Course | None = None,
+    lesson: Lesson | None = None,
+) -> Material:
+    material = Material(
+        course=course,
+        lesson=lesson,
+        title=title or stored.original_name,
+        visibility=visibility,
+        created_by_id=user.id,
+        versions=[_version(stored, 1, user)],
+    )
+    db.session.add(material)
+    db.session.flush()
+    record_audit(
+        "material.created",
+        "material",
+        material.id,
+        {"name": stored.original_name, "sha256": stored.sha256},
+    )
+    return material
+
+
+def add_version(user: User, material: Material, stored: StoredFile) -> MaterialVersion:
+    version = _version(stored, material.current.number + 1, user)
+    material.versions.insert(0, version)
+    db.session.flush()
+    record_audit(
+        "material.version",
+        "material",
+        material.id,
+        {"number": version.number, "name": stored.original_name, "sha256": stored.sha256},
+    )
+    return version
+
+
+def delete_material(material: Material) -> None:
+    """Hide a material. Its versions and files stay, so the audit trail can still name them."""
+    material.deleted_at = utcnow()
+    record_audit(
+        "material.deleted",
+        "material",
+        material.id,
+        {"title": material.title, "versions": [v.sha256 for v in material.versions]},
+    )
+    db.session.flush()

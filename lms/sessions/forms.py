@@ -1,0 +1,104 @@
+"""Session, lesson, status and plan-next forms."""
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from lms.forms import CheckboxesField, choices, int_or_none
+from lms.org.models import CATEGORY_LABELS
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class SessionForm(FlaskForm):
+    title = StringField(
+        _l("期次名称"),
+        validators=[DataRequired(), Length(max=64)],
+        filters=[_strip],
+        description=_l("例如：2026年第11期"),
+    )
+    start_date = DateField(_l("开始日期"), validators=[InputRequired()])
+    end_date = DateField(
+        _l("结束日期"), validators=[Optional()], description=_l("留空则为开始日期的次日（两天）")
+    )
+    venue = StringField(_l("地点"), validators=[Optional(), Length(max=128)], filters=[_strip])
+    capacity = IntegerField(
+        _l("容量（人）"),
+        default=60,
+        validators=[
+            InputRequired(),
+            NumberRange(min=1, max=5000, message=_l("容量须在 1 到 5000 之间。")),
+        ],
+    )
+    enrolment_deadline = DateField(_l("报名截止日期"), validators=[Optional()])
+    categories = CheckboxesField(
+        _l("培训对象"),
+        choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
+        description=_l("不选则面向全体"),
+    )
+    submit = SubmitField(_l("保存"))
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.end_date.data is None:
+            self.end_date.data = self.start_date.data + timedelta(days=1)
+        ok = True
+        if self.end_date.data < self.start_date.data:
+            self.end_date.errors.append(_l("结束日期不能早于开始日期。"))
+            ok = False
+        elif (self.end_date.data - self.start_date.data).days > 30:
+            self.end_date.errors.append(_l("一期最长 31 天。"))
+            ok = False
+        deadline = self.enrolment_deadline.data
+        if deadline is not None and deadline > self.start_date.data:
+            self.enrolment_deadline.errors.append(_l("报名截止日期不能晚于开始日期。"))
+            ok = False
+        return ok
+
+
+class LessonForm(FlaskForm):
+    course_id = SelectField(_l("课程"), coerce=int_or_none, validators=[DataRequired()])
+    lecturer_id = SelectField(
+        _l("讲师"),
+        coerce=int_or_none,
+        validators=[Optional()],
+        description=_l("留空则使用课程的默认讲师"),
+    )
+    day = DateField(_l("日期"), validators=[InputRequired()])
+    start = TimeField(_l("上课时间"), validators=[InputRequired()])
+    end = TimeField(_l("下课时间"), validators=[InputRequired()])
+    room = StringField(_l("教室"), validators=[Optional(), Length(max=64)], filters=[_strip])
+    submit = SubmitField(_l("保存"))
+
+    def set_choices(self, courses, lecturers) -> None:
+        self.course_id.choices = choices((c.id, f"{c.code} {c.title}") for c in courses)
+        self.lecturer_id.choices = choices(
+            [(None, _l("（课程默认讲师）")), *((u.id, u.name) for u in lecturers)]
+        )
+
+
+class StatusForm(FlaskForm):
+    reason = TextAreaField(_l("取消原因"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("确定"))
+
+
+class PlanNextForm(FlaskForm):
+    title = StringField(
+        _l("新期次名称"), validators=[DataRequired(), Length(max=64)], filters=[_strip]
+    )
+    start_date = DateField(_l("新的开始日期"), validators=[InputRequired()])
+    submit = SubmitField(_l("按此课表安排"))

@@ -1,0 +1,176 @@
+"""Training sessions (期次), their timetable of lessons (课次) and who is enrolled."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.auth.models import User
+from lms.catalog.models import Course
+from lms.clock import to_local
+from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
+from lms.extensions import db
+from lms.org.models import Category, Member, TargetsCategories
+
+
+class SessionStatus(enum.StrEnum):
+    PLANNED = "planned"
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+SESSION_STATUS_LABELS = {
+    SessionStatus.PLANNED: _l("计划中"),
+    SessionStatus.OPEN: _l("报名中"),
+    SessionStatus.IN_PROGRESS: _l("进行中"),
+    SessionStatus.COMPLETED: _l("已结束"),
+    SessionStatus.CANCELLED: _l("已取消"),
+}
+
+# Where a session may go from each status. Going back from "open" to "planned" is allowed
+# (enrolment opened too early); completed and cancelled sessions are final.
+NEXT_STATUSES: dict[SessionStatus, tuple[SessionStatus, ...]] = {
+    SessionStatus.PLANNED: (SessionStatus.OPEN, SessionStatus.CANCELLED),
+    SessionStatus.OPEN: (SessionStatus.IN_PROGRESS, SessionStatus.PLANNED, SessionStatus.CANCELLED),
+    SessionStatus.IN_PROGRESS: (SessionStatus.COMPLETED, SessionStatus.CANCELLED),
+    SessionStatus.COMPLETED: (),
+    SessionStatus.CANCELLED: (),
+}
+
+
+class SessionCategory(db.Model):
+    """A category of trainee the session is meant for."""
+
+    __tablename__ = "session_categories"
+
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[Category] = mapped_column(
+        enum_column(Category, "category"), primary_key=True, index=True
+    )
+
+
+class TrainingSession(TargetsCategories, db.Model):
+    """期次: one concentrated training, normally two consecutive days a month."""
+
+    __tablename__ = "training_sessions"
+
+    id: Mapped[intpk]
+    title: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    start_date: Mapped[date] = mapped_column(index=True)
+    end_date: Mapped[date]
+    venue: Mapped[str] = mapped_column(sa.String(128), default="")
+    capacity: Mapped[int]
+    enrolment_deadline: Mapped[date | None]
+    status: Mapped[SessionStatus] = mapped_column(
+        enum_column(SessionStatus, "session_status"), default=SessionStatus.PLANNED, index=True
+    )
+    cancel_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[timestamp]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    category_rows: Mapped[list[SessionCategory]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=SessionCategory.category
+    )
+    lessons: Mapped[list[Lesson]] = relationship(
+        back_populates="session", order_by="Lesson.starts_at", cascade="all, delete-orphan"
+    )
+
+    category_row_class = SessionCategory
+    __table_args__ = (
+        sa.CheckConstraint("end_date >= start_date", name="dates_in_order"),
+        sa.CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    @property
+    def days(self) -> list[date]:
+        return [
+            self.start_date + timedelta(days=n)
+            for n in range((self.end_date - self.start_date).days + 1)
+        ]
+
+    def __repr__(self) -> str:
+        return f"<TrainingSession {self.title}>"
+
+
+class Lesson(db.Model):
+    """课次: one slot of a session's timetable."""
+
+    __tablename__ = "lessons"
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True
+    )
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    lecturer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    room: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[timestamp]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    session: Mapped[TrainingSession] = relationship(back_populates="lessons")
+    course: Mapped[Course] = relationship()
+    lecturer: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="times_in_order"),)
+
+    @property
+    def local_start(self) -> datetime:
+        return to_local(self.starts_at)
+
+    @property
+    def local_end(self) -> datetime:
+        return to_local(self.ends_at)
+
+    @property
+    def day(self) -> date:
+        return self.local_start.date()
+
+
+class EnrollmentStatus(enum.StrEnum):
+    INVITED = "invited"
+    CONFIRMED = "confirmed"
+    LEAVE_REQUESTED = "leave_requested"
+    LEAVE_APPROVED = "leave_approved"
+    ABSENT = "absent"
+    COMPLETED = "completed"
+
+
+ENROLLMENT_STATUS_LABELS = {
+    EnrollmentStatus.INVITED: _l("已通知"),
+    EnrollmentStatus.CONFIRMED: _l("已确认"),
+    EnrollmentStatus.LEAVE_REQUESTED: _l("请假待批"),
+    EnrollmentStatus.LEAVE_APPROVED: _l("已准假"),
+    EnrollmentStatus.ABSENT: _l("缺席"),
+    EnrollmentStatus.COMPLETED: _l("已结业"),
+}
+
+
+class Enrollment(db.Model):
+    """调训: a member called to a session."""
+
+    __tablename__ = "enrollments"
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
+    status: Mapped[EnrollmentStatus] = mapped_column(
+        enum_column(EnrollmentStatus, "enrollment_status"), default=EnrollmentStatus.INVITED
+    )
+    created_at: Mapped[timestamp]
+
+    session: Mapped[TrainingSession] = relationship()
+    member: Mapped[Member] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("session_id", "member_id"),)

@@ -1,0 +1,425 @@
+"""Sessions and their timetable: create, plan the next one, check lessons for clashes."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import format_date, format_time
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from lms.admin.services import record_audit
+from lms.auth.models import Role, User
+from lms.catalog.models import Course, CourseStatus
+from lms.clock import from_local
+from lms.database import utcnow
+from lms.extensions import db
+from lms.org.models import Category, Member
+from lms.sessions.models import (
+    NEXT_STATUSES,
+    Enrollment,
+    Lesson,
+    SessionStatus,
+    TrainingSession,
+)
+
+
+class ScheduleError(Exception):
+    """A change the timetable cannot take; `messages` say why, in the user's language."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def manages_sessions(user: User) -> bool:
+    return user.has_role(Role.ORGANIZER)
+
+
+def can_view_session(user: User, session: TrainingSession) -> bool:
+    return True  # every signed-in person may read the timetable
+
+
+def can_edit_session(user: User, session: TrainingSession) -> bool:
+    return manages_sessions(user)
+
+
+def can_edit_lesson(user: User, lesson: Lesson) -> bool:
+    return manages_sessions(user)
+
+
+def teaches_lesson(user: User, lesson: Lesson) -> bool:
+    return lesson.lecturer_id == user.id
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def sessions_query(status: SessionStatus | None = None) -> sa.Select:
+    stmt = sa.select(TrainingSession).order_by(
+        TrainingSession.start_date.desc(), TrainingSession.id
+    )
+    if status is not None:
+        stmt = stmt.where(TrainingSession.status == status)
+    return stmt
+
+
+def sessions_between(first: date, last: date) -> list[TrainingSession]:
+    return list(
+        db.session.scalars(
+            sa.select(TrainingSession)
+            .where(TrainingSession.start_date <= last, TrainingSession.end_date >= first)
+            .order_by(TrainingSession.start_date, TrainingSession.id)
+        )
+    )
+
+
+@dataclass
+class MonthCalendar:
+    year: int
+    month: int
+    weeks: list[list[tuple[date, list[TrainingSession]]]]
+    sessions: list[TrainingSession]
+
+    @property
+    def previous(self) -> date:
+        return date(self.year, self.month, 1) - timedelta(days=1)
+
+    @property
+    def next(self) -> date:
+        return date(self.year, self.month, 28) + timedelta(days=4)
+
+
+def month_calendar(year: int, month: int) -> MonthCalendar:
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(year, month)
+    sessions = sessions_between(weeks[0][0], weeks[-1][-1])
+    by_day: dict[date, list[TrainingSession]] = defaultdict(list)
+    for session in sessions:
+        for day in session.days:
+            by_day[day].append(session)
+    in_month = [s for s in sessions if s.start_date.month == month or s.end_date.month == month]
+    return MonthCalendar(
+        year=year,
+        month=month,
+        weeks=[[(day, by_day.get(day, [])) for day in week] for week in weeks],
+        sessions=in_month,
+    )
+
+
+def lessons_by_day(session: TrainingSession) -> list[tuple[date, list[Lesson]]]:
+    lessons = db.session.scalars(
+        sa.select(Lesson)
+        .where(Lesson.session_id == session.id)
+        .options(selectinload(Lesson.course), selectinload(Lesson.lecturer))
+        .order_by(Lesson.starts_at, Lesson.id)
+    )
+    days: dict[date, list[Lesson]] = {day: [] for day in session.days}
+    for lesson in lessons:
+        days.setdefault(lesson.day, []).append(lesson)
+    return sorted(days.items())
+
+
+def upcoming_lessons_of_course(course: Course, limit: int = 10) -> list[Lesson]:
+    return list(
+        db.session.scalars(
+            sa.select(Lesson)
+            .join(Lesson.session)
+            .where(
+                Lesson.course_id == course.id,
+                Lesson.ends_at >= utcnow(),
+                TrainingSession.status != SessionStatus.CANCELLED,
+            )
+            .options(selectinload(Lesson.session), selectinload(Lesson.lecturer))
+            .order_by(Lesson.starts_at)
+            .limit(limit)
+        )
+    )
+
+
+def enrolled_session_ids(member: Member | None) -> set[int]:
+    if member is None:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Enrollment.session_id).where(Enrollment.member_id == member.id)
+        )
+    )
+
+
+def is_enrolled_in_course(member: Member | None, course: Course) -> bool:
+    """Whether the member is enrolled in a session whose timetable has this course."""
+    if member is None:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Enrollment.id)
+            .join(Lesson, Lesson.session_id == Enrollment.session_id)
+            .where(Enrollment.member_id == member.id, Lesson.course_id == course.id)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def is_enrolled_in_session(member: Member | None, session_id: int) -> bool:
+    return session_id in enrolled_session_ids(member)
+
+
+def schedulable_courses() -> list[Course]:
+    return list(
+        db.session.scalars(
+            sa.select(Course).where(Course.status != CourseStatus.ARCHIVED).order_by(Course.code)
+        )
+    )
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionData:
+    title: str
+    start_date: date
+    end_date: date
+    venue: str
+    capacity: int
+    enrolment_deadline: date | None
+    categories: set[Category]
+
+
+def title_taken(title: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(TrainingSession.id).where(TrainingSession.title == title)
+    if exclude_id is not None:
+        stmt = stmt.where(TrainingSession.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def _apply(session: TrainingSession, data: SessionData) -> None:
+    session.title = data.title
+    session.start_date = data.start_date
+    session.end_date = data.end_date
+    session.venue = data.venue
+    session.capacity = data.capacity
+    session.enrolment_deadline = data.enrolment_deadline
+    session.set_categories(data.categories)
+
+
+def create_session(data: SessionData) -> TrainingSession:
+    session = TrainingSession(status=SessionStatus.PLANNED)
+    _apply(session, data)
+    db.session.add(session)
+    db.session.flush()
+    record_audit("session.created", "session", session.id, {"title": session.title})
+    return session
+
+
+def update_session(session: TrainingSession, data: SessionData) -> None:
+    outside = [
+        lesson for lesson in session.lessons if not data.start_date <= lesson.day <= data.end_date
+    ]
+    if outside:
+        raise ScheduleError(
+            [
+                _(
+                    "课表中有 %(n)d 节课不在新的日期范围内，请先调整或删除这些课次。",
+                    n=len(outside),
+                )
+            ]
+        )
+    _apply(session, data)
+    db.session.flush()
+    record_audit("session.updated", "session", session.id, {"title": session.title})
+
+
+def set_session_status(session: TrainingSession, status: SessionStatus, reason: str = "") -> None:
+    if status not in NEXT_STATUSES[session.status]:
+        raise ScheduleError([_("该期次当前状态下不能进行此操作。")])
+    if status is SessionStatus.CANCELLED:
+        if not reason.strip():
+            raise ScheduleError([_("取消期次须填写原因。")])
+        session.cancel_reason = reason.strip()
+    record_audit(
+        "session.status",
+        "session",
+        session.id,
+        {"status": [session.status, status], **({"reason": reason.strip()} if reason else {})},
+    )
+    session.status = status
+    db.session.flush()
+
+
+_TITLE_PATTERN = re.compile(r"^(\d{4})年第(\d+)期$")
+
+
+def suggest_next_title(previous: TrainingSession, start: date) -> str:
+    """「2026年第11期」 → 「2026年第12期」; a new year starts again at 第1期."""
+    match = _TITLE_PATTERN.match(previous.title)
+    if match is None:
+        return ""
+    year, number = int(match.group(1)), int(match.group(2))
+    number = number + 1 if start.year == year else 1
+    return f"{start.year}年第{number}期"
+
+
+def same_day_next_month(day: date) -> date:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def plan_next_session(source: TrainingSession, title: str, start_date: date) -> TrainingSession:
+    """Copy a session, its targeting and its timetable onto new dates starting at `start_date`."""
+    shift = start_date - source.start_date
+    deadline = source.enrolment_deadline + shift if source.enrolment_deadline else None
+    session = create_session(
+        SessionData(
+            title=title,
+            start_date=start_date,
+            end_date=source.end_date + shift,
+            venue=source.venue,
+            capacity=source.capacity,
+            enrolment_deadline=deadline,
+            categories=set(source.categories),
+        )
+    )
+    errors: list[str] = []
+    for lesson in source.lessons:
+        data = LessonData(
+            course_id=lesson.course_id,
+            lecturer_id=lesson.lecturer_id,
+            day=lesson.day + shift,
+            start=lesson.local_start.time(),
+            end=lesson.local_end.time(),
+            room=lesson.room,
+        )
+        try:
+            add_lesson(session, data)
+        except ScheduleError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ScheduleError(errors)
+    record_audit("session.planned_from", "session", session.id, {"source": source.id})
+    return session
+
+
+# --- lessons ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LessonData:
+    course_id: int
+    lecturer_id: int | None
+    day: date
+    start: time
+    end: time
+    room: str
+
+    @property
+    def starts_at(self) -> datetime:
+        return from_local(self.day, self.start)
+
+    @property
+    def ends_at(self) -> datetime:
+        return from_local(self.day, self.end)
+
+
+def _describe(lesson: Lesson) -> str:
+    return _(
+        "%(day)s %(start)s–%(end)s《%(course)s》（%(session)s）",
+        day=format_date(lesson.day, "short"),
+        start=format_time(lesson.local_start, "HH:mm"),
+        end=format_time(lesson.local_end, "HH:mm"),
+        course=lesson.course.title,
+        session=lesson.session.title,
+    )
+
+
+def lesson_problems(
+    session: TrainingSession, data: LessonData, exclude_id: int | None = None
+) -> list[str]:
+    """Everything that stops this lesson going into the timetable, as messages for the editor."""
+    problems = []
+    if not session.start_date <= data.day <= session.end_date:
+        problems.append(
+            _(
+                "上课日期须在本期的日期范围内（%(start)s 至 %(end)s）。",
+                start=format_date(session.start_date, "short"),
+                end=format_date(session.end_date, "short"),
+            )
+        )
+    if data.end <= data.start:
+        problems.append(_("下课时间须晚于上课时间。"))
+        return problems
+    overlapping = (
+        sa.select(Lesson)
+        .join(Lesson.session)
+        .where(
+            Lesson.starts_at < data.ends_at,
+            Lesson.ends_at > data.starts_at,
+            TrainingSession.status != SessionStatus.CANCELLED,
+        )
+        .options(selectinload(Lesson.course), selectinload(Lesson.session))
+    )
+    if exclude_id is not None:
+        overlapping = overlapping.where(Lesson.id != exclude_id)
+    if data.lecturer_id is not None:
+        for clash in db.session.scalars(overlapping.where(Lesson.lecturer_id == data.lecturer_id)):
+            problems.append(_("该讲师在此时段已有课：%(lesson)s。", lesson=_describe(clash)))
+    room = data.room.strip()
+    if room:
+        for clash in db.session.scalars(overlapping.where(Lesson.room == room)):
+            problems.append(
+                _(
+                    "教室「%(room)s」在此时段已被占用：%(lesson)s。",
+                    room=room,
+                    lesson=_describe(clash),
+                )
+            )
+    return problems
+
+
+def _fill(lesson: Lesson, data: LessonData) -> None:
+    lesson.course_id = data.course_id
+    lesson.lecturer_id = data.lecturer_id
+    lesson.starts_at = data.starts_at
+    lesson.ends_at = data.ends_at
+    lesson.room = data.room.strip()
+
+
+def add_lesson(session: TrainingSession, data: LessonData) -> Lesson:
+    if problems := lesson_problems(session, data):
+        raise ScheduleError(problems)
+    lesson = Lesson(session=session)
+    _fill(lesson, data)
+    db.session.add(lesson)
+    db.session.flush()
+    record_audit("lesson.created", "lesson", lesson.id, {"session": session.id})
+    return lesson
+
+
+def update_lesson(lesson: Lesson, data: LessonData) -> None:
+    if problems := lesson_problems(lesson.session, data, exclude_id=lesson.id):
+        raise ScheduleError(problems)
+    _fill(lesson, data)
+    db.session.flush()
+    record_audit("lesson.updated", "lesson", lesson.id, {"session": lesson.session_id})
+
+
+def delete_lesson(lesson: Lesson) -> None:
+    from lms.materials.models import Material
+
+    # Deleted materials still count: their versions stay on record against this lesson.
+    if db.session.scalar(sa.select(Material.id).where(Material.lesson_id == lesson.id).limit(1)):
+        raise ScheduleError([_("该课次有课件（含已删除的），不能删除；可以修改课次的时间或课程。")])
+    record_audit(
+        "lesson.deleted",
+        "lesson",
+        lesson.id,
+        {"session": lesson.session_id, "course": lesson.course_id},
+    )
+    db.session.delete(lesson)
+    db.session.flush()

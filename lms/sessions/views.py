@@ -1,0 +1,297 @@
+"""Session pages: list, month calendar, timetable by day, editing, planning, iCalendar."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.access import load, roles_required
+from lms.auth.models import Role
+from lms.catalog.models import Course
+from lms.catalog.services import lecturers
+from lms.clock import local_today
+from lms.excel import attachment_headers
+from lms.extensions import db
+from lms.materials.services import can_upload_to_lesson, materials_of
+from lms.org.models import Category
+from lms.sessions import ical, services
+from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
+from lms.sessions.models import (
+    NEXT_STATUSES,
+    Lesson,
+    SessionStatus,
+    TrainingSession,
+)
+
+bp = Blueprint("sessions", __name__, url_prefix="/sessions")
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@bp.route("/")
+@login_required
+def index():
+    status = request.args.get("status", "")
+    page = db.paginate(
+        services.sessions_query(SessionStatus(status) if status in set(SessionStatus) else None),
+        page=request.args.get("page", 1, type=int),
+        per_page=20,
+        error_out=False,
+    )
+    return render_template(
+        "sessions/index.html",
+        page=page,
+        status=status,
+        enrolled=services.enrolled_session_ids(current_user.member),
+        can_manage=services.manages_sessions(current_user),
+    )
+
+
+@bp.route("/calendar")
+@login_required
+def month():
+    today = local_today()
+    year, month = today.year, today.month
+    if match := MONTH_PATTERN.match(request.args.get("month", "")):
+        year, month = int(match.group(1)), int(match.group(2))
+        if not (1 <= month <= 12 and 2000 <= year <= 2100):
+            abort(404)
+    return render_template(
+        "sessions/calendar.html",
+        cal=services.month_calendar(year, month),
+        today=today,
+        enrolled=services.enrolled_session_ids(current_user.member),
+    )
+
+
+def _session_data(form: SessionForm) -> services.SessionData:
+    return services.SessionData(
+        title=form.title.data,
+        start_date=form.start_date.data,
+        end_date=form.end_date.data,
+        venue=form.venue.data or "",
+        capacity=form.capacity.data,
+        enrolment_deadline=form.enrolment_deadline.data,
+        categories={Category(c) for c in form.categories.data},
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def create():
+    form = SessionForm()
+    if form.validate_on_submit():
+        if services.title_taken(form.title.data):
+            form.title.errors.append(_("该期次名称已存在。"))
+        else:
+            session = services.create_session(_session_data(form))
+            db.session.commit()
+            flash(_("期次已创建，现在可以编排课表。"), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/session_form.html", form=form, session=None)
+
+
+@bp.route("/<int:session_id>")
+@login_required
+def detail(session_id: int):
+    session = load(TrainingSession, session_id, services.can_view_session)
+    return render_template(
+        "sessions/session.html",
+        session=session,
+        days=services.lessons_by_day(session),
+        can_edit=services.can_edit_session(current_user, session),
+        next_statuses=NEXT_STATUSES[session.status],
+        status_form=StatusForm(),
+        enrolled=services.is_enrolled_in_session(current_user.member, session.id),
+    )
+
+
+@bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(session_id: int):
+    session = load(TrainingSession, session_id, services.can_edit_session)
+    form = SessionForm(obj=session)
+    if request.method == "GET":
+        form.categories.data = [c.value for c in session.categories]
+    if form.validate_on_submit():
+        if services.title_taken(form.title.data, exclude_id=session.id):
+            form.title.errors.append(_("该期次名称已存在。"))
+        else:
+            try:
+                services.update_session(session, _session_data(form))
+            except services.ScheduleError as exc:
+                form.start_date.errors.extend(exc.messages)
+            else:
+                db.session.commit()
+                flash(_("已保存。"), "success")
+                return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/session_form.html", form=form, session=session)
+
+
+@bp.route("/<int:session_id>/status", methods=["POST"])
+@login_required
+def set_status(session_id: int):
+    session = load(TrainingSession, session_id, services.can_edit_session)
+    form = StatusForm()
+    target = request.args.get("to", "")
+    if not form.validate_on_submit() or target not in set(SessionStatus):
+        abort(400)
+    try:
+        services.set_session_status(session, SessionStatus(target), form.reason.data or "")
+    except services.ScheduleError as exc:
+        for message in exc.messages:
+            flash(message, "danger")
+    else:
+        db.session.commit()
+        flash(_("期次状态已更新。"), "success")
+    return redirect(url_for("sessions.detail", session_id=session.id))
+
+
+@bp.route("/<int:session_id>/plan-next", methods=["GET", "POST"])
+@login_required
+def plan_next(session_id: int):
+    source = load(TrainingSession, session_id, services.can_edit_session)
+    form = PlanNextForm()
+    if request.method == "GET":
+        form.start_date.data = services.same_day_next_month(source.start_date)
+        form.title.data = services.suggest_next_title(source, form.start_date.data)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        if services.title_taken(form.title.data):
+            form.title.errors.append(_("该期次名称已存在。"))
+        else:
+            try:
+                session = services.plan_next_session(source, form.title.data, form.start_date.data)
+            except services.ScheduleError as exc:
+                db.session.rollback()
+                problems = exc.messages
+            else:
+                db.session.commit()
+                flash(_("已按原课表安排新一期，请核对课表。"), "success")
+                return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template("sessions/plan_next.html", form=form, source=source, problems=problems)
+
+
+@bp.route("/<int:session_id>/timetable.ics")
+@login_required
+def timetable_ics(session_id: int):
+    session = load(TrainingSession, session_id, services.can_view_session)
+    return Response(
+        ical.session_calendar(session),
+        mimetype="text/calendar",
+        headers=attachment_headers(f"{session.title}.ics"),
+    )
+
+
+def _lesson_form(session: TrainingSession, lesson: Lesson | None = None) -> LessonForm:
+    form = LessonForm(obj=lesson)
+    form.set_choices(services.schedulable_courses(), lecturers())
+    if request.method == "GET":
+        if lesson is not None:
+            form.day.data = lesson.day
+            form.start.data = lesson.local_start.time()
+            form.end.data = lesson.local_end.time()
+        else:
+            form.day.data = session.start_date
+    return form
+
+
+def _lesson_data(form: LessonForm) -> services.LessonData:
+    lecturer_id = form.lecturer_id.data
+    if lecturer_id is None:
+        course = db.session.get(Course, form.course_id.data)
+        lecturer_id = course.lecturers[0].id if course.lecturers else None
+    return services.LessonData(
+        course_id=form.course_id.data,
+        lecturer_id=lecturer_id,
+        day=form.day.data,
+        start=form.start.data,
+        end=form.end.data,
+        room=form.room.data or "",
+    )
+
+
+@bp.route("/<int:session_id>/lessons/new", methods=["GET", "POST"])
+@login_required
+def add_lesson(session_id: int):
+    session = load(TrainingSession, session_id, services.can_edit_session)
+    form = _lesson_form(session)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            services.add_lesson(session, _lesson_data(form))
+        except services.ScheduleError as exc:
+            problems = exc.messages
+        else:
+            db.session.commit()
+            flash(_("已添加课次。"), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
+    return render_template(
+        "sessions/lesson_form.html", form=form, session=session, lesson=None, problems=problems
+    )
+
+
+@bp.route("/lessons/<int:lesson_id>")
+@login_required
+def lesson(lesson_id: int):
+    lesson = load(Lesson, lesson_id, lambda user, lesson: True)
+    return render_template(
+        "sessions/lesson.html",
+        lesson=lesson,
+        materials=materials_of(current_user, lesson=lesson),
+        can_upload=can_upload_to_lesson(current_user, lesson),
+        can_edit=services.can_edit_lesson(current_user, lesson),
+    )
+
+
+@bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_lesson(lesson_id: int):
+    lesson = load(Lesson, lesson_id, services.can_edit_lesson)
+    form = _lesson_form(lesson.session, lesson)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            services.update_lesson(lesson, _lesson_data(form))
+        except services.ScheduleError as exc:
+            problems = exc.messages
+        else:
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("sessions.detail", session_id=lesson.session_id))
+    return render_template(
+        "sessions/lesson_form.html",
+        form=form,
+        session=lesson.session,
+        lesson=lesson,
+        problems=problems,
+    )
+
+
+@bp.route("/lessons/<int:lesson_id>/delete", methods=["POST"])
+@login_required
+def delete_lesson(lesson_id: int):
+    lesson = load(Lesson, lesson_id, services.can_edit_lesson)
+    if not StatusForm().validate_on_submit():
+        abort(400)
+    session_id = lesson.session_id
+    try:
+        services.delete_lesson(lesson)
+    except services.ScheduleError as exc:
+        for message in exc.messages:
+            flash(message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已删除课次。"), "success")
+    return redirect(url_for("sessions.detail", session_id=session_id))
+
+
+def month_param(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+bp.add_app_template_filter(month_param, "month_param")
