@@ -10,14 +10,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import roster_import
+from bench import catalog_throughput, roster_import, upload_memory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
-    figures = {"roster_import": roster_import.run()}
+    figures = {
+        "roster_import": roster_import.run(),
+        "catalog_throughput": catalog_throughput.run(),
+        "upload_memory": upload_memory.run(),
+    }
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},

@@ -67,7 +67,15 @@ class UploadingRequest(Request):
     ):
         folder = Path(current_app.config["UPLOADS_DIR"]) / "tmp"
         folder.mkdir(parents=True, exist_ok=True)
-        return tempfile.NamedTemporaryFile(dir=folder, prefix="upload-")
+        stream = tempfile.NamedTemporaryFile(dir=folder, prefix="upload-")  # noqa: SIM115
+        self.__dict__.setdefault("_upload_streams", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        # Also the files of a body cut off mid-way (too large, client gone), never handed out.
+        for stream in self.__dict__.get("_upload_streams", []):
+            stream.close()
 
 
 def large_uploads(limit: Callable[[], int]) -> Callable:

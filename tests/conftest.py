@@ -27,6 +27,7 @@ class IsolatedClient(FlaskClient):
     as in production, even though the test itself holds an app context for its factories."""
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)  # read and close file responses, as a browser would
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.expire_all()  # the test's own objects now show what the request wrote
         return response

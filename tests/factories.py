@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import itertools
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from werkzeug.security import generate_password_hash
@@ -11,8 +12,13 @@ from werkzeug.security import generate_password_hash
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
+from lms.clock import from_local
 from lms.extensions import db
+from lms.materials.models import Material, Visibility
+from lms.materials.services import add_material
+from lms.materials.storage import store
 from lms.org.models import Branch, Category, Department, Gender, Member, Shift
+from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 
 _seq = itertools.count(1)
 # A cheap hash keeps tests fast; the real work factor is tested in test_auth.
@@ -148,3 +154,72 @@ def make_audit_log(action: str = "test.action") -> AuditLog:
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def make_session(
+    *,
+    title: str | None = None,
+    start: date = date(2026, 11, 26),
+    days: int = 2,
+    status: SessionStatus = SessionStatus.OPEN,
+    capacity: int = 60,
+    venue: str = "党校教室",
+) -> TrainingSession:
+    session = TrainingSession(
+        title=title or f"2026年第{_n()}期",
+        start_date=start,
+        end_date=start + timedelta(days=days - 1),
+        venue=venue,
+        capacity=capacity,
+        status=status,
+    )
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def make_lesson(
+    *,
+    session: TrainingSession | None = None,
+    course: Course | None = None,
+    lecturer: User | None = None,
+    day: date | None = None,
+    start: time = time(8, 30),
+    end: time = time(10, 30),
+    room: str = "",
+) -> Lesson:
+    session = session or make_session()
+    day = day or session.start_date
+    lesson = Lesson(
+        session=session,
+        course=course or make_course(),
+        lecturer=lecturer,
+        starts_at=from_local(day, start),
+        ends_at=from_local(day, end),
+        room=room,
+    )
+    db.session.add(lesson)
+    db.session.flush()
+    return lesson
+
+
+def make_enrollment(session: TrainingSession, member: Member) -> Enrollment:
+    enrollment = Enrollment(session=session, member=member)
+    db.session.add(enrollment)
+    db.session.flush()
+    return enrollment
+
+
+def make_material(
+    *,
+    uploader: User,
+    course: Course | None = None,
+    lesson: Lesson | None = None,
+    visibility: Visibility = Visibility.ENROLLED,
+    name: str = "讲义.pdf",
+    content: bytes | None = None,
+) -> Material:
+    from tests import samples
+
+    stored = store(io.BytesIO(content or samples.pdf()), name)
+    return add_material(uploader, stored, "", visibility, course=course, lesson=lesson)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 
 import pytest
 
 from lms.auth.models import Role
 from lms.catalog.models import CourseStatus
 from tests.conftest import login
-from tests.factories import make_branch, make_course, make_member, make_secretary, make_user
+from tests.factories import (
+    make_branch,
+    make_course,
+    make_enrollment,
+    make_lesson,
+    make_material,
+    make_member,
+    make_secretary,
+    make_session,
+    make_user,
+)
 
 ROLES = ("anonymous", "trainee", "lecturer", "secretary", "organizer", "admin")
 # Routes served by extensions, open to everyone by design.
@@ -26,6 +37,13 @@ class World:
     some_user: object
     published: object
     draft: object
+    taught: object  # a course the lecturer teaches by default
+    session: object  # the trainee is enrolled
+    lesson: object  # taught by the lecturer, has `material`
+    spare_lesson: object  # taught by the lecturer, no materials
+    other_lesson: object  # another session's, taught by another lecturer; has `other_material`
+    material: object
+    other_material: object
 
 
 @pytest.fixture
@@ -41,7 +59,20 @@ def world() -> World:
         "organizer": make_user(roles={Role.ORGANIZER}),
         "admin": make_user(roles={Role.ADMIN}),
     }
+    lecturer = users["lecturer"]
+    another_lecturer = make_user(roles={Role.LECTURER})
+    session = make_session()
+    make_enrollment(session, own)
+    lesson = make_lesson(session=session, lecturer=lecturer, start=time(8), end=time(9))
+    other_lesson = make_lesson(lecturer=another_lecturer, start=time(10), end=time(11))
     return World(
+        taught=make_course(lecturers=[lecturer]),
+        session=session,
+        lesson=lesson,
+        spare_lesson=make_lesson(session=session, lecturer=lecturer, start=time(14), end=time(15)),
+        other_lesson=other_lesson,
+        material=make_material(uploader=lecturer, lesson=lesson),
+        other_material=make_material(uploader=another_lecturer, lesson=other_lesson),
         users=users,
         own_member=own,
         branch_member=make_member(branch=secretary_branch),
@@ -60,6 +91,12 @@ ANY_SIGNED_IN = _row(302, 200, 200, 200, 200, 200)
 ORGANIZER_ONLY = _row(302, 403, 403, 403, 200, 403)
 ORGANIZER_OR_SECRETARY = _row(302, 403, 403, 200, 200, 403)
 ADMIN_ONLY = _row(302, 403, 403, 403, 403, 200)
+NOT_FOUND = _row(302, 404, 404, 404, 404, 404)
+ORGANIZER_POST = _row(302, 403, 403, 403, 302, 403)
+# The lecturer teaches it (or is the course's default lecturer); organizers manage everything.
+LECTURER_OF_IT = _row(302, 403, 200, 403, 200, 403)
+# Enrolled-only material of the lecturer's lesson: the enrolled trainee, its lecturer, organizers.
+ENROLLED_MATERIAL = _row(302, 200, 200, 403, 200, 403)
 
 
 @dataclass
@@ -117,6 +154,122 @@ CASES = [
         _row(302, 403, 403, 403, 302, 403),
     ),
     Case("catalog.themes", "GET", lambda w: "/courses/themes", ORGANIZER_ONLY),
+    Case("sessions.index", "GET", lambda w: "/sessions/", ANY_SIGNED_IN),
+    Case("sessions.month", "GET", lambda w: "/sessions/calendar?month=2026-11", ANY_SIGNED_IN),
+    Case("sessions.create", "GET", lambda w: "/sessions/new", ORGANIZER_ONLY),
+    Case("sessions.detail", "GET", lambda w: f"/sessions/{w.session.id}", ANY_SIGNED_IN),
+    Case("sessions.detail", "GET", lambda w: "/sessions/999999", NOT_FOUND),
+    Case("sessions.edit", "GET", lambda w: f"/sessions/{w.session.id}/edit", ORGANIZER_ONLY),
+    Case(
+        "sessions.set_status",
+        "POST",
+        lambda w: f"/sessions/{w.session.id}/status?to=in_progress",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "sessions.plan_next", "GET", lambda w: f"/sessions/{w.session.id}/plan-next", ORGANIZER_ONLY
+    ),
+    Case(
+        "sessions.timetable_ics",
+        "GET",
+        lambda w: f"/sessions/{w.session.id}/timetable.ics",
+        ANY_SIGNED_IN,
+    ),
+    Case(
+        "sessions.add_lesson",
+        "GET",
+        lambda w: f"/sessions/{w.session.id}/lessons/new",
+        ORGANIZER_ONLY,
+    ),
+    Case("sessions.lesson", "GET", lambda w: f"/sessions/lessons/{w.lesson.id}", ANY_SIGNED_IN),
+    Case("sessions.lesson", "GET", lambda w: "/sessions/lessons/999999", NOT_FOUND),
+    Case(
+        "sessions.edit_lesson",
+        "GET",
+        lambda w: f"/sessions/lessons/{w.lesson.id}/edit",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "sessions.delete_lesson",
+        "POST",
+        lambda w: f"/sessions/lessons/{w.spare_lesson.id}/delete",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "materials.upload_to_course",
+        "GET",
+        lambda w: f"/materials/upload/course/{w.taught.id}",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "materials.upload_to_course",
+        "GET",
+        lambda w: f"/materials/upload/course/{w.published.id}",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "materials.upload_to_lesson",
+        "GET",
+        lambda w: f"/materials/upload/lesson/{w.lesson.id}",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "materials.upload_to_lesson",
+        "GET",
+        lambda w: f"/materials/upload/lesson/{w.other_lesson.id}",
+        ORGANIZER_ONLY,
+    ),
+    Case("materials.detail", "GET", lambda w: f"/materials/{w.material.id}", ENROLLED_MATERIAL),
+    Case("materials.detail", "GET", lambda w: f"/materials/{w.other_material.id}", ORGANIZER_ONLY),
+    Case("materials.detail", "GET", lambda w: "/materials/999999", NOT_FOUND),
+    Case(
+        "materials.new_version",
+        "GET",
+        lambda w: f"/materials/{w.material.id}/versions/new",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "materials.new_version",
+        "GET",
+        lambda w: f"/materials/{w.other_material.id}/versions/new",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "materials.delete",
+        "POST",
+        lambda w: f"/materials/{w.material.id}/delete",
+        _row(302, 403, 302, 403, 302, 403),
+    ),
+    Case(
+        "materials.delete",
+        "POST",
+        lambda w: f"/materials/{w.other_material.id}/delete",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "materials.download", "GET", lambda w: f"/materials/{w.material.id}/file", ENROLLED_MATERIAL
+    ),
+    Case(
+        "materials.download",
+        "GET",
+        lambda w: f"/materials/{w.other_material.id}/file",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "materials.download_version",
+        "GET",
+        lambda w: f"/materials/versions/{w.material.current.id}/file",
+        ENROLLED_MATERIAL,
+    ),
+    Case(
+        "materials.download_version",
+        "GET",
+        lambda w: f"/materials/versions/{w.other_material.current.id}/file",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "materials.download_version", "GET", lambda w: "/materials/versions/999999/file", NOT_FOUND
+    ),
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),
     Case("admin.edit_user", "GET", lambda w: f"/admin/users/{w.some_user.id}", ADMIN_ONLY),

@@ -8,6 +8,7 @@ import pytest
 from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.org.models import Branch, Department, Member, Shift, branch_secretaries
+from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 
 def _count(model) -> int:
@@ -20,11 +21,14 @@ def test_content_load_is_idempotent(runner):
     assert "members: 300 new" in first.output
     assert "Organizer@2026" in first.output
     counts = (_count(Department), _count(Branch), _count(Shift), _count(Member), _count(User))
-    assert counts == (4, 12, 6, 300, 5)
+    assert counts == (4, 12, 6, 300, 6)
     assert db.session.scalar(db.select(db.func.count()).select_from(branch_secretaries)) == 12
+    timetable = (_count(TrainingSession), _count(Lesson), _count(Enrollment))
+    assert timetable == (3, 13, 13)
     second = runner.invoke(args=["content", "load", "--quiet"])
     assert second.exit_code == 0
     assert "members: 0 new, 0 updated, 300 unchanged" in second.output
+    assert "sessions: 0 new" in second.output
     assert (
         _count(Department),
         _count(Branch),
@@ -32,6 +36,7 @@ def test_content_load_is_idempotent(runner):
         _count(Member),
         _count(User),
     ) == counts
+    assert (_count(TrainingSession), _count(Lesson), _count(Enrollment)) == timetable
 
 
 def test_demo_content_has_every_category_and_rare_names(runner):

@@ -19,6 +19,17 @@ from lms.web import large_uploads, render_error
 bp = Blueprint("materials", __name__, url_prefix="/materials")
 
 
+def _live(check):
+    """A deleted material is gone for everyone (404); otherwise `check` decides (403)."""
+
+    def can(user, material: Material) -> bool:
+        if material.deleted_at is not None:
+            abort(404)
+        return check(user, material)
+
+    return can
+
+
 def _back_to(material: Material) -> str:
     if material.lesson_id is not None:
         return url_for("sessions.lesson", lesson_id=material.lesson_id)
@@ -93,7 +104,7 @@ def upload_to_lesson(lesson_id: int):
 @bp.route("/<int:material_id>")
 @login_required
 def detail(material_id: int):
-    material = load(Material, material_id, services.can_view_material)
+    material = load(Material, material_id, _live(services.can_view_material))
     return render_template(
         "materials/material.html",
         material=material,
@@ -106,7 +117,7 @@ def detail(material_id: int):
 @large_uploads(storage.largest_upload)
 @login_required
 def new_version(material_id: int):
-    material = load(Material, material_id, services.can_manage_material)
+    material = load(Material, material_id, _live(services.can_manage_material))
     form = VersionForm()
     if form.validate_on_submit():
         if not form.file.data:
@@ -128,7 +139,7 @@ def new_version(material_id: int):
 @bp.route("/<int:material_id>/delete", methods=["POST"])
 @login_required
 def delete(material_id: int):
-    material = load(Material, material_id, services.can_manage_material)
+    material = load(Material, material_id, _live(services.can_manage_material))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = _back_to(material)
@@ -161,7 +172,7 @@ def _send(version: MaterialVersion):
 @bp.route("/<int:material_id>/file")
 @login_required
 def download(material_id: int):
-    material = load(Material, material_id, services.can_view_material)
+    material = load(Material, material_id, _live(services.can_view_material))
     return _send(material.current)
 
 
@@ -171,6 +182,6 @@ def download_version(version_id: int):
     version = load(
         MaterialVersion,
         version_id,
-        lambda user, version: services.can_view_material(user, version.material),
+        lambda user, version: _live(services.can_view_material)(user, version.material),
     )
     return _send(version)
