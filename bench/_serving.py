@@ -59,6 +59,7 @@ class Gunicorn:
             str(REPO),
             "-b",
             f"127.0.0.1:{self.port}",
+            "--no-control-socket",  # two servers run at once; keep them out of ~/.gunicorn
             *args,
             target,
         ]
