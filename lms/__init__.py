@@ -40,6 +40,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    from lms.web import set_upload_limit
+
+    # Before any extension reads the body (CSRF does), so large uploads get their own limit.
+    app.before_request(set_upload_limit)
     _init_extensions(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)

@@ -88,7 +88,7 @@ def large_uploads(limit: Callable[[], int]) -> Callable:
     return decorator
 
 
-def _set_upload_limit():
+def set_upload_limit():
     view = current_app.view_functions.get(request.endpoint)
     limit = getattr(view, "upload_limit", None)
     if limit is not None:
@@ -202,7 +202,6 @@ def _handle_unexpected(error: Exception):
 def init_web(app: Flask) -> None:
     app.request_class = UploadingRequest
     app.after_request(_security_headers)
-    app.before_request(_set_upload_limit)
     app.before_request(_refuse_nul_characters)
     app.before_request(_require_password_change)
     app.register_error_handler(CSRFError, _handle_csrf_error)

@@ -4,6 +4,7 @@ behind, who may upload and see what, versions, deletion, Range and inline downlo
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -359,3 +360,29 @@ def test_upload_form_shows_the_limits(client, lesson, lecturer):
     login(client, lecturer)
     html = client.get(f"/materials/upload/lesson/{lesson.id}").get_data(as_text=True)
     assert "500 MB" in html and "50 MB" in html and 'enctype="multipart/form-data"' in html
+
+
+def test_large_uploads_pass_the_csrf_check_under_their_own_limit(
+    app, client, lesson, lecturer, small_limits, csrf_enabled
+):
+    """CSRF reads the body, so the material limit must be set before it, not after."""
+    saved = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 512 * 1024  # the default for every other form
+    try:
+        login(client, lecturer)
+        page = client.get(f"/materials/upload/lesson/{lesson.id}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        video = samples.mp4(padding=1024 * 1024)  # over the default, under the video limit
+        url = f"/materials/upload/lesson/{lesson.id}"
+        response = _upload(client, url, "录像.mp4", video, csrf_token=token)
+        assert response.status_code == 302
+        # Over every limit: the friendly page, in full (the page itself must not re-read the body).
+        response = _upload(
+            client, url, "大.mp4", samples.mp4(padding=3 * 1024 * 1024), csrf_token=token
+        )
+        assert response.status_code == 413
+        html = response.get_data(as_text=True)
+        assert "文件太大" in html and "navbar" in html
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = saved
+    assert _count(MaterialVersion) == 1
