@@ -100,7 +100,6 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
 def _template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from lms.auth.forms import LanguageForm
     from lms.auth.models import ROLE_LABELS, Role
     from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
     from lms.materials.models import VISIBILITY_LABELS
@@ -117,7 +116,6 @@ def _template_globals(app: Flask) -> None:
         SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
         ENROLLMENT_STATUS_LABELS=ENROLLMENT_STATUS_LABELS,
         VISIBILITY_LABELS=VISIBILITY_LABELS,
-        LanguageForm=LanguageForm,
         get_locale=get_locale,
     )
     app.jinja_env.filters["readable_json"] = lambda value: json.dumps(value, ensure_ascii=False)

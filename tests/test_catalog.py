@@ -235,3 +235,56 @@ def test_status_filter_defaults_to_published_for_organizers(client):
     _organizer(client)
     html = client.get("/courses/").get_data(as_text=True)
     assert '<option selected value="published">' in html
+
+
+def _edit_form(course, **changes):
+    data = {
+        "code": course.code,
+        "title": course.title,
+        "theme_id": course.theme_id,
+        "format": course.format.value,
+        "hours": str(course.hours),
+        "description": course.description,
+        "categories": [c.value for c in course.categories],
+        "lecturer_ids": [u.id for u in course.lecturers],
+    }
+    data.update(changes)
+    return data
+
+
+def test_cached_listing_shows_every_change_at_once(client):
+    lecturer = make_user(roles={Role.LECTURER})
+    course = make_course(title="学习党章")
+    organizer = make_user(roles={Role.ORGANIZER, Role.ADMIN})
+    login(client, organizer)
+    assert "学习党章" in client.get("/courses/").get_data(as_text=True)
+    assert "学习党章" in client.get("/courses/").get_data(as_text=True)  # now from the cache
+
+    client.post(f"/courses/{course.id}/edit", data=_edit_form(course, title="尊崇党章"))
+    html = client.get("/courses/").get_data(as_text=True)
+    assert "尊崇党章" in html and "学习党章" not in html
+
+    # Only the lecturers change: the card must still show them.
+    client.post(f"/courses/{course.id}/edit", data=_edit_form(course, lecturer_ids=[lecturer.id]))
+    assert lecturer.name in client.get("/courses/").get_data(as_text=True)
+
+    # The lecturer is renamed by an admin: their name on the card follows.
+    client.post(
+        f"/admin/users/{lecturer.id}",
+        data={"roles": ["lecturer"], "active": "y", "display_name": "王喆老师"},
+    )
+    assert "王喆老师" in client.get("/courses/").get_data(as_text=True)
+
+    # A new theme appears among the filters.
+    client.post("/courses/themes", data={"name": "新时代党建"})
+    assert "新时代党建" in client.get("/courses/").get_data(as_text=True)
+
+
+def test_cached_listing_is_per_language_and_role(client):
+    make_course(title="学习党章", status=CourseStatus.DRAFT)
+    login(client, make_user(roles={Role.ORGANIZER}))
+    assert "学习党章" in client.get("/courses/?status=draft").get_data(as_text=True)
+    login(client, make_user())
+    assert "学习党章" not in client.get("/courses/?status=draft").get_data(as_text=True)
+    html = client.get("/courses/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "All themes" in html

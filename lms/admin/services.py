@@ -75,6 +75,10 @@ def update_user(
         user.session_token = secrets.token_hex(16)
     if changed:
         record_audit("user.updated", "user", user.id, changed)
+    if "display_name" in changed or "member_id" in changed:
+        from lms.catalog.services import touch_courses_taught_by
+
+        touch_courses_taught_by(user)
     db.session.flush()
 
 

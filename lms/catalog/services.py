@@ -10,7 +10,15 @@ from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User, UserRole
-from lms.catalog.models import Course, CourseCategory, CourseFormat, CourseStatus, Theme
+from lms.catalog.models import (
+    Course,
+    CourseCategory,
+    CourseFormat,
+    CourseStatus,
+    Theme,
+    course_lecturers,
+)
+from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category
 
@@ -65,6 +73,33 @@ def catalog_query(user: User, criteria: CatalogFilter) -> sa.Select:
     return stmt.order_by(Course.code)
 
 
+def catalog_stamp() -> tuple:
+    """Changes whenever anything a catalog listing shows changes (courses, themes, lecturers)."""
+    return tuple(
+        db.session.execute(
+            sa.select(
+                sa.select(sa.func.count(Course.id)).scalar_subquery(),
+                sa.select(sa.func.max(Course.updated_at)).scalar_subquery(),
+                sa.select(sa.func.count(Theme.id)).scalar_subquery(),
+                sa.select(sa.func.max(Theme.id)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def touch_courses_taught_by(user: User) -> None:
+    """A lecturer's name is shown on their courses' listings: mark those courses changed."""
+    db.session.execute(
+        sa.update(Course)
+        .where(
+            Course.id.in_(
+                sa.select(course_lecturers.c.course_id).where(course_lecturers.c.user_id == user.id)
+            )
+        )
+        .values(updated_at=utcnow())
+    )
+
+
 def themes() -> list[Theme]:
     return list(db.session.scalars(sa.select(Theme).order_by(Theme.position, Theme.id)))
 
@@ -107,6 +142,7 @@ def _apply(course: Course, data: CourseData) -> None:
     course.hours = data.hours
     course.description = data.description
     course.set_categories(data.categories)
+    course.updated_at = utcnow()  # also when only the lecturers or categories change
     course.lecturers = (
         list(db.session.scalars(sa.select(User).where(User.id.in_(data.lecturer_ids))))
         if data.lecturer_ids

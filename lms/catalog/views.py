@@ -1,11 +1,13 @@
 """Catalog pages: browse and search courses, course page, course editing, themes."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.access import load, roles_required
 from lms.auth.models import Role, User
+from lms.cache import FragmentCache
 from lms.catalog import services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
 from lms.catalog.models import Course, CourseFormat, CourseStatus
@@ -26,9 +28,25 @@ def _not_found_unless_visible(user: User, course: Course) -> bool:
     return True
 
 
+# Rendered listings, keyed by the catalog's stamp: the same page for many trainees is built once.
+listings = FragmentCache()
+
+
 @bp.route("/")
 @login_required
 def index():
+    can_manage = services.manages_catalog(current_user)
+    key = (
+        services.catalog_stamp(),
+        str(get_locale()),
+        can_manage,
+        tuple(request.args.items(multi=True)),
+    )
+    listing = listings.get_or_render(key, lambda: _render_listing(can_manage))
+    return render_template("catalog/index.html", listing=listing, can_manage=can_manage)
+
+
+def _render_listing(can_manage: bool) -> str:
     form = CatalogFilterForm(request.args)
     form.set_choices(services.themes())
     form.validate()
@@ -50,12 +68,7 @@ def index():
         per_page=24,
         error_out=False,
     )
-    return render_template(
-        "catalog/index.html",
-        form=form,
-        page=page,
-        can_manage=services.manages_catalog(current_user),
-    )
+    return render_template("catalog/_listing.html", form=form, page=page, can_manage=can_manage)
 
 
 @bp.route("/<int:course_id>")
