@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from markupsafe import Markup, escape
 
 from lms.config import load_config
 from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
@@ -22,9 +23,10 @@ def _blueprints():
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
     from lms.org.views import bp as org_bp
+    from lms.quizzes.views import bp as quizzes_bp
     from lms.sessions.views import bp as sessions_bp
 
-    return [main_bp, auth_bp, org_bp, catalog_bp, sessions_bp, materials_bp, admin_bp]
+    return [main_bp, auth_bp, org_bp, catalog_bp, sessions_bp, materials_bp, quizzes_bp, admin_bp]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -104,6 +106,9 @@ def _template_globals(app: Flask) -> None:
     from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
     from lms.materials.models import VISIBILITY_LABELS
     from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
+    from lms.quizzes.models import COUNTING_LABELS, QUIZ_STATUS_LABELS
+    from lms.quizzes.questions import BLANK
+    from lms.quizzes.stats import option_labels
     from lms.sessions.models import ENROLLMENT_STATUS_LABELS, SESSION_STATUS_LABELS
 
     app.jinja_env.globals.update(
@@ -116,6 +121,25 @@ def _template_globals(app: Flask) -> None:
         SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
         ENROLLMENT_STATUS_LABELS=ENROLLMENT_STATUS_LABELS,
         VISIBILITY_LABELS=VISIBILITY_LABELS,
+        QUIZ_STATUS_LABELS=QUIZ_STATUS_LABELS,
+        COUNTING_LABELS=COUNTING_LABELS,
         get_locale=get_locale,
     )
     app.jinja_env.filters["readable_json"] = lambda value: json.dumps(value, ensure_ascii=False)
+    app.jinja_env.filters["nl2br"] = _nl2br
+    app.jinja_env.filters["blank_parts"] = lambda stem: _interleave(BLANK.split(stem))
+    app.jinja_env.filters["option_labels"] = option_labels
+
+
+def _nl2br(text: str) -> Markup:
+    return Markup("<br>").join(escape(line) for line in str(text).split("\n"))
+
+
+def _interleave(parts: list[str]) -> list[str]:
+    """Text pieces with a marker between each pair, so a template can put an input there."""
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        if index:
+            out.append("")
+        out.append(part)
+    return out

@@ -1,0 +1,481 @@
+"""Taking a quiz: start or resume, autosave, finish once, grade, the deadline sweeper, review,
+and practice from the wrong-answer book.
+
+The server owns the clock: it fixes the deadline at the start and refuses answers after it. An
+attempt is finished by one conditional UPDATE (in progress → finished), so a double click, two
+tabs or a retried request grade it once. An autosave holds a shared lock on its attempt, so a
+submit waits for saves already under way and grades what they saved.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from lms.admin.services import record_audit
+from lms.auth.models import User
+from lms.database import utcnow
+from lms.extensions import db
+from lms.org.models import Member
+from lms.quizzes.grading import grade
+from lms.quizzes.models import (
+    Attempt,
+    AttemptKind,
+    AttemptQuestion,
+    AttemptStatus,
+    CountingRule,
+    Feedback,
+    Question,
+    QuestionVersion,
+    Quiz,
+    QuizStatus,
+    WrongAnswer,
+)
+from lms.quizzes.questions import CHOICE_TYPES, QuestionType
+from lms.quizzes.services import draw_pool, manages_quizzes
+from lms.sessions.services import is_enrolled_in_session
+
+MAX_BLANK_LENGTH = 200
+WRONG_BOOK_PRACTICE_SIZE = 20
+
+
+class AttemptRefused(Exception):
+    """The request cannot be honoured; `message` says why in the user's language."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def can_view_quiz(user: User, quiz: Quiz) -> bool:
+    if manages_quizzes(user):
+        return True
+    if quiz.status is not QuizStatus.PUBLISHED or user.member is None:
+        return False
+    if quiz.session_id is not None:
+        return is_enrolled_in_session(user.member, quiz.session_id)
+    return True
+
+
+def owns_attempt(user: User, attempt: Attempt) -> bool:
+    return user.member_id is not None and attempt.member_id == user.member_id
+
+
+def can_view_attempt(user: User, attempt: Attempt) -> bool:
+    return owns_attempt(user, attempt) or manages_quizzes(user)
+
+
+# --- starting --------------------------------------------------------------------------------
+
+
+def in_progress_attempt(quiz: Quiz, member: Member) -> Attempt | None:
+    return db.session.scalar(
+        sa.select(Attempt).where(
+            Attempt.quiz_id == quiz.id,
+            Attempt.member_id == member.id,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+        )
+    )
+
+
+def attempts_of(quiz: Quiz, member: Member) -> list[Attempt]:
+    return list(
+        db.session.scalars(
+            sa.select(Attempt)
+            .where(Attempt.quiz_id == quiz.id, Attempt.member_id == member.id)
+            .order_by(Attempt.number)
+        )
+    )
+
+
+def window_problem(quiz: Quiz, now: datetime) -> str | None:
+    if quiz.status is not QuizStatus.PUBLISHED:
+        return _("该测试尚未发布。")
+    if quiz.opens_at is not None and now < quiz.opens_at:
+        return _("该测试尚未开始。")
+    if quiz.closes_at is not None and now >= quiz.closes_at:
+        return _("该测试已经结束。")
+    return None
+
+
+def deadline_for(quiz: Quiz, started: datetime) -> datetime | None:
+    limits = []
+    if quiz.time_limit_minutes:
+        limits.append(started + timedelta(minutes=quiz.time_limit_minutes))
+    if quiz.closes_at is not None:
+        limits.append(quiz.closes_at)
+    return min(limits) if limits else None
+
+
+def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion, Decimal]]:
+    chosen: list[tuple[QuestionVersion, Decimal]] = []
+    taken: set[int] = set()
+    for item in quiz.items:
+        if item.question.active:
+            chosen.append((item.question.current, item.points))
+            taken.add(item.question_id)
+    for draw in quiz.draws:
+        pool = [q for q in draw_pool(draw) if q.id not in taken]
+        for question in rng.sample(pool, min(draw.count, len(pool))):
+            chosen.append((question.current, draw.points))
+            taken.add(question.id)
+    return chosen
+
+
+def _lay_out(
+    attempt: Attempt,
+    versions: list[tuple[QuestionVersion, Decimal]],
+    rng: random.Random,
+    shuffle_questions: bool,
+    shuffle_options: bool,
+) -> None:
+    """Fix the order of questions and options for this attempt, from its seed."""
+    if shuffle_questions:
+        rng.shuffle(versions)
+    for position, (version, points) in enumerate(versions, start=1):
+        order = list(range(len(version.options)))
+        if shuffle_options and version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            rng.shuffle(order)
+        attempt.questions.append(
+            AttemptQuestion(position=position, version=version, option_order=order, points=points)
+        )
+    attempt.max_score = sum((points for _v, points in versions), Decimal(0))
+
+
+def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> Attempt:
+    """Resume the member's attempt in progress, or start a new one if the quiz allows it."""
+    now = now or utcnow()
+    finish_overdue_attempts(now, member=member)
+    if (current := in_progress_attempt(quiz, member)) is not None:
+        return current
+    if problem := window_problem(quiz, now):
+        raise AttemptRefused(problem, 409)
+    previous = attempts_of(quiz, member)
+    if quiz.max_attempts and not quiz.practice and len(previous) >= quiz.max_attempts:
+        raise AttemptRefused(_("您已用完本测试的 %(n)d 次作答机会。", n=quiz.max_attempts), 409)
+    seed = secrets.randbits(48)
+    rng = random.Random(seed)
+    versions = _choose_versions(quiz, rng)
+    if not versions:
+        raise AttemptRefused(_("该测试还没有题目。"), 409)
+    attempt = Attempt(
+        quiz=quiz,
+        member=member,
+        number=len(previous) + 1,
+        seed=seed,
+        practice=quiz.practice,
+        started_at=now,
+        deadline=deadline_for(quiz, now),
+    )
+    _lay_out(attempt, versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+    except IntegrityError:
+        # Another tab started one a moment ago: that is the attempt in progress.
+        existing = in_progress_attempt(quiz, member)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+# --- answering -------------------------------------------------------------------------------
+
+
+def _clean_response(item: AttemptQuestion, response: object) -> dict | None:
+    """Check a submitted answer against the question; None clears it."""
+    version = item.version
+    if response is None:
+        return None
+    if not isinstance(response, dict):
+        raise AttemptRefused(_("答案的格式不正确。"))
+    if version.type in CHOICE_TYPES:
+        choices = response.get("choices")
+        if not isinstance(choices, list) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in choices
+        ):
+            raise AttemptRefused(_("答案的格式不正确。"))
+        count = 2 if version.type is QuestionType.TRUE_FALSE else len(version.options)
+        if any(not 0 <= c < count for c in choices) or len(set(choices)) != len(choices):
+            raise AttemptRefused(_("所选的选项不存在。"))
+        if version.type is not QuestionType.MULTIPLE and len(choices) > 1:
+            raise AttemptRefused(_("这道题只能选一个答案。"))
+        return {"choices": sorted(choices)} if choices else None
+    blanks = response.get("blanks")
+    if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
+        raise AttemptRefused(_("答案的格式不正确。"))
+    if len(blanks) != len(version.blanks):
+        raise AttemptRefused(_("填空的数量与题目不符。"))
+    if any(len(b) > MAX_BLANK_LENGTH or "\x00" in b for b in blanks):
+        raise AttemptRefused(_("填写的内容太长或含有无效字符。"))
+    return {"blanks": blanks} if any(b.strip() for b in blanks) else None
+
+
+@dataclass
+class SaveResult:
+    item: AttemptQuestion
+    applied: bool  # False when a newer save for this question had already arrived
+
+
+def save_answer(
+    attempt: Attempt,
+    position: int,
+    response: object,
+    seq: int | None = None,
+    now: datetime | None = None,
+) -> SaveResult:
+    """Save one answer. `seq` orders the saves of one question: an older one arriving late is
+    acknowledged but does not overwrite a newer one."""
+    now = now or utcnow()
+    # Shared lock: a submit (which updates this row) waits for saves under way, and a save
+    # arriving after a submit sees the attempt finished.
+    locked = db.session.execute(
+        sa.select(Attempt.status, Attempt.deadline)
+        .where(Attempt.id == attempt.id)
+        .with_for_update(read=True)
+    ).one()
+    if locked.status is not AttemptStatus.IN_PROGRESS:
+        raise AttemptRefused(_("本次作答已经交卷，不能再修改答案。"), 409)
+    if locked.deadline is not None and now > locked.deadline:
+        finish_attempt(attempt, AttemptStatus.TIMED_OUT, now)
+        raise AttemptRefused(_("作答时间已到，答案未保存；已按此前保存的答案交卷。"), 409)
+    item = db.session.scalar(
+        sa.select(AttemptQuestion)
+        .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
+        .options(selectinload(AttemptQuestion.version))
+    )
+    if item is None:
+        raise AttemptRefused(_("本次作答中没有这道题。"), 404)
+    cleaned = _clean_response(item, response)
+    seq = item.saved_seq + 1 if seq is None else seq
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
+        raise AttemptRefused(_("答案的格式不正确。"))
+    result = db.session.execute(
+        sa.update(AttemptQuestion)
+        .where(AttemptQuestion.id == item.id, AttemptQuestion.saved_seq < seq)
+        .values(response=cleaned, saved_seq=seq, saved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(item)
+    return SaveResult(item=item, applied=result.rowcount == 1)
+
+
+# --- finishing and grading -------------------------------------------------------------------
+
+
+def finish_attempt(attempt: Attempt, status: AttemptStatus, now: datetime | None = None) -> bool:
+    """Finish and grade the attempt once. Returns False if it was already finished."""
+    now = now or utcnow()
+    if (
+        status is AttemptStatus.SUBMITTED
+        and attempt.deadline is not None
+        and now > attempt.deadline
+    ):
+        status = AttemptStatus.TIMED_OUT
+    result = db.session.execute(
+        sa.update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+        .values(status=status, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(attempt)
+    if result.rowcount != 1:
+        return False
+    # Grade exactly what is in the database now, not what this session last read.
+    db.session.scalars(
+        sa.select(AttemptQuestion)
+        .where(AttemptQuestion.attempt_id == attempt.id)
+        .options(selectinload(AttemptQuestion.version))
+        .execution_options(populate_existing=True)
+    ).all()
+    grade_attempt(attempt)
+    return True
+
+
+def _partial(attempt: Attempt) -> bool:
+    return attempt.quiz.partial_credit if attempt.quiz is not None else False
+
+
+def grade_attempt(attempt: Attempt) -> None:
+    partial = _partial(attempt)
+    score = Decimal(0)
+    for item in attempt.questions:
+        fraction = grade(item.version.data(), item.response, partial)
+        item.awarded = (item.points * fraction).quantize(Decimal("0.01"))
+        item.graded_version_id = item.version_id
+        score += item.awarded
+        _note_in_wrong_book(attempt, item)
+    _set_score(attempt, score)
+    db.session.flush()
+
+
+def _set_score(attempt: Attempt, score: Decimal) -> None:
+    attempt.score = score
+    pass_mark = attempt.quiz.pass_mark if attempt.quiz is not None else 100
+    attempt.passed = bool(attempt.max_score) and score * 100 >= attempt.max_score * pass_mark
+
+
+def _note_in_wrong_book(attempt: Attempt, item: AttemptQuestion) -> None:
+    question_id = item.version.question_id
+    entry = db.session.scalar(
+        sa.select(WrongAnswer).where(
+            WrongAnswer.member_id == attempt.member_id, WrongAnswer.question_id == question_id
+        )
+    )
+    if item.correct:
+        if entry is not None and attempt.kind is AttemptKind.WRONG_BOOK:
+            entry.resolved_at = attempt.finished_at
+        return
+    if entry is None:
+        db.session.add(
+            WrongAnswer(
+                member_id=attempt.member_id,
+                question_id=question_id,
+                last_wrong_at=attempt.finished_at,
+                last_attempt_question_id=item.id,
+            )
+        )
+    else:
+        entry.times_wrong += 1
+        entry.last_wrong_at = attempt.finished_at
+        entry.last_attempt_question_id = item.id
+        entry.resolved_at = None
+
+
+def finish_overdue_attempts(
+    now: datetime | None = None, member: Member | None = None, quiz: Quiz | None = None
+) -> int:
+    """The sweeper: finish every attempt past its deadline from what was saved."""
+    now = now or utcnow()
+    stmt = sa.select(Attempt).where(
+        Attempt.status == AttemptStatus.IN_PROGRESS,
+        Attempt.deadline.is_not(None),
+        Attempt.deadline < now,
+    )
+    if member is not None:
+        stmt = stmt.where(Attempt.member_id == member.id)
+    if quiz is not None:
+        stmt = stmt.where(Attempt.quiz_id == quiz.id)
+    finished = 0
+    for attempt in db.session.scalars(stmt.options(selectinload(Attempt.questions))).all():
+        finished += finish_attempt(attempt, AttemptStatus.TIMED_OUT, now)
+    return finished
+
+
+def counting_attempt(quiz: Quiz, member: Member) -> Attempt | None:
+    """The attempt that counts for the member: highest or last, per the quiz; never practice."""
+    if quiz.practice:
+        return None
+    finished = [a for a in attempts_of(quiz, member) if a.finished and a.score is not None]
+    if not finished:
+        return None
+    if quiz.counting is CountingRule.LAST:
+        return finished[-1]
+    return max(finished, key=lambda a: (a.score, -a.number))
+
+
+def review_allowed(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Whether the key, explanations and sources may be shown for this finished attempt."""
+    if not attempt.finished:
+        return False
+    if attempt.quiz is None:
+        return True  # wrong-book practice
+    feedback = attempt.quiz.feedback
+    if feedback is Feedback.IMMEDIATE:
+        return True
+    if feedback is Feedback.AFTER_CLOSE:
+        closes = attempt.quiz.closes_at
+        return closes is None or (now or utcnow()) >= closes
+    return False
+
+
+# --- key corrections -------------------------------------------------------------------------
+
+
+def regrade_question(question: Question) -> int:
+    """Grade again, with the question's current key, every finished answer to an earlier
+    version of it whose options or blanks line up with the current one. Audited."""
+    current = question.current
+    items = db.session.scalars(
+        sa.select(AttemptQuestion)
+        .join(Attempt)
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
+        .where(
+            QuestionVersion.question_id == question.id,
+            Attempt.status != AttemptStatus.IN_PROGRESS,
+            AttemptQuestion.graded_version_id != current.id,
+        )
+    ).all()
+    changed_attempts: dict[int, Attempt] = {}
+    regraded = 0
+    for item in items:
+        seen = item.version
+        if seen.type != current.type or len(seen.options) != len(current.options):
+            continue
+        if len(seen.blanks) != len(current.blanks):
+            continue
+        key = current.data()
+        fraction = grade(key, item.response, _partial(item.attempt))
+        item.awarded = (item.points * fraction).quantize(Decimal("0.01"))
+        item.graded_version_id = current.id
+        changed_attempts[item.attempt_id] = item.attempt
+        regraded += 1
+    for attempt in changed_attempts.values():
+        _set_score(attempt, sum((i.awarded or Decimal(0) for i in attempt.questions), Decimal(0)))
+    db.session.flush()
+    record_audit(
+        "question.regraded",
+        "question",
+        question.id,
+        {"version": current.number, "answers": regraded, "attempts": len(changed_attempts)},
+    )
+    return regraded
+
+
+# --- wrong-answer book -----------------------------------------------------------------------
+
+
+def wrong_book(member: Member) -> list[WrongAnswer]:
+    return list(
+        db.session.scalars(
+            sa.select(WrongAnswer)
+            .where(WrongAnswer.member_id == member.id, WrongAnswer.resolved_at.is_(None))
+            .options(selectinload(WrongAnswer.question).selectinload(Question.versions))
+            .order_by(WrongAnswer.last_wrong_at.desc())
+        )
+    )
+
+
+def start_wrong_book_practice(member: Member, now: datetime | None = None) -> Attempt:
+    now = now or utcnow()
+    entries = [e for e in wrong_book(member) if e.question.active][:WRONG_BOOK_PRACTICE_SIZE]
+    if not entries:
+        raise AttemptRefused(_("错题本是空的，没有可练习的题目。"), 409)
+    seed = secrets.randbits(48)
+    rng = random.Random(seed)
+    attempt = Attempt(
+        quiz=None,
+        member=member,
+        kind=AttemptKind.WRONG_BOOK,
+        seed=seed,
+        practice=True,
+        started_at=now,
+    )
+    versions = [(e.question.current, Decimal(1)) for e in entries]
+    _lay_out(attempt, versions, rng, shuffle_questions=True, shuffle_options=True)
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt

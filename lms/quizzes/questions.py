@@ -1,0 +1,109 @@
+"""What a question is, independent of storage: the shape every import, export and editor shares.
+
+Choice questions (single, multiple, true/false) are keyed by option indices. True/false questions
+have no options of their own: index 0 means "true" (正确) and 1 means "false" (错误). A fill-in
+question marks each blank in its stem with three or more underscores (`____`) and lists the
+accepted answers of each blank, in order.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+
+class QuestionType(enum.StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TRUE_FALSE = "true_false"
+    FILL_BLANK = "fill_blank"
+
+
+QUESTION_TYPE_LABELS = {
+    QuestionType.SINGLE: _l("单选题"),
+    QuestionType.MULTIPLE: _l("多选题"),
+    QuestionType.TRUE_FALSE: _l("判断题"),
+    QuestionType.FILL_BLANK: _l("填空题"),
+}
+CHOICE_TYPES = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE}
+BLANK = re.compile(r"_{3,}")
+MAX_OPTIONS = 8
+LETTERS = "ABCDEFGH"
+
+
+@dataclass
+class QuestionData:
+    type: QuestionType
+    stem: str
+    options: list[str] = field(default_factory=list)
+    correct: list[int] = field(default_factory=list)
+    blanks: list[list[str]] = field(default_factory=list)
+    explanation: str = ""
+    source: str = ""
+    difficulty: int = 2
+    tags: list[str] = field(default_factory=list)
+    category: str = ""  # a path of category names separated by "/", e.g. "党章/总纲"
+    ref: str = ""  # a stable id chosen by the author; re-importing matches on it
+
+    @property
+    def blank_count(self) -> int:
+        return len(BLANK.findall(self.stem))
+
+
+def validate_question(q: QuestionData) -> list[str]:
+    """Everything wrong with `q`, as messages in the user's language (empty when it is fine)."""
+    problems: list[str] = []
+    if not q.stem.strip():
+        problems.append(_("题干不能为空。"))
+    if len(q.stem) > 2000:
+        problems.append(_("题干太长（最多 2000 字）。"))
+    if q.difficulty not in (1, 2, 3):
+        problems.append(_("难度须为 1、2 或 3。"))
+    if len(q.ref) > 64:
+        problems.append(_("题目编号太长（最多 64 个字符）。"))
+    if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        options = [o.strip() for o in q.options]
+        if not 2 <= len(options) <= MAX_OPTIONS:
+            problems.append(_("选择题须有 2 到 %(n)d 个选项。", n=MAX_OPTIONS))
+        if any(not o for o in options):
+            problems.append(_("选项不能为空。"))
+        if len(set(options)) != len(options):
+            problems.append(_("选项不能重复。"))
+        if any(not 0 <= i < len(options) for i in q.correct):
+            problems.append(_("答案指向了不存在的选项。"))
+        elif q.type == QuestionType.SINGLE and len(set(q.correct)) != 1:
+            problems.append(_("单选题须有且只有一个正确答案。"))
+        elif q.type == QuestionType.MULTIPLE and len(set(q.correct)) < 1:
+            problems.append(_("多选题至少要有一个正确答案。"))
+    elif q.type == QuestionType.TRUE_FALSE:
+        if q.options:
+            problems.append(_("判断题没有选项。"))
+        if q.correct not in ([0], [1]):
+            problems.append(_("判断题的答案须为“正确”或“错误”。"))
+    elif q.type == QuestionType.FILL_BLANK:
+        if q.blank_count == 0:
+            problems.append(_("填空题的题干中须用 ____ 标出空格。"))
+        elif len(q.blanks) != q.blank_count:
+            problems.append(
+                _(
+                    "题干有 %(blanks)d 个空格，但给出了 %(answers)d 组答案。",
+                    blanks=q.blank_count,
+                    answers=len(q.blanks),
+                )
+            )
+        if any(not [a for a in accepted if a.strip()] for accepted in q.blanks):
+            problems.append(_("每个空格至少要有一个答案。"))
+        elif any(not a.strip() for accepted in q.blanks for a in accepted):
+            problems.append(_("填空题的可接受答案不能为空白。"))
+    return problems
+
+
+def normalise_text(text: str) -> str:
+    """Fill-in answers are compared after NFKC (full-width → half-width), trimming, collapsing
+    spaces and folding the case of Latin letters."""
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
