@@ -117,10 +117,56 @@ def _count_lines(file: Path) -> int:
     return 0
 
 
+@click.group("quizzes", help="Quizzes and question banks.")
+def quizzes_group() -> None:
+    pass
+
+
+@quizzes_group.command(
+    "sweep", help="Finish and grade every attempt past its deadline (run it every minute)."
+)
+@with_appcontext
+def quizzes_sweep() -> None:
+    from lms.extensions import db
+    from lms.quizzes.attempts import finish_overdue_attempts
+
+    finished = finish_overdue_attempts()
+    db.session.commit()
+    click.echo(f"{finished} overdue attempts finished and graded")
+
+
+@quizzes_group.command("import", help="Import questions into a bank (.xlsx, GIFT or Aiken).")
+@click.argument("bank")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["xlsx", "gift", "aiken"]),
+    help="File format (default: from the extension; .txt means GIFT).",
+)
+@with_appcontext
+def quizzes_import(bank: str, file: Path, kind: str | None) -> None:
+    from lms.extensions import db
+    from lms.quizzes.services import bank_by_name, import_questions
+    from lms.quizzes.views import parse_upload
+
+    kind = kind or {".xlsx": "xlsx", ".aiken": "aiken"}.get(file.suffix.lower(), "gift")
+    with file.open("rb") as stream:
+        parsed = parse_upload(kind, stream)
+    if parsed.errors:
+        for error in parsed.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1)
+    summary = import_questions(bank_by_name(bank, create=True), parsed.questions, None)
+    db.session.commit()
+    click.echo(f"{summary.created} new, {summary.updated} updated, {summary.unchanged} unchanged")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(content_group)
     app.cli.add_command(user_group)
     app.cli.add_command(members_group)
+    app.cli.add_command(quizzes_group)
 
 
 def _create_app():

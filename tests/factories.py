@@ -18,6 +18,9 @@ from lms.materials.models import Material, Visibility
 from lms.materials.services import add_material
 from lms.materials.storage import store
 from lms.org.models import Branch, Category, Department, Gender, Member, Shift
+from lms.quizzes.models import Question, QuestionBank, Quiz, QuizStatus
+from lms.quizzes.questions import QuestionData, QuestionType
+from lms.quizzes.services import QuizData, add_quiz_item, create_quiz, save_question
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 
 _seq = itertools.count(1)
@@ -223,3 +226,79 @@ def make_material(
 
     stored = store(io.BytesIO(content or samples.pdf()), name)
     return add_material(uploader, stored, "", visibility, course=course, lesson=lesson)
+
+
+def make_bank(name: str | None = None, authors: list[User] | None = None) -> QuestionBank:
+    bank = QuestionBank(name=name or f"题库{_n()}", authors=authors or [])
+    db.session.add(bank)
+    db.session.flush()
+    return bank
+
+
+def make_question(
+    bank: QuestionBank | None = None,
+    *,
+    type: QuestionType = QuestionType.SINGLE,
+    stem: str | None = None,
+    options: list[str] | None = None,
+    correct: list[int] | None = None,
+    blanks: list[list[str]] | None = None,
+    category: str = "",
+    difficulty: int = 2,
+    ref: str | None = None,
+    explanation: str = "见党章总纲。",
+    source: str = "《中国共产党章程》总纲",
+) -> Question:
+    n = _n()
+    if type is QuestionType.SINGLE:
+        options = options or ["甲", "乙", "丙", "丁"]
+        correct = [1] if correct is None else correct
+    elif type is QuestionType.MULTIPLE:
+        options = options or ["甲", "乙", "丙", "丁"]
+        correct = [0, 2] if correct is None else correct
+    elif type is QuestionType.TRUE_FALSE:
+        options, correct = [], [0] if correct is None else correct
+    else:
+        blanks = blanks or [["共产主义"]]
+    data = QuestionData(
+        type=type,
+        stem=stem
+        or (f"第{n}题：党的最高理想是____。" if type is QuestionType.FILL_BLANK else f"第{n}题"),
+        options=options or [],
+        correct=correct or [],
+        blanks=blanks or [],
+        explanation=explanation,
+        source=source,
+        difficulty=difficulty,
+        category=category,
+        ref=ref if ref is not None else f"Q{n}",
+    )
+    question, _outcome = save_question(bank or make_bank(), data, None)
+    return question
+
+
+def make_quiz(
+    questions: list[Question] | None = None,
+    *,
+    session: TrainingSession | None = None,
+    course: Course | None = None,
+    status: QuizStatus = QuizStatus.PUBLISHED,
+    **settings,
+) -> Quiz:
+    settings.setdefault("shuffle_questions", False)
+    settings.setdefault("shuffle_options", False)
+    if session is None and course is None:
+        course = make_course()
+    quiz = create_quiz(
+        QuizData(
+            title=settings.pop("title", f"测试{_n()}"),
+            session_id=session.id if session else None,
+            course_id=course.id if course else None,
+            **settings,
+        )
+    )
+    for question in questions if questions is not None else [make_question()]:
+        add_quiz_item(quiz, question, Decimal(1))
+    quiz.status = status
+    db.session.flush()
+    return quiz

@@ -106,4 +106,5 @@ def validate_question(q: QuestionData) -> list[str]:
 def normalise_text(text: str) -> str:
     """Fill-in answers are compared after NFKC (full-width → half-width), trimming, collapsing
     spaces and folding the case of Latin letters."""
-    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())

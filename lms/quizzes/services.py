@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
@@ -349,9 +349,11 @@ def draw_pool(draw: QuizDraw) -> list[Question]:
     if draw.category is not None:
         stmt = stmt.where(Question.category_id.in_(category_subtree_ids(draw.category)))
     if draw.difficulty is not None:
+        newer = aliased(QuestionVersion)
         current = (
-            sa.select(sa.func.max(QuestionVersion.number))
-            .where(QuestionVersion.question_id == Question.id)
+            sa.select(sa.func.max(newer.number))
+            .where(newer.question_id == Question.id)
+            .correlate(Question)
             .scalar_subquery()
         )
         stmt = stmt.join(

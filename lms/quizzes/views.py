@@ -250,7 +250,7 @@ def regrade_question(question_id: int):
 # --- import and export -----------------------------------------------------------------------
 
 
-def _parse_upload(kind: str, stream) -> formats.ParseResult:
+def parse_upload(kind: str, stream) -> formats.ParseResult:
     if kind == "xlsx":
         return formats.read_question_sheet(stream)
     data = stream.read()
@@ -279,7 +279,7 @@ def import_questions(bank_id: int):
         if not upload or not upload.filename:
             form.file.errors.append(_("请选择要导入的文件。"))
         else:
-            parsed = _parse_upload(form.format.data, upload.stream)
+            parsed = parse_upload(form.format.data, upload.stream)
             errors = parsed.errors
             if not errors:
                 summary = services.import_questions(bank, parsed.questions, current_user)

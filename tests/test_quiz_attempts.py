@@ -1,0 +1,405 @@
+"""Taking a quiz: the server's deadline, autosave, resume, idempotent submit, the sweeper,
+refused answers, review by feedback setting, attempts that count, and the wrong-answer book."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from lms.auth.models import Role
+from lms.database import utcnow
+from lms.extensions import db
+from lms.quizzes import attempts
+from lms.quizzes.models import (
+    Attempt,
+    AttemptStatus,
+    CountingRule,
+    Feedback,
+    WrongAnswer,
+)
+from lms.quizzes.questions import QuestionType
+from tests.conftest import login
+from tests.factories import (
+    make_enrollment,
+    make_member,
+    make_question,
+    make_quiz,
+    make_session,
+    make_user,
+)
+
+
+@pytest.fixture
+def trainee():
+    return make_user(roles={Role.TRAINEE}, member=make_member())
+
+
+@pytest.fixture
+def questions():
+    return [
+        make_question(type=QuestionType.SINGLE, correct=[1]),
+        make_question(type=QuestionType.MULTIPLE, correct=[0, 2]),
+        make_question(type=QuestionType.TRUE_FALSE, correct=[0]),
+        make_question(type=QuestionType.FILL_BLANK, blanks=[["共产主义"]]),
+    ]
+
+
+RIGHT = [{"choices": [1]}, {"choices": [0, 2]}, {"choices": [0]}, {"blanks": ["共产主义"]}]
+
+
+def _start(client, quiz) -> Attempt:
+    response = client.post(f"/quizzes/{quiz.id}/start")
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    match = re.search(r"/quizzes/attempts/(\d+)", response.location)
+    assert match, response.location
+    return db.session.get(Attempt, int(match.group(1)))
+
+
+def _save(client, attempt, position, response, seq=None):
+    body = {"position": position, "response": response}
+    if seq is not None:
+        body["seq"] = seq
+    return client.post(f"/quizzes/attempts/{attempt.id}/answer", json=body)
+
+
+def test_start_fixes_the_deadline_and_resumes_the_same_attempt(client, trainee, questions):
+    quiz = make_quiz(questions, time_limit_minutes=30)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    assert attempt.deadline - attempt.started_at == timedelta(minutes=30)
+    assert [q.position for q in attempt.questions] == [1, 2, 3, 4]
+    _save(client, attempt, 1, {"choices": [1]})
+    # Reload, or sign in on another device: the same attempt, with its answer.
+    again = _start(client, quiz)
+    assert again.id == attempt.id
+    other_device = client.application.test_client()
+    login(other_device, trainee)
+    page = other_device.get(f"/quizzes/attempts/{attempt.id}?q=1").get_data(as_text=True)
+    assert re.search(r'value="1"\s+checked', page)
+    assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
+def test_the_deadline_is_cut_by_the_closing_time(client, trainee, questions):
+    quiz = make_quiz(questions, time_limit_minutes=60, closes_at=utcnow() + timedelta(minutes=10))
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    assert attempt.deadline == quiz.closes_at
+
+
+def test_the_database_allows_one_attempt_in_progress(trainee, questions):
+    quiz = make_quiz(questions)
+    attempts.start_attempt(quiz, trainee.member)
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.add(
+            Attempt(quiz=quiz, member=trainee.member, number=2, seed=1, started_at=utcnow())
+        )
+
+
+def test_full_round_scores_and_passes(client, trainee, questions):
+    quiz = make_quiz(questions, pass_mark=75)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    for item in attempt.questions:
+        index = questions.index(item.version.question)
+        assert _save(client, attempt, item.position, RIGHT[index]).json["ok"]
+    assert client.post(f"/quizzes/attempts/{attempt.id}/submit").status_code == 302
+    assert attempt.status is AttemptStatus.SUBMITTED
+    assert (attempt.score, attempt.max_score, attempt.passed) == (4, 4, True)
+
+
+def test_submit_is_idempotent(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    _save(client, attempt, 1, RIGHT[0])
+    for _ in range(3):  # double click, second tab, retried request
+        response = client.post(f"/quizzes/attempts/{attempt.id}/submit")
+        assert response.status_code == 302 and "/result" in response.location
+    finished_at, score = attempt.finished_at, attempt.score
+    assert attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED) is False
+    assert (attempt.finished_at, attempt.score) == (finished_at, score)
+    assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
+def test_an_older_autosave_arriving_late_does_not_overwrite_a_newer_one(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    assert _save(client, attempt, 1, {"choices": [2]}, seq=2).json["seq"] == 2
+    late = _save(client, attempt, 1, {"choices": [0]}, seq=1)
+    assert late.status_code == 200 and late.json["seq"] == 2
+    item = attempt.questions[0]
+    db.session.refresh(item)
+    assert item.response == {"choices": [2]}
+    # Without a sequence (a plain form post) the save always applies.
+    client.post(f"/quizzes/attempts/{attempt.id}/q/1", data={"choice": "3", "go": "next"})
+    db.session.refresh(item)
+    assert item.response == {"choices": [3]} and item.saved_seq == 3
+
+
+def test_clearing_an_answer(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    _save(client, attempt, 1, {"choices": [1]})
+    _save(client, attempt, 1, {"choices": []})
+    item = attempt.questions[0]
+    db.session.refresh(item)
+    assert item.response is None
+
+
+@pytest.mark.parametrize(
+    ("position", "response", "status", "message"),
+    [
+        (1, {"choices": [7]}, 400, "所选的选项不存在"),
+        (1, {"choices": [0, 1]}, 400, "这道题只能选一个答案"),
+        (1, {"choices": ["1"]}, 400, "答案的格式不正确"),
+        (1, {"choices": [True]}, 400, "答案的格式不正确"),
+        (1, {"choices": [1, 1]}, 400, "所选的选项不存在"),
+        (1, "B", 400, "答案的格式不正确"),
+        (3, {"choices": [2]}, 400, "所选的选项不存在"),
+        (4, {"blanks": ["a", "b"]}, 400, "填空的数量与题目不符"),
+        (4, {"blanks": ["长" * 201]}, 400, "填写的内容太长"),
+        (4, {"choices": [0]}, 400, "答案的格式不正确"),
+        (99, {"choices": [0]}, 404, "本次作答中没有这道题"),
+    ],
+)
+def test_malformed_answers_are_refused_and_change_nothing(
+    client, trainee, questions, position, response, status, message
+):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    result = _save(client, attempt, position, response)
+    assert result.status_code == status
+    assert message in result.json["message"]
+    for item in attempt.questions:
+        db.session.refresh(item)
+        assert item.response is None and item.saved_seq == 0
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"position": "1"}', b"{}"])
+def test_non_json_bodies_are_refused(client, trainee, questions, body):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    response = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "答案的格式不正确" in response.json["message"]
+
+
+def test_another_members_attempt_is_out_of_reach(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    intruder = make_user(roles={Role.TRAINEE}, member=make_member())
+    login(client, intruder)
+    assert _save(client, attempt, 1, {"choices": [1]}).status_code == 403
+    assert client.get(f"/quizzes/attempts/{attempt.id}").status_code == 403
+    assert client.post(f"/quizzes/attempts/{attempt.id}/submit").status_code == 403
+    assert client.get(f"/quizzes/attempts/{attempt.id}/result").status_code == 403
+    assert (
+        client.post(f"/quizzes/attempts/{attempt.id}/q/1", data={"choice": "1"}).status_code == 403
+    )
+    assert attempt.status is AttemptStatus.IN_PROGRESS
+    db.session.refresh(attempt.questions[0])
+    assert attempt.questions[0].response is None
+
+
+def test_answers_after_the_deadline_are_refused_and_the_attempt_is_graded(
+    client, trainee, questions
+):
+    quiz = make_quiz(questions, time_limit_minutes=10)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    _save(client, attempt, 1, RIGHT[0])
+    attempt.deadline = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    late = _save(client, attempt, 2, RIGHT[1])
+    assert late.status_code == 409 and late.json["finished"] is True
+    assert "作答时间已到" in late.json["message"]
+    assert attempt.status is AttemptStatus.TIMED_OUT
+    assert attempt.score == 1  # graded from what was saved in time
+
+
+def test_the_sweeper_finishes_attempts_nobody_came_back_to(runner, trainee, questions):
+    quiz = make_quiz(questions, time_limit_minutes=5)
+    attempt = attempts.start_attempt(quiz, trainee.member)
+    still_running = attempts.start_attempt(make_quiz(questions), trainee.member)
+    attempt.deadline = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    result = runner.invoke(args=["quizzes", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "1 overdue attempts finished" in result.output
+    db.session.refresh(attempt)
+    db.session.refresh(still_running)
+    assert attempt.status is AttemptStatus.TIMED_OUT and attempt.score == 0
+    assert still_running.status is AttemptStatus.IN_PROGRESS
+
+
+def test_coming_back_after_the_deadline_shows_the_result(client, trainee, questions):
+    quiz = make_quiz(questions, time_limit_minutes=5)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    attempt.deadline = utcnow() - timedelta(minutes=1)
+    db.session.flush()
+    response = client.get(f"/quizzes/attempts/{attempt.id}")
+    assert response.status_code == 302 and "/result" in response.location
+    assert attempt.status is AttemptStatus.TIMED_OUT
+
+
+def test_the_key_never_reaches_the_browser_before_submission(client, trainee):
+    blank = make_question(
+        type=QuestionType.FILL_BLANK,
+        blanks=[["独一无二的答案词"]],
+        explanation="解析里的秘密",
+    )
+    single = make_question(options=["选项一", "选项二"], correct=[1], source="出处秘密")
+    quiz = make_quiz([blank, single])
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    for position in (1, 2):
+        html = client.get(f"/quizzes/attempts/{attempt.id}?q={position}").get_data(as_text=True)
+        for secret in ("独一无二的答案词", "解析里的秘密", "出处秘密", "list-group-item-success"):
+            assert secret not in html
+    client.post(f"/quizzes/attempts/{attempt.id}/submit")
+    review = client.get(f"/quizzes/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert "独一无二的答案词" in review and "解析里的秘密" in review and "出处秘密" in review
+
+
+@pytest.mark.parametrize(
+    ("feedback", "closes_in", "shows_key"),
+    [
+        (Feedback.IMMEDIATE, None, True),
+        (Feedback.NEVER, None, False),
+        (Feedback.AFTER_CLOSE, timedelta(hours=1), False),
+    ],
+)
+def test_review_follows_the_feedback_setting(client, trainee, feedback, closes_in, shows_key):
+    question = make_question(explanation="这是解析")
+    quiz = make_quiz(
+        [question],
+        feedback=feedback,
+        closes_at=utcnow() + closes_in if closes_in else None,
+    )
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    client.post(f"/quizzes/attempts/{attempt.id}/submit")
+    html = client.get(f"/quizzes/attempts/{attempt.id}/result").get_data(as_text=True)
+    assert ("这是解析" in html) is shows_key
+
+
+def test_after_close_feedback_opens_once_closed(trainee):
+    quiz = make_quiz(feedback=Feedback.AFTER_CLOSE, closes_at=utcnow() + timedelta(hours=1))
+    attempt = attempts.start_attempt(quiz, trainee.member)
+    attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    assert not attempts.review_allowed(attempt)
+    assert attempts.review_allowed(attempt, now=quiz.closes_at + timedelta(seconds=1))
+
+
+def test_attempts_allowed_and_the_window(client, trainee, questions):
+    quiz = make_quiz(questions, max_attempts=1)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    client.post(f"/quizzes/attempts/{attempt.id}/submit")
+    response = client.post(f"/quizzes/{quiz.id}/start", follow_redirects=True)
+    assert "用完本测试的 1 次作答机会" in response.get_data(as_text=True)
+    closed = make_quiz(questions, closes_at=utcnow() - timedelta(minutes=1))
+    response = client.post(f"/quizzes/{closed.id}/start", follow_redirects=True)
+    assert "该测试已经结束" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
+def test_session_quizzes_are_for_the_enrolled(client, trainee, questions):
+    session = make_session()
+    quiz = make_quiz(questions, session=session)
+    login(client, trainee)
+    assert client.get(f"/quizzes/{quiz.id}").status_code == 403
+    assert client.post(f"/quizzes/{quiz.id}/start").status_code == 403
+    make_enrollment(session, trainee.member)
+    assert client.get(f"/quizzes/{quiz.id}").status_code == 200
+
+
+@pytest.mark.parametrize(("rule", "expected"), [(CountingRule.HIGHEST, 1), (CountingRule.LAST, 0)])
+def test_which_attempt_counts(trainee, rule, expected):
+    question = make_question(correct=[1])
+    quiz = make_quiz([question], max_attempts=2, counting=rule)
+    for answer in ([1], [0]):
+        attempt = attempts.start_attempt(quiz, trainee.member)
+        attempts.save_answer(attempt, 1, {"choices": answer})
+        attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    assert attempts.counting_attempt(quiz, trainee.member).score == expected
+
+
+def test_practice_never_counts_and_allows_more_attempts(trainee):
+    quiz = make_quiz(practice=True, max_attempts=1)
+    for _ in range(3):
+        attempt = attempts.start_attempt(quiz, trainee.member)
+        attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    assert attempt.practice and attempt.number == 3
+    assert attempts.counting_attempt(quiz, trainee.member) is None
+
+
+def test_shuffling_is_deterministic_per_attempt_seed(trainee):
+    questions = [make_question() for _ in range(8)]
+    quiz = make_quiz(questions, shuffle_questions=True, shuffle_options=True)
+    attempt = attempts.start_attempt(quiz, trainee.member)
+    layout = [(q.version_id, q.option_order) for q in attempt.questions]
+    again = Attempt()
+    rng = random.Random(attempt.seed)
+    versions = attempts._choose_versions(quiz, rng)
+    attempts._lay_out(again, versions, rng, True, True)
+    assert [(q.version.id, q.option_order) for q in again.questions] == layout
+    assert layout != sorted(layout)  # 8 questions: left in order by chance once in 40,320
+
+
+def test_random_draws_respect_category_and_difficulty(trainee):
+    from lms.quizzes import services
+
+    bank_question = make_question(category="党章/党员", difficulty=1)
+    bank = bank_question.bank
+    for _ in range(5):
+        make_question(bank, category="党章/党员", difficulty=1)
+        make_question(bank, category="党章/党员", difficulty=3)
+        make_question(bank, category="条例", difficulty=1)
+    quiz = make_quiz([])
+    category = services.category_by_path(bank, "党章")
+    services.add_quiz_draw(quiz, bank, category, 1, 4, Decimal(2))
+    attempt = attempts.start_attempt(quiz, trainee.member)
+    assert len(attempt.questions) == 4 and attempt.max_score == 8
+    for item in attempt.questions:
+        assert item.version.difficulty == 1
+        assert item.version.question.category.path == "党章/党员"
+
+
+def test_wrong_answers_go_to_the_book_and_leave_when_practised_right(client, trainee):
+    question = make_question(correct=[1])
+    quiz = make_quiz([question])
+    attempt = attempts.start_attempt(quiz, trainee.member)
+    attempts.save_answer(attempt, 1, {"choices": [0]})
+    attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    login(client, trainee)
+    assert question.current.stem in client.get("/quizzes/wrong-book").get_data(as_text=True)
+
+    practice = client.post("/quizzes/wrong-book/practice")
+    practice_attempt = db.session.get(Attempt, int(practice.location.rsplit("/", 1)[1]))
+    assert practice_attempt.practice and practice_attempt.quiz_id is None
+    _save(client, practice_attempt, 1, {"choices": [1]})
+    client.post(f"/quizzes/attempts/{practice_attempt.id}/submit")
+    entry = db.session.scalar(sa.select(WrongAnswer))
+    assert entry.resolved_at is not None
+    assert question.current.stem not in client.get("/quizzes/wrong-book").get_data(as_text=True)
+
+
+def test_empty_wrong_book_practice_says_so(client, trainee):
+    login(client, trainee)
+    response = client.post("/quizzes/wrong-book/practice", follow_redirects=True)
+    assert "错题本是空的" in response.get_data(as_text=True)
