@@ -10,14 +10,19 @@ import pytest
 
 from lms.auth.models import Role
 from lms.catalog.models import CourseStatus
+from lms.quizzes.attempts import finish_attempt, start_attempt
+from lms.quizzes.models import AttemptStatus
 from tests.conftest import login
 from tests.factories import (
+    make_bank,
     make_branch,
     make_course,
     make_enrollment,
     make_lesson,
     make_material,
     make_member,
+    make_question,
+    make_quiz,
     make_secretary,
     make_session,
     make_user,
@@ -44,6 +49,15 @@ class World:
     other_lesson: object  # another session's, taught by another lecturer; has `other_material`
     material: object
     other_material: object
+    bank: object  # the lecturer authors here
+    other_bank: object
+    question: object  # in `bank`
+    other_question: object  # in `other_bank`
+    quiz: object  # the session's quiz: the trainee (enrolled) may take it
+    other_quiz: object  # another session's quiz: nobody here is enrolled
+    attempt: object  # the trainee's, in progress
+    finished: object  # the trainee's, finished
+    other_attempt: object  # another member's
 
 
 @pytest.fixture
@@ -65,7 +79,23 @@ def world() -> World:
     make_enrollment(session, own)
     lesson = make_lesson(session=session, lecturer=lecturer, start=time(8), end=time(9))
     other_lesson = make_lesson(lecturer=another_lecturer, start=time(10), end=time(11))
+    bank = make_bank(authors=[lecturer])
+    other_bank = make_bank()
+    question = make_question(bank)
+    quiz = make_quiz([question], session=session, max_attempts=3)
+    other_quiz = make_quiz([make_question(other_bank)], session=make_session())
+    finished = start_attempt(quiz, own)
+    finish_attempt(finished, AttemptStatus.SUBMITTED)
     return World(
+        bank=bank,
+        other_bank=other_bank,
+        question=question,
+        other_question=other_quiz.items[0].question,
+        quiz=quiz,
+        other_quiz=other_quiz,
+        finished=finished,
+        attempt=start_attempt(quiz, own),
+        other_attempt=start_attempt(quiz, make_member()),
         taught=make_course(lecturers=[lecturer]),
         session=session,
         lesson=lesson,
@@ -269,6 +299,199 @@ CASES = [
     ),
     Case(
         "materials.download_version", "GET", lambda w: "/materials/versions/999999/file", NOT_FOUND
+    ),
+    # Question banks: organizers everywhere, lecturers in the banks they are assigned.
+    Case("quizzes.banks", "GET", lambda w: "/quizzes/banks/", _row(302, 403, 200, 403, 200, 403)),
+    Case("quizzes.create_bank", "GET", lambda w: "/quizzes/banks/new", ORGANIZER_ONLY),
+    Case("quizzes.edit_bank", "GET", lambda w: f"/quizzes/banks/{w.bank.id}/edit", ORGANIZER_ONLY),
+    Case("quizzes.bank", "GET", lambda w: f"/quizzes/banks/{w.bank.id}", LECTURER_OF_IT),
+    Case("quizzes.bank", "GET", lambda w: f"/quizzes/banks/{w.other_bank.id}", ORGANIZER_ONLY),
+    Case("quizzes.bank", "GET", lambda w: "/quizzes/banks/999999", NOT_FOUND),
+    Case(
+        "quizzes.create_question",
+        "GET",
+        lambda w: f"/quizzes/banks/{w.bank.id}/questions/new?type=single",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "quizzes.create_question",
+        "GET",
+        lambda w: f"/quizzes/banks/{w.other_bank.id}/questions/new?type=single",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "quizzes.edit_question",
+        "GET",
+        lambda w: f"/quizzes/questions/{w.question.id}/edit",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "quizzes.edit_question",
+        "GET",
+        lambda w: f"/quizzes/questions/{w.other_question.id}/edit",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "quizzes.preview_question",
+        "GET",
+        lambda w: f"/quizzes/questions/{w.question.id}",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "quizzes.preview_question",
+        "GET",
+        lambda w: f"/quizzes/questions/{w.other_question.id}",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "quizzes.archive_question",
+        "POST",
+        lambda w: f"/quizzes/questions/{w.question.id}/archive",
+        _row(302, 403, 302, 403, 302, 403),
+    ),
+    Case(
+        "quizzes.regrade_question",
+        "POST",
+        lambda w: f"/quizzes/questions/{w.question.id}/regrade",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "quizzes.import_questions",
+        "GET",
+        lambda w: f"/quizzes/banks/{w.bank.id}/import",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "quizzes.import_questions",
+        "GET",
+        lambda w: f"/quizzes/banks/{w.other_bank.id}/import",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "quizzes.export_xlsx",
+        "GET",
+        lambda w: f"/quizzes/banks/{w.bank.id}/export.xlsx",
+        LECTURER_OF_IT,
+    ),
+    Case(
+        "quizzes.export_gift",
+        "GET",
+        lambda w: f"/quizzes/banks/{w.other_bank.id}/export.gift",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "quizzes.import_template",
+        "GET",
+        lambda w: "/quizzes/import-template.xlsx",
+        _row(302, 403, 200, 403, 200, 403),
+    ),
+    # Quizzes: the enrolled trainee takes the session's quiz; organizers manage.
+    Case("quizzes.index", "GET", lambda w: "/quizzes/", ANY_SIGNED_IN),
+    Case("quizzes.create_quiz", "GET", lambda w: "/quizzes/new", ORGANIZER_ONLY),
+    Case(
+        "quizzes.quiz", "GET", lambda w: f"/quizzes/{w.quiz.id}", _row(302, 200, 403, 403, 200, 403)
+    ),
+    Case("quizzes.quiz", "GET", lambda w: f"/quizzes/{w.other_quiz.id}", ORGANIZER_ONLY),
+    Case("quizzes.quiz", "GET", lambda w: "/quizzes/999999", NOT_FOUND),
+    Case("quizzes.edit_quiz", "GET", lambda w: f"/quizzes/{w.quiz.id}/edit", ORGANIZER_ONLY),
+    Case(
+        "quizzes.set_quiz_status",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/status?to=archived",
+        ORGANIZER_POST,
+    ),
+    Case("quizzes.add_items", "POST", lambda w: f"/quizzes/{w.quiz.id}/items", ORGANIZER_POST),
+    Case(
+        "quizzes.delete_item",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/items/{w.quiz.items[0].id}/delete",
+        ORGANIZER_POST,
+    ),
+    Case("quizzes.add_draw", "POST", lambda w: f"/quizzes/{w.quiz.id}/draws", ORGANIZER_POST),
+    Case(
+        "quizzes.delete_draw",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/draws/999999/delete",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case(
+        "quizzes.start",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/start",
+        _row(302, 302, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.start",
+        "POST",
+        lambda w: f"/quizzes/{w.other_quiz.id}/start",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.take",
+        "GET",
+        lambda w: f"/quizzes/attempts/{w.attempt.id}",
+        _row(302, 200, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.take",
+        "GET",
+        lambda w: f"/quizzes/attempts/{w.other_attempt.id}",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.answer_and_go",
+        "POST",
+        lambda w: f"/quizzes/attempts/{w.attempt.id}/q/1",
+        _row(302, 302, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.answer_and_go",
+        "POST",
+        lambda w: f"/quizzes/attempts/{w.other_attempt.id}/q/1",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.autosave",
+        "POST",
+        lambda w: f"/quizzes/attempts/{w.other_attempt.id}/answer",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.submit",
+        "POST",
+        lambda w: f"/quizzes/attempts/{w.attempt.id}/submit",
+        _row(302, 302, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.submit",
+        "POST",
+        lambda w: f"/quizzes/attempts/{w.other_attempt.id}/submit",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "quizzes.result",
+        "GET",
+        lambda w: f"/quizzes/attempts/{w.finished.id}/result",
+        _row(302, 200, 403, 403, 200, 403),
+    ),
+    Case(
+        "quizzes.wrong_book",
+        "GET",
+        lambda w: "/quizzes/wrong-book",
+        _row(302, 200, 403, 200, 403, 403),
+    ),
+    Case(
+        "quizzes.wrong_book_practice",
+        "POST",
+        lambda w: "/quizzes/wrong-book/practice",
+        _row(302, 302, 403, 302, 403, 403),
+    ),
+    Case("quizzes.quiz_stats", "GET", lambda w: f"/quizzes/{w.quiz.id}/stats", ORGANIZER_ONLY),
+    Case(
+        "quizzes.quiz_stats_xlsx",
+        "GET",
+        lambda w: f"/quizzes/{w.quiz.id}/stats.xlsx",
+        ORGANIZER_ONLY,
     ),
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),
