@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Before any extension reads the body (CSRF does), so large uploads get their own limit.
     app.before_request(set_upload_limit)
     _init_extensions(app)
+    _import_models()
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
 
@@ -57,6 +58,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     _template_globals(app)
     return app
+
+
+def _import_models() -> None:
+    """Every model, so the metadata (and Alembic) sees every table and foreign key."""
+    import lms.admin.models
+    import lms.attendance.models
+    import lms.auth.models
+    import lms.catalog.models
+    import lms.main.models
+    import lms.materials.models
+    import lms.org.models
+    import lms.quizzes.models
+    import lms.rotation.models
+    import lms.sessions.models  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:

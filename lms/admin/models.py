@@ -26,3 +26,12 @@ class AuditLog(db.Model):
     ip: Mapped[str | None] = mapped_column(sa.String(45))
 
     actor: Mapped[User | None] = relationship()
+
+
+class Setting(db.Model):
+    """An organisation setting an admin may change (e.g. annual hours targets), stored as JSON."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(sa.JSON)

@@ -68,6 +68,8 @@ class User(db.Model):
     session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[timestamp]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The secret in the member's private calendar feed URL; None when no feed is issued.
+    calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     member: Mapped[Member | None] = relationship(back_populates="user")
     role_rows: Mapped[list[UserRole]] = relationship(

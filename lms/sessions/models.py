@@ -155,6 +155,11 @@ ENROLLMENT_STATUS_LABELS = {
 }
 
 
+LIVE_IN_CYCLE = (
+    "cycle_id IS NOT NULL AND status IN ('invited', 'confirmed', 'leave_requested', 'completed')"
+)
+
+
 class Enrollment(db.Model):
     """调训: a member called to a session."""
 
@@ -168,9 +173,29 @@ class Enrollment(db.Model):
     status: Mapped[EnrollmentStatus] = mapped_column(
         enum_column(EnrollmentStatus, "enrollment_status"), default=EnrollmentStatus.INVITED
     )
+    cycle_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rotation_cycles.id", ondelete="SET NULL"), index=True
+    )
+    makeup_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enrollments.id"))
+    leave_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[timestamp]
 
     session: Mapped[TrainingSession] = relationship()
     member: Mapped[Member] = relationship()
+    makeup_of: Mapped[Enrollment | None] = relationship(remote_side="Enrollment.id")
 
-    __table_args__ = (sa.UniqueConstraint("session_id", "member_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "member_id"),
+        # No double enrollment in one cycle: one live enrollment per member; a missed one
+        # (leave approved, absent) may be followed by a make-up (补训).
+        sa.Index(
+            "uq_enrollments_one_live_per_cycle",
+            "cycle_id",
+            "member_id",
+            unique=True,
+            sqlite_where=sa.text(LIVE_IN_CYCLE),
+            postgresql_where=sa.text(LIVE_IN_CYCLE),
+        ),
+    )
