@@ -18,6 +18,7 @@ from lms.paths import PACKAGE_DIR, shipped
 
 def _blueprints():
     from lms.admin.views import bp as admin_bp
+    from lms.attendance.views import bp as attendance_bp
     from lms.auth.views import bp as auth_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.main.views import bp as main_bp
@@ -26,7 +27,17 @@ def _blueprints():
     from lms.quizzes.views import bp as quizzes_bp
     from lms.sessions.views import bp as sessions_bp
 
-    return [main_bp, auth_bp, org_bp, catalog_bp, sessions_bp, materials_bp, quizzes_bp, admin_bp]
+    return [
+        main_bp,
+        auth_bp,
+        org_bp,
+        catalog_bp,
+        sessions_bp,
+        materials_bp,
+        quizzes_bp,
+        attendance_bp,
+        admin_bp,
+    ]
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

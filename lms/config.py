@@ -58,6 +58,8 @@ def load_config(instance_path: Path) -> dict:
         "MATERIAL_MAX_VIDEO_MB": int(os.environ.get("LMS_MATERIAL_MAX_VIDEO_MB", "500")),
         "MATERIAL_MAX_FILE_MB": int(os.environ.get("LMS_MATERIAL_MAX_FILE_MB", "50")),
         "ICAL_UID_DOMAIN": os.environ.get("LMS_ICAL_UID_DOMAIN", "party-school.lms"),
+        "SIGNIN_GRACE_WINDOWS": int(os.environ.get("LMS_SIGNIN_GRACE_WINDOWS", "1")),
+        "SIGNIN_LATE_MINUTES": int(os.environ.get("LMS_SIGNIN_LATE_MINUTES", "10")),
         "ROSTER_MAX_ROWS": int(os.environ.get("LMS_ROSTER_MAX_ROWS", "20000")),
         "MEMBERS_PER_PAGE": 50,
         "SCHOOL_NAME": os.environ.get("LMS_SCHOOL_NAME", "党校"),

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.access import load, roles_required
+from lms.attendance.services import can_run_sign_in, can_view_session_attendance
 from lms.auth.models import Role
 from lms.catalog.models import Course
 from lms.catalog.services import lecturers
@@ -107,6 +108,7 @@ def detail(session_id: int):
         next_statuses=NEXT_STATUSES[session.status],
         status_form=StatusForm(),
         enrolled=services.is_enrolled_in_session(current_user.member, session.id),
+        can_see_attendance=can_view_session_attendance(current_user, session),
     )
 
 
@@ -245,6 +247,7 @@ def lesson(lesson_id: int):
         materials=materials_of(current_user, lesson=lesson),
         can_upload=can_upload_to_lesson(current_user, lesson),
         can_edit=services.can_edit_lesson(current_user, lesson),
+        can_sign_in=can_run_sign_in(current_user, lesson),
     )
 
 

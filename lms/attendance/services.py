@@ -1,0 +1,317 @@
+"""Signing in to lessons (rotating QR tokens, the grid, imports) and the hours ledger."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from lms.admin.models import Setting
+from lms.admin.services import record_audit
+from lms.attendance.models import (
+    ATTENDED,
+    Attendance,
+    AttendanceMethod,
+    AttendanceStatus,
+    HoursCredit,
+)
+from lms.auth.models import Role, User
+from lms.catalog.models import Course
+from lms.clock import local_zone
+from lms.database import utcnow
+from lms.extensions import db
+from lms.org.models import Category, Member, branch_secretaries
+from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
+
+WINDOW_SECONDS = 30
+# Enrollments whose member is expected in the room.
+EXPECTED = {EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED}
+
+
+class SignInRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def can_run_sign_in(user: User, lesson: Lesson) -> bool:
+    return user.has_role(Role.ORGANIZER) or lesson.lecturer_id == user.id
+
+
+def can_view_session_attendance(user: User, session: TrainingSession) -> bool:
+    if user.has_role(Role.ORGANIZER):
+        return True
+    return any(lesson.lecturer_id == user.id for lesson in session.lessons)
+
+
+def can_edit_attendance(user: User, session: TrainingSession) -> bool:
+    return user.has_role(Role.ORGANIZER)
+
+
+# --- rotating tokens -------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="lesson-sign-in")
+
+
+def current_window(now: float | None = None) -> int:
+    return int((now if now is not None else time.time()) // WINDOW_SECONDS)
+
+
+def sign_in_token(lesson: Lesson, window: int | None = None) -> str:
+    """A signed token for this lesson and 30-second window; the QR code shows its URL."""
+    return _serializer().dumps([lesson.id, current_window() if window is None else window])
+
+
+def lesson_from_token(token: str, now: float | None = None) -> Lesson:
+    """The lesson a scanned token is for, if it is genuine and recent enough."""
+    try:
+        lesson_id, window = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise SignInRefused(_("签到码无效，请扫描屏幕上的二维码。")) from None
+    if not isinstance(lesson_id, int) or not isinstance(window, int):
+        raise SignInRefused(_("签到码无效，请扫描屏幕上的二维码。"))
+    grace = current_app.config["SIGNIN_GRACE_WINDOWS"]
+    if not 0 <= current_window(now) - window <= grace:
+        raise SignInRefused(_("签到码已过期，请扫描屏幕上最新的二维码。"))
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise SignInRefused(_("签到码无效，请扫描屏幕上的二维码。"))
+    return lesson
+
+
+def is_enrolled_for(member: Member, lesson: Lesson) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(Enrollment.id).where(
+                Enrollment.session_id == lesson.session_id,
+                Enrollment.member_id == member.id,
+                Enrollment.status.in_(EXPECTED),
+            )
+        )
+        is not None
+    )
+
+
+def sign_in_by_qr(member: Member, lesson: Lesson, device: str, scanned_at: datetime) -> Attendance:
+    """Record the member present (or late) from a scanned code on their own phone."""
+    if not is_enrolled_for(member, lesson):
+        raise SignInRefused(_("您不在本期培训的参训名单中，如有疑问请联系组织者。"))
+    if scanned_at > lesson.ends_at + timedelta(minutes=30):
+        raise SignInRefused(_("本节课已经结束，不能再签到。"))
+    proxy = db.session.scalar(
+        sa.select(Attendance.id).where(
+            Attendance.lesson_id == lesson.id,
+            Attendance.device == device,
+            Attendance.member_id != member.id,
+        )
+    )
+    if proxy is not None:
+        raise SignInRefused(_("这部手机已经为其他人签到过本节课，请用本人的手机签到。"))
+    existing = db.session.scalar(
+        sa.select(Attendance).where(
+            Attendance.lesson_id == lesson.id, Attendance.member_id == member.id
+        )
+    )
+    if existing is not None and existing.status in ATTENDED:
+        return existing  # scanning twice changes nothing
+    late_after = lesson.starts_at + timedelta(minutes=current_app.config["SIGNIN_LATE_MINUTES"])
+    status = AttendanceStatus.LATE if scanned_at > late_after else AttendanceStatus.PRESENT
+    attendance = existing or Attendance(member_id=member.id, lesson_id=lesson.id)
+    attendance.status = status
+    attendance.method = AttendanceMethod.QR
+    attendance.device = device
+    attendance.recorded_at = scanned_at
+    attendance.recorded_by_id = None
+    db.session.add(attendance)
+    db.session.flush()
+    return attendance
+
+
+def signed_in_count(lesson: Lesson) -> tuple[int, int]:
+    present = db.session.scalar(
+        sa.select(sa.func.count(Attendance.id)).where(
+            Attendance.lesson_id == lesson.id, Attendance.status.in_(ATTENDED)
+        )
+    )
+    expected = db.session.scalar(
+        sa.select(sa.func.count(Enrollment.id)).where(
+            Enrollment.session_id == lesson.session_id, Enrollment.status.in_(EXPECTED)
+        )
+    )
+    return present, expected
+
+
+# --- the grid --------------------------------------------------------------------------------
+
+
+@dataclass
+class Grid:
+    session: TrainingSession
+    lessons: list[Lesson]
+    members: list[Member]
+    cells: dict[tuple[int, int], Attendance]  # (member_id, lesson_id)
+
+
+def session_grid(session: TrainingSession) -> Grid:
+    lessons = list(
+        db.session.scalars(
+            sa.select(Lesson).where(Lesson.session_id == session.id).order_by(Lesson.starts_at)
+        )
+    )
+    members = list(
+        db.session.scalars(
+            sa.select(Member)
+            .join(Enrollment, Enrollment.member_id == Member.id)
+            .where(Enrollment.session_id == session.id)
+            .order_by(Member.staff_no)
+        )
+    )
+    cells = {
+        (a.member_id, a.lesson_id): a
+        for a in db.session.scalars(
+            sa.select(Attendance).where(Attendance.lesson_id.in_([x.id for x in lessons]))
+        )
+    }
+    return Grid(session=session, lessons=lessons, members=members, cells=cells)
+
+
+def set_attendance(
+    grid: Grid,
+    changes: dict[tuple[int, int], AttendanceStatus | None],
+    user: User,
+    method: AttendanceMethod = AttendanceMethod.MANUAL,
+) -> int:
+    """Apply cell changes (None clears a cell); returns how many changed. Audited."""
+    changed = []
+    for (member_id, lesson_id), status in changes.items():
+        cell = grid.cells.get((member_id, lesson_id))
+        if status is None:
+            if cell is not None:
+                db.session.delete(cell)
+                changed.append([member_id, lesson_id, None])
+            continue
+        if cell is not None and cell.status is status:
+            continue
+        if cell is None:
+            cell = Attendance(member_id=member_id, lesson_id=lesson_id)
+            db.session.add(cell)
+            grid.cells[(member_id, lesson_id)] = cell
+        cell.status = status
+        cell.method = method
+        cell.recorded_by_id = user.id
+        cell.recorded_at = utcnow()
+        changed.append([member_id, lesson_id, status.value])
+    db.session.flush()
+    if changed:
+        record_audit("attendance.changed", "session", grid.session.id, {"cells": changed[:500]})
+    return len(changed)
+
+
+# --- hours -----------------------------------------------------------------------------------
+
+DEFAULT_TARGETS = {
+    "categories": {category.value: 32 for category in Category},
+    "secretary": 56,
+}
+
+
+def hours_targets() -> dict:
+    setting = db.session.get(Setting, "hours_targets")
+    if setting is None:
+        return DEFAULT_TARGETS
+    return {
+        "categories": {**DEFAULT_TARGETS["categories"], **setting.value.get("categories", {})},
+        "secretary": setting.value.get("secretary", DEFAULT_TARGETS["secretary"]),
+    }
+
+
+def save_hours_targets(targets: dict) -> None:
+    setting = db.session.get(Setting, "hours_targets") or Setting(key="hours_targets")
+    record_audit("settings.hours_targets", "setting", "hours_targets", targets)
+    setting.value = targets
+    db.session.add(setting)
+    db.session.flush()
+
+
+def is_secretary(member: Member) -> bool:
+    stmt = sa.select(branch_secretaries.c.branch_id).where(
+        branch_secretaries.c.member_id == member.id
+    )
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def annual_target(member: Member, targets: dict | None = None) -> int:
+    """56 for branch secretaries and cadres (committee members), else the category's target."""
+    targets = targets or hours_targets()
+    if member.category is Category.CADRE or is_secretary(member):
+        return int(targets["secretary"])
+    return int(targets["categories"].get(member.category.value, 32))
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    zone = local_zone()
+    return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+
+
+@dataclass
+class HoursLine:
+    day: date
+    what: str
+    hours: Decimal
+    kind: str  # "lesson" or "credit"
+
+
+def hours_ledger(member: Member, year: int) -> list[HoursLine]:
+    start, end = _year_bounds(year)
+    lines = [
+        HoursLine(
+            day=lesson.day,
+            what=f"{lesson.session.title} · {course.title}",
+            hours=course.hours,
+            kind="lesson",
+        )
+        for lesson, course in db.session.execute(
+            sa.select(Lesson, Course)
+            .join(Attendance, Attendance.lesson_id == Lesson.id)
+            .join(Course, Course.id == Lesson.course_id)
+            .where(
+                Attendance.member_id == member.id,
+                Attendance.status.in_(ATTENDED),
+                Lesson.starts_at >= start,
+                Lesson.starts_at < end,
+            )
+            .order_by(Lesson.starts_at)
+        )
+    ]
+    lines += [
+        HoursLine(day=credit.credited_on, what=credit.reason, hours=credit.hours, kind="credit")
+        for credit in db.session.scalars(
+            sa.select(HoursCredit).where(
+                HoursCredit.member_id == member.id,
+                HoursCredit.credited_on >= date(year, 1, 1),
+                HoursCredit.credited_on < date(year + 1, 1, 1),
+            )
+        )
+    ]
+    return sorted(lines, key=lambda line: line.day)
+
+
+def credit_hours(member: Member, hours: Decimal, reason: str, day: date, user: User) -> HoursCredit:
+    credit = HoursCredit(
+        member_id=member.id, hours=hours, reason=reason, credited_on=day, approved_by_id=user.id
+    )
+    db.session.add(credit)
+    db.session.flush()
+    record_audit("hours.credited", "member", member.id, {"hours": str(hours), "reason": reason})
+    return credit

@@ -1,0 +1,126 @@
+"""Excel for attendance: the printable sign-in sheet, the export, and the all-or-nothing import
+(the export's own layout: one row per member, one column per lesson)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import IO
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+
+from lms.attendance.models import AttendanceStatus
+from lms.attendance.services import Grid
+from lms.excel import build_workbook
+from lms.sessions.models import Lesson
+
+# The words accepted in a cell, in Chinese whatever the UI language (and the English values).
+STATUS_WORDS = {
+    "出勤": AttendanceStatus.PRESENT,
+    "迟到": AttendanceStatus.LATE,
+    "早退": AttendanceStatus.LEFT_EARLY,
+    "缺勤": AttendanceStatus.ABSENT,
+    "请假": AttendanceStatus.ON_LEAVE,
+    **{status.value: status for status in AttendanceStatus},
+}
+STATUS_NAMES = {status: word for word, status in list(STATUS_WORDS.items())[:5]}
+
+
+def lesson_heading(lesson: Lesson) -> str:
+    start = lesson.local_start
+    return f"{start:%m-%d %H:%M} {lesson.course.title}（#{lesson.id}）"
+
+
+def sign_in_sheet(grid: Grid) -> bytes:
+    header = [_("序号"), _("工号"), _("姓名"), _("党支部")] + [
+        f"{lesson_heading(lesson)} {_('签名')}" for lesson in grid.lessons
+    ]
+    rows = (
+        [n, m.staff_no, m.name, m.branch.name] + [""] * len(grid.lessons)
+        for n, m in enumerate(grid.members, start=1)
+    )
+    return build_workbook([(grid.session.title, header, rows)])
+
+
+def attendance_workbook(grid: Grid) -> bytes:
+    header = [_("工号"), _("姓名")] + [lesson_heading(lesson) for lesson in grid.lessons]
+    rows = (
+        [m.staff_no, m.name]
+        + [
+            STATUS_NAMES[cell.status] if (cell := grid.cells.get((m.id, lesson.id))) else ""
+            for lesson in grid.lessons
+        ]
+        for m in grid.members
+    )
+    return build_workbook([(grid.session.title, header, rows)])
+
+
+@dataclass
+class ParsedAttendance:
+    changes: dict = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def read_attendance(grid: Grid, stream: IO[bytes]) -> ParsedAttendance:
+    result = ParsedAttendance()
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a file that is not xlsx
+        result.errors.append(_("文件不是有效的 Excel（.xlsx）文件。"))
+        return result
+    try:
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        result.errors.append(_("文件是空的。"))
+        return result
+    header = [_text(v) for v in rows[0]]
+    by_heading = {lesson_heading(lesson): lesson for lesson in grid.lessons}
+    columns = {}
+    for index, name in enumerate(header[2:], start=2):
+        if not name:
+            continue
+        if name not in by_heading:
+            result.errors.append(_("第 1 行：不认识的课次列“%(name)s”。", name=name))
+        else:
+            columns[index] = by_heading[name]
+    members = {m.staff_no: m for m in grid.members}
+    for number, row in enumerate(rows[1:], start=2):
+        cells = [_text(v) for v in row]
+        if not any(cells):
+            continue
+        staff_no = cells[0] if cells else ""
+        member = members.get(staff_no)
+        if member is None:
+            result.errors.append(
+                _("第 %(row)d 行：工号 %(no)s 不在本期参训名单中。", row=number, no=staff_no)
+            )
+            continue
+        for index, lesson in columns.items():
+            word = cells[index] if index < len(cells) else ""
+            if not word:
+                continue
+            status = STATUS_WORDS.get(word)
+            if status is None:
+                result.errors.append(
+                    _(
+                        "第 %(row)d 行“%(column)s”：“%(word)s”不是出勤、迟到、早退、缺勤或请假。",
+                        row=number,
+                        column=header[index],
+                        word=word,
+                    )
+                )
+                continue
+            result.changes[(member.id, lesson.id)] = status
+    if not result.changes and not result.errors:
+        result.errors.append(_("文件中没有考勤记录。"))
+    return result

@@ -1,0 +1,197 @@
+"""Attendance pages: the rotating QR sign-in screen, scanning it, the session grid, Excel
+sign-in sheets, attendance import and export."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import time
+from datetime import UTC, datetime
+
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from lms.access import authorize, load
+from lms.attendance import services, sheets
+from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
+from lms.excel import xlsx_response
+from lms.extensions import db
+from lms.org.forms import ConfirmForm
+from lms.sessions.models import Lesson, TrainingSession
+
+bp = Blueprint("attendance", __name__, url_prefix="/attendance")
+
+DEVICE_COOKIE = "lms_device"
+PENDING_SECONDS = 600  # time to sign in to the site after scanning
+
+
+@bp.route("/lessons/<int:lesson_id>/qr")
+@login_required
+def qr_screen(lesson_id: int):
+    lesson = load(Lesson, lesson_id, services.can_run_sign_in)
+    url = url_for("attendance.scan", token=services.sign_in_token(lesson), _external=True)
+    svg = segno.make(url, error="m").svg_inline(scale=8, dark="#000", light="#fff")
+    present, expected = services.signed_in_count(lesson)
+    refresh = services.WINDOW_SECONDS - int(time.time()) % services.WINDOW_SECONDS + 1
+    return render_template(
+        "attendance/qr.html",
+        lesson=lesson,
+        qr=Markup(svg),  # noqa: S704  (segno's own SVG of our own URL)
+        url=url,
+        present=present,
+        expected=expected,
+        refresh=refresh,
+    )
+
+
+@bp.route("/scan/<token>")
+def scan(token: str):
+    """Opened from the QR code. The code is checked now; signing in may take a minute."""
+    try:
+        lesson = services.lesson_from_token(token)
+    except services.SignInRefused as refused:
+        return render_template("attendance/scan.html", lesson=None, message=refused.message), 400
+    session["pending_sign_in"] = {"lesson": lesson.id, "at": time.time()}
+    if not current_user.is_authenticated:
+        flash(_("请先登录，登录后完成签到。"), "info")
+        return redirect(url_for("auth.login", next=url_for("attendance.confirm")))
+    return redirect(url_for("attendance.confirm"))
+
+
+def _pending_lesson() -> Lesson | None:
+    pending = session.get("pending_sign_in")
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    return db.session.get(Lesson, pending.get("lesson"))
+
+
+@bp.route("/scan", methods=["GET", "POST"])
+@login_required
+def confirm():
+    lesson = _pending_lesson()
+    if lesson is None:
+        message = _("没有待确认的签到，或扫码已超过 10 分钟。请重新扫描屏幕上的二维码。")
+        return render_template("attendance/scan.html", lesson=None, message=message), 400
+    if current_user.member is None:
+        message = _("您的账号没有关联学员信息，不能签到。")
+        return render_template("attendance/scan.html", lesson=lesson, message=message), 403
+    form = ConfirmForm()
+    device = request.cookies.get(DEVICE_COOKIE) or secrets.token_hex(16)
+    attendance = None
+    message = None
+    if form.validate_on_submit():
+        scanned_at = datetime.fromtimestamp(session["pending_sign_in"]["at"], UTC)
+        try:
+            attendance = services.sign_in_by_qr(current_user.member, lesson, device, scanned_at)
+        except services.SignInRefused as refused:
+            message = refused.message
+        else:
+            db.session.commit()
+            session.pop("pending_sign_in", None)
+    response = make_response(
+        render_template(
+            "attendance/scan.html",
+            lesson=lesson,
+            form=form,
+            attendance=attendance,
+            message=message,
+            labels=ATTENDANCE_LABELS,
+        )
+    )
+    if DEVICE_COOKIE not in request.cookies:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device,
+            max_age=3 * 365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
+
+
+@bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
+@login_required
+def grid(session_id: int):
+    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    grid = services.session_grid(training)
+    can_edit = services.can_edit_attendance(current_user, training)
+    if request.method == "POST":
+        authorize(can_edit)
+        authorize(ConfirmForm().validate_on_submit())
+        changes = {}
+        valid = {s.value for s in AttendanceStatus}
+        for member in grid.members:
+            for lesson in grid.lessons:
+                value = request.form.get(f"a-{member.id}-{lesson.id}")
+                if value is None:
+                    continue
+                if value and value not in valid:
+                    abort(400)
+                changes[(member.id, lesson.id)] = AttendanceStatus(value) if value else None
+        count = services.set_attendance(grid, changes, current_user)
+        db.session.commit()
+        flash(_("已保存 %(n)d 处考勤。", n=count), "success")
+        return redirect(url_for("attendance.grid", session_id=training.id))
+    return render_template(
+        "attendance/grid.html",
+        grid=grid,
+        can_edit=can_edit,
+        labels=ATTENDANCE_LABELS,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/sheet.xlsx")
+@login_required
+def sign_in_sheet(session_id: int):
+    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    grid = services.session_grid(training)
+    return xlsx_response(f"{training.title}-签到表.xlsx", sheets.sign_in_sheet(grid))
+
+
+@bp.route("/sessions/<int:session_id>/export.xlsx")
+@login_required
+def export(session_id: int):
+    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    grid = services.session_grid(training)
+    return xlsx_response(f"{training.title}-考勤.xlsx", sheets.attendance_workbook(grid))
+
+
+@bp.route("/sessions/<int:session_id>/import", methods=["GET", "POST"])
+@login_required
+def import_attendance(session_id: int):
+    training = load(TrainingSession, session_id, services.can_edit_attendance)
+    grid = services.session_grid(training)
+    errors: list[str] = []
+    count = None
+    form = ConfirmForm()
+    if request.method == "POST":
+        authorize(form.validate_on_submit())
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            errors = [_("请选择要导入的文件。")]
+        else:
+            parsed = sheets.read_attendance(grid, io.BytesIO(upload.read()))
+            errors = parsed.errors
+            if not errors:
+                count = services.set_attendance(
+                    grid, parsed.changes, current_user, services.AttendanceMethod.IMPORT
+                )
+                db.session.commit()
+    return render_template(
+        "attendance/import.html", grid=grid, errors=errors, count=count, form=form
+    )
