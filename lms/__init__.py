@@ -25,6 +25,7 @@ def _blueprints():
     from lms.materials.views import bp as materials_bp
     from lms.org.views import bp as org_bp
     from lms.quizzes.views import bp as quizzes_bp
+    from lms.rotation.views import bp as rotation_bp
     from lms.sessions.views import bp as sessions_bp
 
     return [
@@ -36,6 +37,7 @@ def _blueprints():
         materials_bp,
         quizzes_bp,
         attendance_bp,
+        rotation_bp,
         admin_bp,
     ]
 

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from datetime import time
 
 import pytest
+import sqlalchemy as sa
 
 from lms.auth.models import Role
 from lms.catalog.models import CourseStatus
+from lms.extensions import db
 from lms.quizzes.attempts import finish_attempt, start_attempt
 from lms.quizzes.models import AttemptStatus
+from lms.sessions.models import Enrollment
 from tests.conftest import login
 from tests.factories import (
     make_bank,
@@ -58,6 +61,8 @@ class World:
     attempt: object  # the trainee's, in progress
     finished: object  # the trainee's, finished
     other_attempt: object  # another member's
+    enrollment: object  # the trainee's own, in `session`
+    other_enrollment: object  # another member's
 
 
 @pytest.fixture
@@ -86,7 +91,10 @@ def world() -> World:
     other_quiz = make_quiz([make_question(other_bank)], session=make_session())
     finished = start_attempt(quiz, own)
     finish_attempt(finished, AttemptStatus.SUBMITTED)
+    own_enrollment = db.session.scalar(sa.select(Enrollment).where(Enrollment.member_id == own.id))
     return World(
+        enrollment=own_enrollment,
+        other_enrollment=make_enrollment(session, make_member()),
         bank=bank,
         other_bank=other_bank,
         question=question,
@@ -553,6 +561,73 @@ CASES = [
         "GET",
         lambda w: f"/attendance/sessions/{w.session.id}/import",
         ORGANIZER_ONLY,
+    ),
+    # 调训 and the trainee's own pages.
+    Case(
+        "rotation.enrollments",
+        "GET",
+        lambda w: f"/rotation/sessions/{w.session.id}/enrollments",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "rotation.decide_leave",
+        "POST",
+        lambda w: f"/rotation/enrollments/{w.enrollment.id}/leave?decision=refuse",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "rotation.mark_absent",
+        "POST",
+        lambda w: f"/rotation/enrollments/{w.enrollment.id}/absent",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "rotation.makeup",
+        "POST",
+        lambda w: f"/rotation/enrollments/{w.enrollment.id}/makeup",
+        _row(302, 403, 403, 403, 400, 403),
+    ),
+    Case("main.my_timetable", "GET", lambda w: "/me/timetable", _row(302, 200, 403, 200, 403, 403)),
+    Case("main.my_hours", "GET", lambda w: "/me/hours", _row(302, 200, 403, 200, 403, 403)),
+    Case(
+        "main.my_attendance", "GET", lambda w: "/me/attendance", _row(302, 200, 403, 200, 403, 403)
+    ),
+    Case("main.my_calendar", "GET", lambda w: "/me/calendar", _row(302, 200, 403, 200, 403, 403)),
+    Case(
+        "main.notifications",
+        "GET",
+        lambda w: "/me/notifications",
+        _row(302, 200, 403, 200, 403, 403),
+    ),
+    Case(
+        "main.confirm_enrollment",
+        "POST",
+        lambda w: f"/me/enrollments/{w.enrollment.id}/confirm",
+        _row(302, 302, 403, 403, 403, 403),
+    ),
+    Case(
+        "main.confirm_enrollment",
+        "POST",
+        lambda w: f"/me/enrollments/{w.other_enrollment.id}/confirm",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "main.request_leave",
+        "GET",
+        lambda w: f"/me/enrollments/{w.enrollment.id}/leave",
+        _row(302, 200, 403, 403, 403, 403),
+    ),
+    Case(
+        "main.request_leave",
+        "GET",
+        lambda w: f"/me/enrollments/{w.other_enrollment.id}/leave",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "main.calendar_feed",
+        "GET",
+        lambda w: "/calendar/not-a-token.ics",
+        _row(404, 404, 404, 404, 404, 404),
     ),
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),

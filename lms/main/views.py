@@ -1,12 +1,28 @@
-"""The home page: what each role does next."""
+"""The home page, and each trainee's own pages: timetable, leave, hours, attendance, calendar
+feed and notifications."""
+
+import secrets
+from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from lms.access import authorize, load
+from lms.attendance import services as attendance_services
+from lms.attendance.models import ATTENDANCE_LABELS, Attendance
 from lms.auth.models import Role, User
+from lms.clock import local_today
+from lms.database import utcnow
 from lms.extensions import db
+from lms.main.forms import LeaveForm
+from lms.main.models import Notification
+from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Member
+from lms.rotation import enrollment
+from lms.sessions.ical import timetable_calendar
+from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 bp = Blueprint("main", __name__)
 
@@ -23,4 +39,167 @@ def index():
             "branches": db.session.scalar(sa.select(sa.func.count()).select_from(Branch)),
             "users": db.session.scalar(sa.select(sa.func.count()).select_from(User)),
         }
-    return render_template("main/index.html", figures=figures)
+    unread = 0
+    if current_user.member_id is not None:
+        unread = db.session.scalar(
+            sa.select(sa.func.count(Notification.id)).where(
+                Notification.member_id == current_user.member_id, Notification.read_at.is_(None)
+            )
+        )
+    return render_template("main/index.html", figures=figures, unread=unread)
+
+
+# --- the trainee's own pages -----------------------------------------------------------------
+
+
+def _own_enrollment(user, enrollment) -> bool:
+    return user.member_id is not None and enrollment.member_id == user.member_id
+
+
+def _member():
+    if current_user.member is None:
+        abort(403)
+    return current_user.member
+
+
+@bp.route("/me/timetable")
+@login_required
+def my_timetable():
+    member = _member()
+    enrollments = db.session.scalars(
+        sa.select(Enrollment)
+        .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
+        .where(Enrollment.member_id == member.id)
+        .order_by(TrainingSession.start_date.desc())
+    ).all()
+    return render_template(
+        "me/timetable.html",
+        enrollments=enrollments,
+        can_leave={e.id: enrollment.can_request_leave(e) for e in enrollments},
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/me/enrollments/<int:enrollment_id>/confirm", methods=["POST"])
+@login_required
+def confirm_enrollment(enrollment_id: int):
+    item = load(Enrollment, enrollment_id, _own_enrollment)
+    authorize(ConfirmForm().validate_on_submit())
+    enrollment.confirm_attendance(item)
+    db.session.commit()
+    flash(_("已确认参训。"), "success")
+    return redirect(url_for("main.my_timetable"))
+
+
+@bp.route("/me/enrollments/<int:enrollment_id>/leave", methods=["GET", "POST"])
+@login_required
+def request_leave(enrollment_id: int):
+    item = load(Enrollment, enrollment_id, _own_enrollment)
+    form = LeaveForm()
+    if form.validate_on_submit():
+        try:
+            enrollment.request_leave(item, form.reason.data)
+        except enrollment.EnrollmentError as exc:
+            form.reason.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("请假申请已提交，等待组织者审批。"), "success")
+            return redirect(url_for("main.my_timetable"))
+    return render_template("me/leave.html", item=item, form=form)
+
+
+@bp.route("/me/hours")
+@login_required
+def my_hours():
+    member = _member()
+    year = request.args.get("year", local_today().year, type=int)
+    if not 2000 <= year <= 2100:
+        abort(404)
+    ledger = attendance_services.hours_ledger(member, year)
+    total = sum((line.hours for line in ledger), Decimal(0))
+    return render_template(
+        "me/hours.html",
+        year=year,
+        ledger=ledger,
+        total=total,
+        target=attendance_services.annual_target(member),
+    )
+
+
+@bp.route("/me/attendance")
+@login_required
+def my_attendance():
+    member = _member()
+    rows = db.session.scalars(
+        sa.select(Attendance)
+        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .where(Attendance.member_id == member.id)
+        .order_by(Lesson.starts_at.desc())
+    ).all()
+    return render_template("me/attendance.html", rows=rows, labels=ATTENDANCE_LABELS)
+
+
+@bp.route("/me/calendar", methods=["GET", "POST"])
+@login_required
+def my_calendar():
+    _member()
+    if request.method == "POST":
+        authorize(ConfirmForm().validate_on_submit())
+        revoke = request.args.get("action") == "revoke"
+        current_user.calendar_token = None if revoke else secrets.token_urlsafe(32)
+        db.session.commit()
+        flash(
+            _("订阅地址已停用。") if revoke else _("已生成新的订阅地址，旧地址立即失效。"),
+            "success",
+        )
+        return redirect(url_for("main.my_calendar"))
+    feed = (
+        url_for("main.calendar_feed", token=current_user.calendar_token, _external=True)
+        if current_user.calendar_token
+        else None
+    )
+    return render_template("me/calendar.html", feed=feed, confirm=ConfirmForm())
+
+
+@bp.route("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    """The member's private feed: no sign-in (calendar apps cannot), the secret is the URL."""
+    user = db.session.scalar(sa.select(User).where(User.calendar_token == token))
+    if user is None or not user.active or user.member_id is None:
+        abort(404)
+    lessons = db.session.scalars(
+        sa.select(Lesson)
+        .join(Enrollment, Enrollment.session_id == Lesson.session_id)
+        .where(
+            Enrollment.member_id == user.member_id,
+            Enrollment.status.not_in(enrollment.MISSED),
+        )
+        .order_by(Lesson.starts_at)
+    ).all()
+    return Response(
+        timetable_calendar(_("我的党校课表"), list(lessons)),
+        mimetype="text/calendar",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+@bp.route("/me/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    member = _member()
+    if request.method == "POST":
+        authorize(ConfirmForm().validate_on_submit())
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.member_id == member.id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        )
+        db.session.commit()
+        return redirect(url_for("main.notifications"))
+    rows = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.member_id == member.id)
+        .order_by(Notification.created_at.desc())
+        .limit(100)
+    ).all()
+    return render_template("me/notifications.html", rows=rows, confirm=ConfirmForm())

@@ -1,0 +1,188 @@
+"""调训: calling members to sessions, leave (请假), absence and make-up sessions (补训), with an
+in-app notification for each step the member should know about."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from lms.admin.services import record_audit
+from lms.auth.models import User
+from lms.clock import local_today
+from lms.database import utcnow
+from lms.extensions import db
+from lms.main.models import Notification
+from lms.org.models import Member
+from lms.sessions.models import (
+    Enrollment,
+    EnrollmentStatus,
+    SessionStatus,
+    TrainingSession,
+)
+
+OPEN_FOR_ENROLMENT = {SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.IN_PROGRESS}
+MISSED = {EnrollmentStatus.LEAVE_APPROVED, EnrollmentStatus.ABSENT}
+
+
+class EnrollmentError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def notify(member_id: int, kind: str, session: TrainingSession, link: str = "") -> None:
+    db.session.add(
+        Notification(
+            member_id=member_id,
+            kind=kind,
+            params={"session": session.title, "start": session.start_date.isoformat()},
+            link=link,
+        )
+    )
+
+
+def seats_taken(session: TrainingSession) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Enrollment.id)).where(
+            Enrollment.session_id == session.id, Enrollment.status.not_in(MISSED)
+        )
+    )
+
+
+def enroll(
+    session: TrainingSession,
+    member: Member,
+    *,
+    cycle_id: int | None = None,
+    makeup_of: Enrollment | None = None,
+    check_capacity: bool = True,
+) -> Enrollment:
+    if session.status not in OPEN_FOR_ENROLMENT:
+        raise EnrollmentError(_("该期次已结束或已取消，不能再安排学员。"))
+    if not member.active:
+        raise EnrollmentError(_("%(name)s 已停用，不能安排参训。", name=member.name))
+    exists = db.session.scalar(
+        sa.select(Enrollment.id).where(
+            Enrollment.session_id == session.id, Enrollment.member_id == member.id
+        )
+    )
+    if exists is not None:
+        raise EnrollmentError(_("%(name)s 已在本期名单中。", name=member.name))
+    if check_capacity and seats_taken(session) >= session.capacity:
+        raise EnrollmentError(
+            _("「%(title)s」已满员（%(n)d 人）。", title=session.title, n=session.capacity)
+        )
+    enrollment = Enrollment(
+        session=session,
+        member_id=member.id,
+        cycle_id=cycle_id,
+        makeup_of=makeup_of,
+        status=EnrollmentStatus.INVITED,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(enrollment)
+    except IntegrityError:
+        raise EnrollmentError(
+            _("%(name)s 在本轮训周期中已有安排，不能重复调训。", name=member.name)
+        ) from None
+    notify(member.id, "makeup" if makeup_of else "invited", session)
+    return enrollment
+
+
+def confirm_attendance(enrollment: Enrollment) -> None:
+    if enrollment.status is EnrollmentStatus.INVITED:
+        enrollment.status = EnrollmentStatus.CONFIRMED
+        db.session.flush()
+
+
+def can_request_leave(enrollment: Enrollment, today: date | None = None) -> bool:
+    today = today or local_today()
+    return (
+        enrollment.status in (EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED)
+        and enrollment.session.end_date >= today
+        and enrollment.session.status in OPEN_FOR_ENROLMENT
+    )
+
+
+def request_leave(enrollment: Enrollment, reason: str) -> None:
+    if not can_request_leave(enrollment):
+        raise EnrollmentError(_("现在不能为这一期请假。"))
+    if not reason.strip():
+        raise EnrollmentError(_("请填写请假原因。"))
+    enrollment.status = EnrollmentStatus.LEAVE_REQUESTED
+    enrollment.leave_reason = reason.strip()
+    db.session.flush()
+    record_audit(
+        "enrollment.leave_requested", "enrollment", enrollment.id, {"reason": reason.strip()}
+    )
+
+
+def decide_leave(enrollment: Enrollment, approve: bool, user: User) -> None:
+    if enrollment.status is not EnrollmentStatus.LEAVE_REQUESTED:
+        raise EnrollmentError(_("这条请假已经处理过了。"))
+    enrollment.status = EnrollmentStatus.LEAVE_APPROVED if approve else EnrollmentStatus.CONFIRMED
+    enrollment.decided_by_id = user.id
+    enrollment.decided_at = utcnow()
+    db.session.flush()
+    record_audit("enrollment.leave_decided", "enrollment", enrollment.id, {"approved": approve})
+    notify(
+        enrollment.member_id, "leave_approved" if approve else "leave_refused", enrollment.session
+    )
+
+
+def mark_absent(enrollment: Enrollment, user: User) -> None:
+    if enrollment.status in MISSED:
+        return
+    record_audit("enrollment.absent", "enrollment", enrollment.id, {"was": enrollment.status.value})
+    enrollment.status = EnrollmentStatus.ABSENT
+    enrollment.decided_by_id = user.id
+    enrollment.decided_at = utcnow()
+    db.session.flush()
+
+
+def carry_to_makeup(enrollment: Enrollment, target: TrainingSession) -> Enrollment:
+    """补训: a member who was on leave or absent is called to a later session. Their earlier
+    attendance stays on record and still counts."""
+    if enrollment.status not in MISSED:
+        raise EnrollmentError(_("只有已准假或缺席的学员才需要补训。"))
+    if target.start_date <= enrollment.session.start_date:
+        raise EnrollmentError(_("补训须安排在更晚的期次。"))
+    if not target.targets(enrollment.member.category):
+        raise EnrollmentError(_("「%(title)s」不面向该学员的类别。", title=target.title))
+    makeup = enroll(target, enrollment.member, cycle_id=enrollment.cycle_id, makeup_of=enrollment)
+    record_audit("enrollment.makeup", "enrollment", enrollment.id, {"to_session": target.id})
+    return makeup
+
+
+def session_enrollments(session: TrainingSession) -> list[Enrollment]:
+    return list(
+        db.session.scalars(
+            sa.select(Enrollment)
+            .join(Member, Member.id == Enrollment.member_id)
+            .where(Enrollment.session_id == session.id)
+            .order_by(Member.staff_no)
+        )
+    )
+
+
+def makeup_targets(enrollment: Enrollment) -> list[TrainingSession]:
+    return list(
+        db.session.scalars(
+            sa.select(TrainingSession)
+            .where(
+                TrainingSession.start_date > enrollment.session.start_date,
+                TrainingSession.status.in_(OPEN_FOR_ENROLMENT),
+            )
+            .order_by(TrainingSession.start_date)
+            .limit(12)
+        )
+    )
+
+
+def describe(session: TrainingSession) -> str:
+    return f"{session.title}（{format_date(session.start_date, 'medium')}）"

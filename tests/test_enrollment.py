@@ -1,0 +1,178 @@
+"""调训: enrolling, capacity, one live enrollment per cycle, leave requests and decisions,
+absence, make-up sessions, notifications and the trainee's own pages and calendar feed."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.main.models import Notification
+from lms.rotation import enrollment as service
+from lms.rotation.models import RotationCycle
+from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
+from tests.conftest import login
+from tests.factories import make_lesson, make_member, make_session, make_user
+
+
+@pytest.fixture
+def organizer(client):
+    user = make_user(roles={Role.ORGANIZER})
+    login(client, user)
+    return user
+
+
+def _trainee():
+    return make_user(roles={Role.TRAINEE}, member=make_member())
+
+
+def test_organizer_adds_members_by_staff_number_and_they_are_notified(client, organizer):
+    session = make_session(capacity=2)
+    a, b = make_member(), make_member()
+    response = client.post(
+        f"/rotation/sessions/{session.id}/enrollments",
+        data={"staff_nos": f"{a.staff_no}, {b.staff_no}"},
+    )
+    assert response.status_code == 302
+    assert {e.member_id for e in db.session.scalars(sa.select(Enrollment))} == {a.id, b.id}
+    notes = db.session.scalars(sa.select(Notification)).all()
+    assert {n.member_id for n in notes} == {a.id, b.id} and notes[0].kind == "invited"
+    assert session.title in notes[0].text
+
+
+def test_adding_is_all_or_nothing_and_respects_capacity(client, organizer):
+    session = make_session(capacity=1)
+    a, b = make_member(), make_member()
+    html = client.post(
+        f"/rotation/sessions/{session.id}/enrollments",
+        data={"staff_nos": f"{a.staff_no} {b.staff_no}"},
+    ).get_data(as_text=True)
+    assert "已满员" in html
+    html = client.post(
+        f"/rotation/sessions/{session.id}/enrollments", data={"staff_nos": "nobody 123"}
+    ).get_data(as_text=True)
+    assert "工号 nobody 不存在" in html
+    assert db.session.scalar(sa.select(sa.func.count(Enrollment.id))) == 0
+
+
+def test_no_double_enrollment_in_one_cycle():
+    cycle = RotationCycle(
+        name="2026年度全员轮训", start_date=date(2026, 1, 1), end_date=date(2026, 12, 31)
+    )
+    db.session.add(cycle)
+    member = make_member()
+    first, second = make_session(), make_session(start=date(2026, 12, 17))
+    service.enroll(first, member, cycle_id=cycle.id)
+    with pytest.raises(service.EnrollmentError, match="不能重复调训"):
+        service.enroll(second, member, cycle_id=cycle.id)
+    assert db.session.scalar(sa.select(sa.func.count(Enrollment.id))) == 1
+
+
+def test_leave_request_approval_and_make_up(client, organizer):
+    trainee = _trainee()
+    session = make_session(start=date(2030, 3, 1))
+    later = make_session(start=date(2030, 4, 1))
+    cycle = RotationCycle(name="周期", start_date=date(2030, 1, 1), end_date=date(2030, 12, 31))
+    db.session.add(cycle)
+    db.session.flush()
+    item = service.enroll(session, trainee.member, cycle_id=cycle.id)
+
+    login(client, trainee)
+    assert client.post(f"/me/enrollments/{item.id}/leave", data={"reason": ""}).status_code == 200
+    assert item.status is EnrollmentStatus.INVITED
+    client.post(f"/me/enrollments/{item.id}/leave", data={"reason": "夜班倒班"})
+    assert item.status is EnrollmentStatus.LEAVE_REQUESTED and item.leave_reason == "夜班倒班"
+
+    login(client, organizer)
+    client.post(f"/rotation/enrollments/{item.id}/leave?decision=approve")
+    assert item.status is EnrollmentStatus.LEAVE_APPROVED and item.decided_by_id == organizer.id
+    client.post(f"/rotation/enrollments/{item.id}/makeup", data={"session_id": later.id})
+    makeup = db.session.scalar(sa.select(Enrollment).where(Enrollment.session_id == later.id))
+    assert makeup.makeup_of_id == item.id and makeup.cycle_id == cycle.id
+    kinds = [n.kind for n in db.session.scalars(sa.select(Notification).order_by(Notification.id))]
+    assert kinds == ["invited", "leave_approved", "makeup"]
+
+    login(client, trainee)
+    html = client.get("/me/notifications").get_data(as_text=True)
+    assert "补训" in html and "请假已批准" in html
+
+
+def test_refused_leave_goes_back_to_confirmed(client, organizer):
+    trainee = _trainee()
+    item = service.enroll(make_session(start=date(2030, 3, 1)), trainee.member)
+    service.request_leave(item, "家中有事")
+    client.post(f"/rotation/enrollments/{item.id}/leave?decision=refuse")
+    assert item.status is EnrollmentStatus.CONFIRMED
+    html = client.post(
+        f"/rotation/enrollments/{item.id}/leave?decision=approve", follow_redirects=True
+    )
+    assert "已经处理过了" in html.get_data(as_text=True)
+
+
+def test_make_up_only_for_the_missed_and_later(client, organizer):
+    trainee = _trainee()
+    session = make_session(start=date(2030, 3, 1))
+    item = service.enroll(session, trainee.member)
+    earlier = make_session(start=date(2030, 1, 1))
+    with pytest.raises(service.EnrollmentError, match="已准假或缺席"):
+        service.carry_to_makeup(item, earlier)
+    client.post(f"/rotation/enrollments/{item.id}/absent")
+    assert item.status is EnrollmentStatus.ABSENT
+    with pytest.raises(service.EnrollmentError, match="更晚的期次"):
+        service.carry_to_makeup(item, earlier)
+
+
+def test_cannot_enroll_into_a_finished_session():
+    with pytest.raises(service.EnrollmentError, match="已结束或已取消"):
+        service.enroll(make_session(status=SessionStatus.COMPLETED), make_member())
+
+
+def test_another_members_enrollment_is_out_of_reach(client):
+    item = service.enroll(make_session(start=date(2030, 3, 1)), make_member())
+    login(client, _trainee())
+    assert client.post(f"/me/enrollments/{item.id}/leave", data={"reason": "x"}).status_code == 403
+    assert client.post(f"/me/enrollments/{item.id}/confirm").status_code == 403
+    assert item.status is EnrollmentStatus.INVITED
+
+
+def test_my_timetable_and_confirming(client):
+    trainee = _trainee()
+    session = make_session(start=date(2030, 3, 1))
+    make_lesson(session=session)
+    item = service.enroll(session, trainee.member)
+    login(client, trainee)
+    html = client.get("/me/timetable").get_data(as_text=True)
+    assert session.title in html and "请假" in html
+    client.post(f"/me/enrollments/{item.id}/confirm")
+    assert item.status is EnrollmentStatus.CONFIRMED
+
+
+def test_private_calendar_feed_can_be_revoked(client):
+    trainee = _trainee()
+    session = make_session(start=date(2030, 3, 1))
+    lesson = make_lesson(session=session, start=time(8, 30), end=time(11, 30))
+    service.enroll(session, trainee.member)
+    login(client, trainee)
+    client.post("/me/calendar?action=issue")
+    token = trainee.calendar_token
+    assert token and len(token) >= 40
+    anonymous = client.application.test_client()
+    feed = anonymous.get(f"/calendar/{token}.ics")
+    assert feed.status_code == 200
+    events = icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [f"lesson-{lesson.id}@party-school.lms"]
+    client.post("/me/calendar?action=revoke")
+    assert anonymous.get(f"/calendar/{token}.ics").status_code == 404
+    assert anonymous.get("/calendar/guess.ics").status_code == 404
+
+
+def test_my_hours_page(client):
+    trainee = _trainee()
+    login(client, trainee)
+    html = client.get("/me/hours?year=2026").get_data(as_text=True)
+    assert "年度目标 32 学时" in html
+    assert client.get("/me/hours?year=99999").status_code == 404
