@@ -25,6 +25,7 @@ def _blueprints():
     from lms.materials.views import bp as materials_bp
     from lms.org.views import bp as org_bp
     from lms.quizzes.views import bp as quizzes_bp
+    from lms.reports.views import bp as reports_bp
     from lms.rotation.views import bp as rotation_bp
     from lms.sessions.views import bp as sessions_bp
 
@@ -38,6 +39,7 @@ def _blueprints():
         quizzes_bp,
         attendance_bp,
         rotation_bp,
+        reports_bp,
         admin_bp,
     ]
 

@@ -21,6 +21,7 @@ from lms.org.models import Branch, Category, Department, Gender, Member, Shift
 from lms.quizzes.models import Question, QuestionBank, Quiz, QuizStatus
 from lms.quizzes.questions import QuestionData, QuestionType
 from lms.quizzes.services import QuizData, add_quiz_item, create_quiz, save_question
+from lms.rotation.models import RotationCycle
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 
 _seq = itertools.count(1)
@@ -302,3 +303,28 @@ def make_quiz(
     quiz.status = status
     db.session.flush()
     return quiz
+
+
+def make_cycle(
+    *,
+    name: str | None = None,
+    start: date = date(2026, 1, 1),
+    end: date = date(2030, 12, 31),
+    categories: set[Category] | None = None,
+    required_sessions: int = 1,
+    required_hours: str = "0",
+    cap_share: str = "0.30",
+) -> RotationCycle:
+    cycle = RotationCycle(
+        name=name or f"轮训周期{_n()}",
+        start_date=start,
+        end_date=end,
+        required_sessions=required_sessions,
+        required_hours=Decimal(required_hours),
+        cap_share=Decimal(cap_share),
+        plan_notes={},
+    )
+    cycle.set_categories(categories or set())
+    db.session.add(cycle)
+    db.session.flush()
+    return cycle

@@ -20,6 +20,7 @@ from tests.factories import (
     make_bank,
     make_branch,
     make_course,
+    make_cycle,
     make_enrollment,
     make_lesson,
     make_material,
@@ -62,6 +63,9 @@ class World:
     finished: object  # the trainee's, finished
     other_attempt: object  # another member's
     enrollment: object  # the trainee's own, in `session`
+    cycle: object
+    secretary_branch: object
+    other_branch: object
     other_enrollment: object  # another member's
 
 
@@ -93,6 +97,9 @@ def world() -> World:
     finish_attempt(finished, AttemptStatus.SUBMITTED)
     own_enrollment = db.session.scalar(sa.select(Enrollment).where(Enrollment.member_id == own.id))
     return World(
+        cycle=make_cycle(),
+        secretary_branch=secretary_branch,
+        other_branch=other_branch,
         enrollment=own_enrollment,
         other_enrollment=make_enrollment(session, make_member()),
         bank=bank,
@@ -628,6 +635,72 @@ CASES = [
         "GET",
         lambda w: "/calendar/not-a-token.ics",
         _row(404, 404, 404, 404, 404, 404),
+    ),
+    # Rotation cycles (organizers) and progress dashboards (organizers; secretaries: own branch).
+    Case("rotation.cycles", "GET", lambda w: "/rotation/cycles/", ORGANIZER_ONLY),
+    Case("rotation.create_cycle", "GET", lambda w: "/rotation/cycles/new", ORGANIZER_ONLY),
+    Case("rotation.cycle", "GET", lambda w: f"/rotation/cycles/{w.cycle.id}", ORGANIZER_ONLY),
+    Case(
+        "rotation.cycle",
+        "GET",
+        lambda w: "/rotation/cycles/999999",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case(
+        "rotation.edit_cycle",
+        "GET",
+        lambda w: f"/rotation/cycles/{w.cycle.id}/edit",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "rotation.plan_cycle",
+        "POST",
+        lambda w: f"/rotation/cycles/{w.cycle.id}/plan",
+        ORGANIZER_POST,
+    ),
+    Case("rotation.move", "POST", lambda w: f"/rotation/cycles/{w.cycle.id}/move", ORGANIZER_POST),
+    Case(
+        "rotation.confirm_cycle",
+        "POST",
+        lambda w: f"/rotation/cycles/{w.cycle.id}/confirm",
+        ORGANIZER_POST,
+    ),
+    Case("reports.index", "GET", lambda w: "/reports/", ORGANIZER_OR_SECRETARY),
+    Case(
+        "reports.dashboard",
+        "GET",
+        lambda w: f"/reports/cycles/{w.cycle.id}",
+        ORGANIZER_OR_SECRETARY,
+    ),
+    Case(
+        "reports.members",
+        "GET",
+        lambda w: f"/reports/cycles/{w.cycle.id}/members?group=branch&key={w.secretary_branch.id}",
+        ORGANIZER_OR_SECRETARY,
+    ),
+    Case(
+        "reports.members",
+        "GET",
+        lambda w: f"/reports/cycles/{w.cycle.id}/members?group=branch&key={w.other_branch.id}",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "reports.members_xlsx",
+        "GET",
+        lambda w: f"/reports/cycles/{w.cycle.id}/members.xlsx?state=untrained",
+        ORGANIZER_OR_SECRETARY,
+    ),
+    Case(
+        "reports.hours_xlsx",
+        "GET",
+        lambda w: f"/reports/cycles/{w.cycle.id}/hours.xlsx",
+        ORGANIZER_OR_SECRETARY,
+    ),
+    Case(
+        "reports.attendance_xlsx",
+        "GET",
+        lambda w: f"/reports/cycles/{w.cycle.id}/attendance.xlsx",
+        ORGANIZER_OR_SECRETARY,
     ),
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),

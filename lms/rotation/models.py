@@ -47,6 +47,8 @@ class RotationCycle(TargetsCategories, db.Model):
     required_sessions: Mapped[int] = mapped_column(default=1)
     required_hours: Mapped[Decimal] = mapped_column(sa.Numeric(5, 1), default=Decimal(0))
     cap_share: Mapped[Decimal] = mapped_column(sa.Numeric(3, 2), default=Decimal("0.30"))
+    # The last plan's explanations: {"at": iso time, "unplaced": {member_id: reason}}.
+    plan_notes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[timestamp]
 
     category_rows: Mapped[list[CycleCategory]] = relationship(

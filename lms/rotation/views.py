@@ -98,3 +98,6 @@ def makeup(enrollment_id: int):
     if target is None:
         abort(400)
     return _act(enrollment_id, lambda e: service.carry_to_makeup(e, target))
+
+
+import lms.rotation.cycle_views  # noqa: E402,F401  (routes on the same blueprint)

@@ -251,6 +251,10 @@ def set_session_status(session: TrainingSession, status: SessionStatus, reason: 
     )
     session.status = status
     db.session.flush()
+    if status is SessionStatus.COMPLETED:
+        from lms.rotation.services import close_session  # rotation builds on sessions
+
+        close_session(session)
 
 
 _TITLE_PATTERN = re.compile(r"^(\d{4})年第(\d+)期$")

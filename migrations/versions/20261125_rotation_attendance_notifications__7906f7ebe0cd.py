@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('required_sessions', sa.Integer(), nullable=False),
     sa.Column('required_hours', sa.Numeric(precision=5, scale=1), nullable=False),
     sa.Column('cap_share', sa.Numeric(precision=3, scale=2), nullable=False),
+    sa.Column('plan_notes', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('cap_share > 0 AND cap_share <= 1', name=op.f('ck_rotation_cycles_cap_share_range')),
     sa.CheckConstraint('end_date >= start_date', name=op.f('ck_rotation_cycles_dates_in_order')),

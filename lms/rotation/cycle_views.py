@@ -1,0 +1,192 @@
+"""Organizer pages for rotation cycles: the population, planning cohorts, moves, confirmation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from lms.access import authorize, load, roles_required
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.forms import choices
+from lms.org.forms import ConfirmForm
+from lms.org.models import Branch, Category, Member
+from lms.rotation import planner, services
+from lms.rotation.enrollment import EnrollmentError
+from lms.rotation.forms import CycleForm, MoveForm
+from lms.rotation.models import RotationCycle
+from lms.rotation.views import bp
+from lms.sessions.models import TrainingSession
+
+
+def _organizer(user, obj) -> bool:
+    return services.manages_rotation(user)
+
+
+@bp.route("/cycles/")
+@roles_required(Role.ORGANIZER)
+def cycles():
+    rows = db.session.scalars(sa.select(RotationCycle).order_by(RotationCycle.start_date.desc()))
+    return render_template("rotation/cycles.html", cycles=list(rows))
+
+
+def _cycle_form(cycle: RotationCycle | None = None) -> CycleForm:
+    form = CycleForm(obj=cycle)
+    form.branch_ids.choices = choices(
+        (b.id, b.name)
+        for b in db.session.scalars(sa.select(Branch).order_by(Branch.position, Branch.id))
+    )
+    if cycle is not None and request.method == "GET":
+        form.categories.data = [c.value for c in cycle.categories]
+        form.branch_ids.data = [b.id for b in cycle.branches]
+        form.cap_percent.data = int(cycle.cap_share * 100)
+    return form
+
+
+def _cycle_data(form: CycleForm) -> services.CycleData:
+    return services.CycleData(
+        name=form.name.data,
+        start_date=form.start_date.data,
+        end_date=form.end_date.data,
+        categories={Category(c) for c in form.categories.data},
+        branch_ids=list(form.branch_ids.data or []),
+        required_sessions=form.required_sessions.data,
+        required_hours=form.required_hours.data,
+        cap_share=Decimal(form.cap_percent.data) / 100,
+    )
+
+
+def _name_taken(name: str, cycle: RotationCycle | None) -> bool:
+    other = db.session.scalar(sa.select(RotationCycle).where(RotationCycle.name == name))
+    return other is not None and other is not cycle
+
+
+@bp.route("/cycles/new", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def create_cycle():
+    form = _cycle_form()
+    if form.validate_on_submit():
+        if _name_taken(form.name.data, None):
+            form.name.errors.append(_("该周期名称已存在。"))
+        else:
+            cycle = services.save_cycle(_cycle_data(form))
+            db.session.commit()
+            return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+    return render_template("rotation/cycle_form.html", form=form, cycle=None)
+
+
+@bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def edit_cycle(cycle_id: int):
+    cycle = load(RotationCycle, cycle_id, _organizer)
+    form = _cycle_form(cycle)
+    if form.validate_on_submit():
+        if _name_taken(form.name.data, cycle):
+            form.name.errors.append(_("该周期名称已存在。"))
+        else:
+            services.save_cycle(_cycle_data(form), cycle)
+            db.session.commit()
+            flash(_("已保存。"), "success")
+            return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+    return render_template("rotation/cycle_form.html", form=form, cycle=cycle)
+
+
+@bp.route("/cycles/<int:cycle_id>")
+@roles_required(Role.ORGANIZER)
+def cycle(cycle_id: int):
+    cycle = load(RotationCycle, cycle_id, _organizer)
+    states = services.coverage_states(cycle)
+    unplaced_ids = [int(k) for k in cycle.plan_notes.get("unplaced", {})]
+    unplaced = {
+        m.id: m for m in db.session.scalars(sa.select(Member).where(Member.id.in_(unplaced_ids)))
+    }
+    return render_template(
+        "rotation/cycle.html",
+        cycle=cycle,
+        counts=Counter(states.values()),
+        total=len(states),
+        cohorts=services.draft_cohorts(cycle),
+        unplaced=[
+            (unplaced[int(k)], services.REASON_LABELS[planner.Reason(v)]())
+            for k, v in cycle.plan_notes.get("unplaced", {}).items()
+            if int(k) in unplaced
+        ],
+        sessions=services.upcoming_sessions(cycle),
+        confirm=ConfirmForm(),
+        move_form=MoveForm(),
+    )
+
+
+@bp.route("/cycles/<int:cycle_id>/plan", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def plan_cycle(cycle_id: int):
+    cycle = load(RotationCycle, cycle_id, _organizer)
+    authorize(ConfirmForm().validate_on_submit())
+    result = services.plan_cycle(cycle)
+    db.session.commit()
+    placed = sum(len(v) for v in result.assignments.values())
+    flash(
+        _(
+            "已生成方案：安排 %(placed)d 人，%(unplaced)d 人无法安排（见下方原因）。请核对后确认。",
+            placed=placed,
+            unplaced=len(result.unplaced),
+        ),
+        "success",
+    )
+    return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+
+
+@bp.route("/cycles/<int:cycle_id>/move", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def move(cycle_id: int):
+    cycle = load(RotationCycle, cycle_id, _organizer)
+    form = MoveForm()
+    back = redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+    if not form.validate_on_submit():
+        flash(_("请填写工号和期次。"), "warning")
+        return back
+    member = db.session.scalar(
+        sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
+    )
+    target = db.session.get(TrainingSession, form.session_id.data)
+    if member is None or target is None:
+        flash(_("没有找到该工号或期次。"), "warning")
+        return back
+    check = services.check_move(cycle, member, target)
+    if check.refused:
+        for message in check.refused:
+            flash(_("不能调整：%(reason)s", reason=message), "danger")
+        return back
+    if check.warnings and not form.force.data:
+        for message in check.warnings:
+            flash(message, "warning")
+        flash(_("如确需调整，请勾选“已知悉”后再提交。"), "warning")
+        return back
+    try:
+        services.move_member(cycle, member, target)
+    except EnrollmentError as exc:
+        flash(exc.message, "warning")
+        return back
+    db.session.commit()
+    flash(_("已将 %(name)s 调入「%(title)s」。", name=member.name, title=target.title), "success")
+    return back
+
+
+@bp.route("/cycles/<int:cycle_id>/confirm", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def confirm_cycle(cycle_id: int):
+    cycle = load(RotationCycle, cycle_id, _organizer)
+    authorize(ConfirmForm().validate_on_submit())
+    try:
+        called = services.confirm_cycle(cycle)
+    except EnrollmentError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("已确认，%(n)d 人已收到调训通知。", n=called), "success")
+    return redirect(url_for("rotation.cycle", cycle_id=cycle.id))

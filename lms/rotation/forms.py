@@ -1,0 +1,59 @@
+"""Rotation cycle and cohort-move forms."""
+
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from lms.forms import CheckboxesField, choices
+from lms.org.models import CATEGORY_LABELS
+
+
+class CycleForm(FlaskForm):
+    name = StringField(
+        _l("周期名称"),
+        validators=[DataRequired(), Length(max=64)],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        description=_l("例如：2026年度全员轮训"),
+    )
+    start_date = DateField(_l("开始日期"), validators=[InputRequired()])
+    end_date = DateField(_l("结束日期"), validators=[InputRequired()])
+    categories = CheckboxesField(
+        _l("培训对象"),
+        choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
+        description=_l("不选则为全体在册学员"),
+    )
+    branch_ids = CheckboxesField(_l("限定党支部"), coerce=int, description=_l("不选则为全部党支部"))
+    required_sessions = IntegerField(
+        _l("须完成期次数"), default=1, validators=[InputRequired(), NumberRange(min=0, max=12)]
+    )
+    required_hours = DecimalField(
+        _l("须完成学时"),
+        default=Decimal(0),
+        places=1,
+        validators=[InputRequired(), NumberRange(min=Decimal(0), max=Decimal(500))],
+    )
+    cap_percent = IntegerField(
+        _l("安全比例上限（%）"),
+        default=30,
+        validators=[InputRequired(), NumberRange(min=1, max=100)],
+        description=_l("任一期次从同一班组或部门抽调的人数不超过该比例"),
+    )
+    submit = SubmitField(_l("保存"))
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.end_date.data < self.start_date.data:
+            self.end_date.errors.append(_l("结束日期不能早于开始日期。"))
+            return False
+        return True
+
+
+class MoveForm(FlaskForm):
+    staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
+    session_id = IntegerField(_l("调入期次"), validators=[InputRequired()])
+    force = BooleanField(_l("已知悉超出安全比例等提示，仍然调整"))
+    submit = SubmitField(_l("调整"))

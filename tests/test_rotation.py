@@ -1,0 +1,246 @@
+"""Rotation cycles: population, planning cohorts with the safety cap, moving members with
+refusals and warnings, confirming (calls and notifies), closing a session, coverage, and the
+dashboard: scope for branch secretaries and a query count that does not grow with the data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.main.models import Notification
+from lms.org.models import Category, Gender, Member
+from lms.reports import services as reports
+from lms.rotation import services
+from lms.rotation.models import Blackout, BlackoutReason, CohortMember
+from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
+from tests.conftest import login
+from tests.factories import (
+    make_branch,
+    make_cycle,
+    make_lesson,
+    make_member,
+    make_secretary,
+    make_session,
+    make_shift,
+    make_user,
+)
+
+
+@pytest.fixture
+def organizer(client):
+    user = make_user(roles={Role.ORGANIZER})
+    login(client, user)
+    return user
+
+
+def _cohort_sessions(cycle) -> dict[int, int]:
+    rows = db.session.execute(
+        sa.select(CohortMember.member_id, sa.literal_column("cohorts.session_id"))
+        .join_from(CohortMember, CohortMember.cohort)
+        .where(CohortMember.cycle_id == cycle.id, CohortMember.removed_at.is_(None))
+    )
+    return dict(rows.all())
+
+
+def test_population_follows_categories_and_activity():
+    cycle = make_cycle(categories={Category.MEMBER})
+    keep = make_member(category=Category.MEMBER)
+    make_member(category=Category.YOUTH)
+    make_member(category=Category.MEMBER, active=False)
+    assert [m.id for m in db.session.scalars(services.population(cycle))] == [keep.id]
+
+
+def test_planning_respects_the_safety_cap_and_explains_the_rest(client, organizer):
+    shift = make_shift()
+    branch = make_branch()
+    members = [make_member(shift=shift, branch=branch) for _ in range(10)]
+    cycle = make_cycle(cap_share="0.30")
+    first = make_session(start=date(2030, 3, 1), status=SessionStatus.PLANNED)
+    second = make_session(start=date(2030, 4, 1), status=SessionStatus.PLANNED)
+    db.session.add(
+        Blackout(
+            member_id=members[0].id,
+            start_date=date(2030, 1, 1),
+            end_date=date(2030, 12, 31),
+            reason=BlackoutReason.ON_LEAVE,
+        )
+    )
+    db.session.flush()
+    response = client.post(f"/rotation/cycles/{cycle.id}/plan")
+    assert response.status_code == 302
+    placed = _cohort_sessions(cycle)
+    # A shift of 10 at 30 %: at most 3 per session, so 6 placed over two sessions.
+    assert sorted(list(placed.values()).count(s.id) for s in (first, second)) == [3, 3]
+    assert members[0].id not in placed
+    html = client.get(f"/rotation/cycles/{cycle.id}").get_data(as_text=True)
+    assert "值班/休假日期内" in html and "安全比例上限" in html
+    # Planning again gives the same plan.
+    client.post(f"/rotation/cycles/{cycle.id}/plan")
+    assert _cohort_sessions(cycle) == placed
+
+
+def test_moving_into_a_full_session_is_refused_and_past_the_cap_needs_consent(client, organizer):
+    shift = make_shift()
+    branch = make_branch()
+    members = [make_member(shift=shift, branch=branch) for _ in range(10)]
+    cycle = make_cycle()
+    target = make_session(start=date(2030, 3, 1), status=SessionStatus.PLANNED, capacity=20)
+    make_session(start=date(2030, 4, 1), status=SessionStatus.PLANNED, capacity=20)
+    client.post(f"/rotation/cycles/{cycle.id}/plan")
+    outsider = next(m for m in members if _cohort_sessions(cycle).get(m.id) != target.id)
+    data = {"staff_no": outsider.staff_no, "session_id": target.id}
+    html = client.post(f"/rotation/cycles/{cycle.id}/move", data=data, follow_redirects=True)
+    assert "超过安全比例" in html.get_data(as_text=True)
+    assert _cohort_sessions(cycle)[outsider.id] != target.id
+    client.post(f"/rotation/cycles/{cycle.id}/move", data={**data, "force": "y"})
+    assert _cohort_sessions(cycle)[outsider.id] == target.id
+    # History: the earlier row is kept, ended.
+    rows = db.session.scalars(
+        sa.select(CohortMember).where(CohortMember.member_id == outsider.id)
+    ).all()
+    assert len(rows) == 2 and sum(r.removed_at is None for r in rows) == 1
+
+    tiny = make_session(start=date(2030, 5, 1), status=SessionStatus.PLANNED, capacity=1)
+    filler = make_member(branch=branch)
+    client.post(
+        f"/rotation/cycles/{cycle.id}/move",
+        data={"staff_no": filler.staff_no, "session_id": tiny.id, "force": "y"},
+    )
+    html = client.post(
+        f"/rotation/cycles/{cycle.id}/move",
+        data={"staff_no": members[0].staff_no, "session_id": tiny.id, "force": "y"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已满员" in html
+    assert _cohort_sessions(cycle).get(members[0].id) != tiny.id
+
+
+def test_confirming_calls_and_notifies(client, organizer):
+    members = [make_member() for _ in range(3)]
+    cycle = make_cycle()
+    session = make_session(start=date(2030, 3, 1), status=SessionStatus.OPEN)
+    client.post(f"/rotation/cycles/{cycle.id}/plan")
+    client.post(f"/rotation/cycles/{cycle.id}/confirm")
+    enrolled = db.session.scalars(
+        sa.select(Enrollment).where(Enrollment.cycle_id == cycle.id)
+    ).all()
+    assert {e.member_id for e in enrolled} == {m.id for m in members}
+    assert all(e.session_id == session.id for e in enrolled)
+    assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 3
+    states = services.coverage_states(cycle)
+    assert set(states.values()) == {services.Coverage.PLANNED}
+    # Planning again leaves the called alone.
+    client.post(f"/rotation/cycles/{cycle.id}/plan")
+    assert db.session.scalar(sa.select(sa.func.count(Enrollment.id))) == 3
+
+
+def test_completing_a_session_marks_completed_and_absent(client, organizer):
+    cycle = make_cycle()
+    session = make_session(start=date(2030, 3, 1), status=SessionStatus.IN_PROGRESS)
+    lessons = [make_lesson(session=session), make_lesson(session=session, day=date(2030, 3, 2))]
+    present, missing = make_member(), make_member()
+    from lms.rotation.enrollment import enroll
+
+    for member in (present, missing):
+        enroll(session, member, cycle_id=cycle.id)
+    for lesson in lessons:
+        db.session.add(
+            Attendance(
+                member_id=present.id,
+                lesson_id=lesson.id,
+                status=AttendanceStatus.LATE,
+                method=AttendanceMethod.MANUAL,
+            )
+        )
+    db.session.add(
+        Attendance(
+            member_id=missing.id,
+            lesson_id=lessons[0].id,
+            status=AttendanceStatus.PRESENT,
+            method=AttendanceMethod.MANUAL,
+        )
+    )
+    db.session.flush()
+    client.post(f"/sessions/{session.id}/status?to=completed")
+    statuses = dict(db.session.execute(sa.select(Enrollment.member_id, Enrollment.status)).all())
+    assert statuses == {present.id: EnrollmentStatus.COMPLETED, missing.id: EnrollmentStatus.ABSENT}
+    states = services.coverage_states(cycle)
+    assert states[present.id] == services.Coverage.TRAINED
+    assert states[missing.id] == services.Coverage.UNPLANNED  # to be planned for make-up
+
+
+def test_dashboard_counts_and_secretary_scope(client):
+    own_branch, other_branch = make_branch(), make_branch()
+    secretary = make_secretary(own_branch)
+    mine = [make_member(branch=own_branch) for _ in range(2)]
+    theirs = make_member(branch=other_branch)
+    cycle = make_cycle()
+    login(client, secretary)
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert "<svg" in html
+    board = reports.dashboard(cycle, {own_branch.id})
+    assert board.total == 3  # two members and the secretary
+    listed = client.get(f"/reports/cycles/{cycle.id}/members").get_data(as_text=True)
+    assert mine[0].staff_no in listed and theirs.staff_no not in listed
+    other = client.get(f"/reports/cycles/{cycle.id}/members?group=branch&key={other_branch.id}")
+    assert other.status_code == 403
+    assert client.get(f"/reports/cycles/{cycle.id}/members?group=nonsense").status_code == 404
+    assert client.get(f"/reports/cycles/{cycle.id}/members?state=bogus").status_code == 404
+    export = client.get(f"/reports/cycles/{cycle.id}/members.xlsx?state=untrained")
+    assert export.status_code == 200 and export.mimetype.endswith("sheet")
+    login(client, make_user(roles={Role.TRAINEE}, member=make_member()))
+    assert client.get(f"/reports/cycles/{cycle.id}").status_code == 403
+
+
+def _add_members(count: int, branch, shift) -> None:
+    start = db.session.scalar(sa.select(sa.func.count(Member.id)))
+    db.session.execute(
+        sa.insert(Member),
+        [
+            {
+                "staff_no": f"Q{start + n:07d}",
+                "name": f"学员{n}",
+                "gender": Gender.MALE,
+                "department_id": branch.department_id,
+                "branch_id": branch.id,
+                "shift_id": shift.id,
+                "category": Category.MEMBER,
+                "active": True,
+            }
+            for n in range(count)
+        ],
+    )
+
+
+def _queries_for_dashboard(app, cycle) -> int:
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    db.session.expire_all()  # as in a fresh request: nothing loaded yet
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        reports.dashboard(cycle, None)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_dashboard_query_count_does_not_grow_with_members(app):
+    branch, shift = make_branch(), make_shift()
+    cycle = make_cycle(required_hours="8")
+    session = make_session(start=date(2030, 3, 1))
+    make_lesson(session=session)
+    _add_members(50, branch, shift)
+    small = _queries_for_dashboard(app, cycle)
+    _add_members(4950, branch, shift)
+    large = _queries_for_dashboard(app, cycle)
+    assert reports.dashboard(cycle, None).total == 5000
+    assert small == large
