@@ -252,7 +252,8 @@ def _course_by_code(path: Path, where: str, code: object) -> Course:
 
 
 def _demo_session(path: Path, where: str, entry: dict) -> None:
-    from lms.sessions.models import Enrollment, SessionStatus
+    from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+    from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
     from lms.sessions.services import LessonData, ScheduleError, SessionData, add_lesson
     from lms.sessions.services import create_session as create_training_session
 
@@ -291,11 +292,24 @@ def _demo_session(path: Path, where: str, entry: dict) -> None:
         except ScheduleError as exc:
             raise ContentError(f"{path}: {here}: {'; '.join(exc.messages)}") from exc
     session.status = status
+    attended = entry.get("attended") == "all"
     for staff_no in entry.get("enrolled") or []:
         member_id = db.session.scalar(sa.select(Member.id).where(Member.staff_no == str(staff_no)))
         if member_id is None:
             raise ContentError(f"{path}: {where}.enrolled: unknown 工号 {staff_no}")
-        db.session.add(Enrollment(session=session, member_id=member_id))
+        enrollment = Enrollment(session=session, member_id=member_id)
+        db.session.add(enrollment)
+        if attended:
+            enrollment.status = EnrollmentStatus.COMPLETED
+            db.session.add_all(
+                Attendance(
+                    member_id=member_id,
+                    lesson_id=lesson.id,
+                    status=AttendanceStatus.PRESENT,
+                    method=AttendanceMethod.MANUAL,
+                )
+                for lesson in session.lessons
+            )
 
 
 def load_teaching(path: Path) -> str:
@@ -413,6 +427,59 @@ def load_quizzes(path: Path) -> str:
     return f"quizzes: {created} new"
 
 
+def load_rotation(path: Path) -> str:
+    from lms.rotation.models import RotationCycle
+    from lms.rotation.services import CycleData, population, save_cycle
+    from lms.sessions.models import Enrollment, TrainingSession
+
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("cycles"), list):
+        raise ContentError(f"{path}: field 'cycles' (a list) is required")
+    created = 0
+    for index, entry in enumerate(data["cycles"]):
+        where = f"{path}: cycles[{index}]"
+        name = str((entry or {}).get("name", ""))
+        if db.session.scalar(sa.select(RotationCycle.id).where(RotationCycle.name == name)):
+            continue
+        try:
+            cycle = save_cycle(
+                CycleData(
+                    name=name,
+                    start_date=entry["start"],
+                    end_date=entry["end"],
+                    categories={CATEGORY_WORDS[w] for w in entry.get("categories") or []},
+                    branch_ids=[],
+                    required_sessions=int(entry.get("required_sessions", 1)),
+                    required_hours=Decimal(str(entry.get("required_hours", 0))),
+                    cap_share=Decimal(int(entry.get("cap_percent", 30))) / 100,
+                )
+            )
+        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+            raise ContentError(f"{where}: name, start and end required ({exc})") from exc
+        in_cycle = sa.select(TrainingSession.id).where(
+            TrainingSession.start_date >= cycle.start_date,
+            TrainingSession.end_date <= cycle.end_date,
+        )
+        # One live enrollment per member in a cycle: the earliest counts, later ones stay outside.
+        attached: set[int] = set()
+        for enrollment in db.session.scalars(
+            sa.select(Enrollment)
+            .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
+            .where(
+                Enrollment.session_id.in_(in_cycle),
+                Enrollment.cycle_id.is_(None),
+                Enrollment.member_id.in_(population(cycle).with_only_columns(Member.id)),
+            )
+            .order_by(TrainingSession.start_date, Enrollment.id)
+        ):
+            if enrollment.member_id not in attached:
+                enrollment.cycle_id = cycle.id
+                attached.add(enrollment.member_id)
+        created += 1
+    db.session.flush()
+    return f"cycles: {created} new"
+
+
 def load_demo(progress: Progress | None = None) -> LoadReport:
     """Load the demo organisation, members and accounts; loading twice changes nothing."""
     folder = shipped("content") / "demo"
@@ -426,4 +493,5 @@ def load_demo(progress: Progress | None = None) -> LoadReport:
     report.lines.append(load_teaching(folder / "sessions.yaml"))
     report.lines.append(load_questions(shipped("content") / "questions"))
     report.lines.append(load_quizzes(folder / "quizzes.yaml"))
+    report.lines.append(load_rotation(folder / "rotation.yaml"))
     return report
