@@ -43,7 +43,7 @@ PENDING_SECONDS = 600  # time to sign in to the site after scanning
 def qr_screen(lesson_id: int):
     lesson = load(Lesson, lesson_id, services.can_run_sign_in)
     url = url_for("attendance.scan", token=services.sign_in_token(lesson), _external=True)
-    svg = segno.make(url, error="m").svg_inline(scale=8, dark="#000", light="#fff")
+    svg = segno.make(url, error="m").svg_inline(scale=8, dark="#000", light="#fff", omitsize=True)
     present, expected = services.signed_in_count(lesson)
     refresh = services.WINDOW_SECONDS - int(time.time()) % services.WINDOW_SECONDS + 1
     return render_template(
