@@ -665,6 +665,32 @@ CASES = [
         lambda w: f"/rotation/cycles/{w.cycle.id}/confirm",
         ORGANIZER_POST,
     ),
+    Case("rotation.blackouts", "GET", lambda w: "/rotation/blackouts", ORGANIZER_ONLY),
+    Case(
+        "rotation.delete_blackout",
+        "POST",
+        lambda w: "/rotation/blackouts/999999/delete",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case("attendance.credit", "GET", lambda w: "/attendance/hours", ORGANIZER_ONLY),
+    Case(
+        "attendance.targets",
+        "GET",
+        lambda w: "/attendance/targets",
+        _row(302, 403, 403, 403, 200, 200),
+    ),
+    Case(
+        "attendance.member_hours",
+        "GET",
+        lambda w: f"/attendance/members/{w.own_member.id}/hours",
+        _row(302, 200, 403, 403, 200, 403),
+    ),
+    Case(
+        "attendance.member_hours",
+        "GET",
+        lambda w: f"/attendance/members/{w.branch_member.id}/hours",
+        ORGANIZER_OR_SECRETARY,
+    ),
     Case("reports.index", "GET", lambda w: "/reports/", ORGANIZER_OR_SECRETARY),
     Case(
         "reports.dashboard",

@@ -287,3 +287,49 @@ def test_annual_targets(category, secretary, expected):
     assert services.annual_target(member) == expected
     services.save_hours_targets({"categories": {"member": 40}, "secretary": 60})
     assert services.annual_target(member) == (40 if expected == 32 else 60)
+
+
+def test_organizer_credits_hours_and_sees_the_ledger(client, trainee):
+    organizer = make_user(roles={Role.ORGANIZER})
+    login(client, organizer)
+    response = client.post(
+        "/attendance/hours",
+        data={
+            "staff_no": trainee.member.staff_no,
+            "hours": "6",
+            "reason": "参加上级党校专题培训",
+            "credited_on": "2026-06-01",
+        },
+    )
+    assert response.status_code == 302
+    html = client.get(f"/attendance/members/{trainee.member_id}/hours?year=2026").get_data(
+        as_text=True
+    )
+    assert "参加上级党校专题培训" in html and "已获 6 / 年度目标 32 学时" in html
+    assert db.session.scalar(sa.select(AuditLog.action).where(AuditLog.action == "hours.credited"))
+    html = client.post(
+        "/attendance/hours",
+        data={"staff_no": "nobody", "hours": "6", "reason": "x", "credited_on": "2026-06-01"},
+    ).get_data(as_text=True)
+    assert "没有这个工号" in html
+
+
+def test_targets_are_settings(client):
+    login(client, make_user(roles={Role.ADMIN}))
+    data = {
+        f"cat-{c}": "40"
+        for c in (
+            "cadre",
+            "party_worker",
+            "member",
+            "probationary",
+            "activist",
+            "league_member",
+            "youth",
+        )
+    }
+    assert client.post("/attendance/targets", data={**data, "secretary": "60"}).status_code == 302
+    assert services.hours_targets()["secretary"] == 60
+    bad = client.post("/attendance/targets", data={**data, "cat-member": "-1", "secretary": "60"})
+    assert "0 到 500" in bad.get_data(as_text=True)
+    assert services.hours_targets()["categories"]["member"] == 40

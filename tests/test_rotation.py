@@ -244,3 +244,23 @@ def test_dashboard_query_count_does_not_grow_with_members(app):
     large = _queries_for_dashboard(app, cycle)
     assert reports.dashboard(cycle, None).total == 5000
     assert small == large
+
+
+def test_blackouts_are_registered_and_refused_when_backwards(client, organizer):
+    member = make_member()
+    data = {
+        "staff_no": member.staff_no,
+        "start_date": "2030-03-01",
+        "end_date": "2030-03-31",
+        "reason": "on_duty",
+        "note": "大修",
+    }
+    assert client.post("/rotation/blackouts", data=data).status_code == 302
+    blackout = db.session.scalar(sa.select(Blackout))
+    assert blackout.member_id == member.id and blackout.note == "大修"
+    html = client.post("/rotation/blackouts", data={**data, "end_date": "2030-02-01"}).get_data(
+        as_text=True
+    )
+    assert "结束日期不能早于开始日期" in html
+    client.post(f"/rotation/blackouts/{blackout.id}/delete")
+    assert db.session.scalar(sa.select(sa.func.count(Blackout.id))) == 0

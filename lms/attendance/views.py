@@ -7,8 +7,10 @@ import io
 import secrets
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import segno
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -24,12 +26,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from lms.access import authorize, load
+from lms.access import authorize, load, roles_required
 from lms.attendance import services, sheets
-from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
+from lms.attendance.forms import CreditForm, TargetsForm
+from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, HoursCredit
+from lms.auth.models import Role
+from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.org.forms import ConfirmForm
+from lms.org.models import Category, Member
+from lms.org.services import can_view_member
 from lms.sessions.models import Lesson, TrainingSession
 
 bp = Blueprint("attendance", __name__, url_prefix="/attendance")
@@ -195,3 +202,73 @@ def import_attendance(session_id: int):
     return render_template(
         "attendance/import.html", grid=grid, errors=errors, count=count, form=form
     )
+
+
+@bp.route("/hours", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def credit():
+    """Credit external hours (with reason; the approver is the organizer who records it)."""
+    form = CreditForm()
+    if form.validate_on_submit():
+        member = db.session.scalar(
+            sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
+        )
+        if member is None:
+            form.staff_no.errors.append(_("没有这个工号。"))
+        else:
+            services.credit_hours(
+                member,
+                form.hours.data,
+                form.reason.data.strip(),
+                form.credited_on.data,
+                current_user,
+            )
+            db.session.commit()
+            flash(
+                _("已为 %(name)s 认定 %(hours)s 学时。", name=member.name, hours=form.hours.data),
+                "success",
+            )
+            return redirect(url_for("attendance.member_hours", member_id=member.id))
+    credits = db.session.scalars(
+        sa.select(HoursCredit).order_by(HoursCredit.created_at.desc()).limit(50)
+    ).all()
+    return render_template("attendance/credit.html", form=form, credits=credits)
+
+
+@bp.route("/members/<int:member_id>/hours")
+@login_required
+def member_hours(member_id: int):
+    member = load(Member, member_id, can_view_member)
+    year = request.args.get("year", local_today().year, type=int)
+    if not 2000 <= year <= 2100:
+        abort(404)
+    ledger = services.hours_ledger(member, year)
+    return render_template(
+        "attendance/member_hours.html",
+        member=member,
+        year=year,
+        ledger=ledger,
+        total=sum((line.hours for line in ledger), Decimal(0)),
+        target=services.annual_target(member),
+    )
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+@roles_required(Role.ADMIN, Role.ORGANIZER)
+def targets():
+    current = services.hours_targets()
+    form = TargetsForm(data={"secretary": current["secretary"]})
+    if form.validate_on_submit():
+        values = {}
+        for category in Category:
+            raw = request.form.get(f"cat-{category.value}", "")
+            if not raw.isdigit() or int(raw) > 500:
+                form.secretary.errors.append(_("每类目标须为 0 到 500 的整数。"))
+                break
+            values[category.value] = int(raw)
+        else:
+            services.save_hours_targets({"categories": values, "secretary": form.secretary.data})
+            db.session.commit()
+            flash(_("年度学时目标已保存。"), "success")
+            return redirect(url_for("attendance.targets"))
+    return render_template("attendance/targets.html", form=form, current=current)

@@ -4,7 +4,15 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from lms.forms import CheckboxesField, choices
@@ -57,3 +65,20 @@ class MoveForm(FlaskForm):
     session_id = IntegerField(_l("调入期次"), validators=[InputRequired()])
     force = BooleanField(_l("已知悉超出安全比例等提示，仍然调整"))
     submit = SubmitField(_l("调整"))
+
+
+class BlackoutForm(FlaskForm):
+    staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
+    start_date = DateField(_l("开始日期"), validators=[InputRequired()])
+    end_date = DateField(_l("结束日期"), validators=[InputRequired()])
+    reason = SelectField(_l("原因"))
+    note = StringField(_l("备注"), validators=[Length(max=200)])
+    submit = SubmitField(_l("登记"))
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.end_date.data < self.start_date.data:
+            self.end_date.errors.append(_l("结束日期不能早于开始日期。"))
+            return False
+        return True

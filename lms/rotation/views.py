@@ -100,4 +100,5 @@ def makeup(enrollment_id: int):
     return _act(enrollment_id, lambda e: service.carry_to_makeup(e, target))
 
 
-import lms.rotation.cycle_views  # noqa: E402,F401  (routes on the same blueprint)
+import lms.rotation.blackout_views  # noqa: E402  (routes on the same blueprint)
+import lms.rotation.cycle_views  # noqa: E402,F401

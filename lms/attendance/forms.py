@@ -1,0 +1,33 @@
+"""Crediting external hours and setting annual targets."""
+
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+
+class CreditForm(FlaskForm):
+    staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
+    hours = DecimalField(
+        _l("学时"),
+        places=1,
+        validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(200))],
+    )
+    reason = StringField(
+        _l("事由"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l("例如：参加上级党校专题培训"),
+    )
+    credited_on = DateField(_l("日期"), validators=[InputRequired()], default=date.today)
+    submit = SubmitField(_l("认定学时"))
+
+
+class TargetsForm(FlaskForm):
+    secretary = IntegerField(
+        _l("党支部书记、中层党员干部"),
+        validators=[InputRequired(), NumberRange(min=0, max=500)],
+    )
+    submit = SubmitField(_l("保存"))

@@ -1,0 +1,66 @@
+"""Blackout dates (值班、休假): the planner never calls a member to a session inside them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from lms.access import authorize, load, roles_required
+from lms.admin.services import record_audit
+from lms.auth.models import Role
+from lms.extensions import db
+from lms.forms import choices
+from lms.org.forms import ConfirmForm
+from lms.org.models import Member
+from lms.rotation.forms import BlackoutForm
+from lms.rotation.models import BLACKOUT_LABELS, Blackout
+from lms.rotation.views import bp
+
+
+@bp.route("/blackouts", methods=["GET", "POST"])
+@roles_required(Role.ORGANIZER)
+def blackouts():
+    form = BlackoutForm()
+    form.reason.choices = choices((r.value, label) for r, label in BLACKOUT_LABELS.items())
+    if form.validate_on_submit():
+        member = db.session.scalar(
+            sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
+        )
+        if member is None:
+            form.staff_no.errors.append(_("没有这个工号。"))
+        else:
+            blackout = Blackout(
+                member_id=member.id,
+                start_date=form.start_date.data,
+                end_date=form.end_date.data,
+                reason=form.reason.data,
+                note=form.note.data or "",
+            )
+            db.session.add(blackout)
+            db.session.flush()
+            record_audit("blackout.created", "member", member.id, {"id": blackout.id})
+            db.session.commit()
+            flash(_("已登记。"), "success")
+            return redirect(url_for("rotation.blackouts"))
+    rows = db.session.scalars(
+        sa.select(Blackout).order_by(Blackout.start_date.desc()).limit(200)
+    ).all()
+    return render_template(
+        "rotation/blackouts.html",
+        form=form,
+        rows=rows,
+        labels=BLACKOUT_LABELS,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/blackouts/<int:blackout_id>/delete", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def delete_blackout(blackout_id: int):
+    blackout = load(Blackout, blackout_id, lambda user, b: user.has_role(Role.ORGANIZER))
+    authorize(ConfirmForm().validate_on_submit())
+    record_audit("blackout.deleted", "member", blackout.member_id, {"id": blackout.id})
+    db.session.delete(blackout)
+    db.session.commit()
+    return redirect(url_for("rotation.blackouts"))
