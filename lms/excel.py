@@ -52,5 +52,14 @@ def attachment_headers(filename: str) -> dict[str, str]:
     }
 
 
+def inline_headers(filename: str) -> dict[str, str]:
+    """Like `attachment_headers`, but for a file the browser shows (e.g. a PDF)."""
+    headers = attachment_headers(filename)
+    headers["Content-Disposition"] = headers["Content-Disposition"].replace(
+        "attachment", "inline", 1
+    )
+    return headers
+
+
 def xlsx_response(filename: str, data: bytes) -> Response:
     return Response(data, mimetype=XLSX_MIMETYPE, headers=attachment_headers(filename))

@@ -558,6 +558,12 @@ CASES = [
         LECTURER_OF_IT,
     ),
     Case(
+        "attendance.sign_in_sheet_pdf",
+        "GET",
+        lambda w: f"/attendance/sessions/{w.session.id}/sheet.pdf",
+        LECTURER_OF_IT,
+    ),
+    Case(
         "attendance.export",
         "GET",
         lambda w: f"/attendance/sessions/{w.other_lesson.session_id}/export.xlsx",

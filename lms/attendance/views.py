@@ -13,6 +13,7 @@ import segno
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     make_response,
@@ -32,11 +33,12 @@ from lms.attendance.forms import CreditForm, TargetsForm
 from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, HoursCredit
 from lms.auth.models import Role
 from lms.clock import local_today
-from lms.excel import xlsx_response
+from lms.excel import inline_headers, xlsx_response
 from lms.extensions import db
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category, Member
 from lms.org.services import can_view_member
+from lms.pdf import render_pdf
 from lms.sessions.models import Lesson, TrainingSession
 
 bp = Blueprint("attendance", __name__, url_prefix="/attendance")
@@ -168,6 +170,19 @@ def sign_in_sheet(session_id: int):
     training = load(TrainingSession, session_id, services.can_view_session_attendance)
     grid = services.session_grid(training)
     return xlsx_response(f"{training.title}-签到表.xlsx", sheets.sign_in_sheet(grid))
+
+
+@bp.route("/sessions/<int:session_id>/sheet.pdf")
+@login_required
+def sign_in_sheet_pdf(session_id: int):
+    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    grid = services.session_grid(training)
+    pdf = render_pdf(render_template("pdf/sign_in_sheet.html", grid=grid))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers=inline_headers(f"{training.title}-签到表.pdf"),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/export.xlsx")

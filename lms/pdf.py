@@ -1,0 +1,64 @@
+"""The one way to make a PDF: WeasyPrint with a URL fetcher that serves only the app's own
+packaged assets.
+
+Templates refer to assets as `asset:static/app.css` or `asset:certificates/seal.svg` (relative
+URLs resolve against that base). Anything else — `file:`, `http(s):`, `ftp:` — is refused at once,
+so a template cannot read local files or make the server call out (and cannot hang on a network
+that is not there). `data:` URLs are decoded in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from weasyprint.urls import URLFetcherResponse
+
+from lms.paths import PACKAGE_DIR, shipped
+
+BASE_URL = "asset:/"
+
+
+class AssetRefused(Exception):
+    """A URL the PDF may not use."""
+
+
+def asset_roots() -> dict[str, Path]:
+    return {
+        "static": PACKAGE_DIR / "static",
+        "certificates": shipped("content") / "certificates",
+    }
+
+
+def _data_url(url: str) -> URLFetcherResponse:
+    header, _sep, payload = url[5:].partition(",")
+    media_type = header.removesuffix(";base64") or "text/plain"
+    body = base64.b64decode(payload) if header.endswith(";base64") else unquote(payload).encode()
+    return URLFetcherResponse(url, body=body, headers={"Content-Type": media_type})
+
+
+def locked_url_fetcher(url: str, *args, **kwargs) -> URLFetcherResponse:
+    if url.startswith("data:"):
+        return _data_url(url)
+    parts = urlsplit(url)
+    if parts.scheme != "asset":
+        raise AssetRefused(f"refused: {parts.scheme or 'relative'} URL")
+    root_name, _sep, rest = unquote(parts.path).lstrip("/").partition("/")
+    root = asset_roots().get(root_name)
+    if root is None:
+        raise AssetRefused(f"refused: unknown asset folder {root_name!r}")
+    path = (root / rest).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        raise AssetRefused("refused: not a packaged asset")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": media_type})
+
+
+def render_pdf(html: str) -> bytes:
+    """A PDF of `html` (a rendered template), fetching only packaged assets."""
+    return weasyprint.HTML(
+        string=html, base_url=BASE_URL, url_fetcher=locked_url_fetcher
+    ).write_pdf()
