@@ -81,6 +81,7 @@ def _import_models() -> None:
     import lms.attendance.models
     import lms.auth.models
     import lms.catalog.models
+    import lms.certificates.models
     import lms.main.models
     import lms.materials.models
     import lms.org.models

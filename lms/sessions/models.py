@@ -73,6 +73,11 @@ class TrainingSession(TargetsCategories, db.Model):
         enum_column(SessionStatus, "session_status"), default=SessionStatus.PLANNED, index=True
     )
     cancel_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Completion (结业) rule: share of the lessons' hours attended, whether lateness counts as
+    # present, and whether the session's quiz must be passed.
+    completion_percent: Mapped[int] = mapped_column(default=100, server_default="100")
+    late_counts: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    quiz_required: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[timestamp]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
