@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import catalog_throughput, roster_import, upload_memory
+from bench import catalog_throughput, quiz_peak, roster_import, upload_memory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -21,6 +21,9 @@ def main() -> None:
         "roster_import": roster_import.run(),
         "catalog_throughput": catalog_throughput.run(),
         "upload_memory": upload_memory.run(),
+        "quiz_peak": quiz_peak.run(),
+        "planner": __import__("bench.planner").planner.run(),
+        "dashboard": __import__("bench.dashboard").dashboard.run(),
     }
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

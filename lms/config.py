@@ -60,6 +60,12 @@ def load_config(instance_path: Path) -> dict:
         "ICAL_UID_DOMAIN": os.environ.get("LMS_ICAL_UID_DOMAIN", "party-school.lms"),
         "SIGNIN_GRACE_WINDOWS": int(os.environ.get("LMS_SIGNIN_GRACE_WINDOWS", "1")),
         "SIGNIN_LATE_MINUTES": int(os.environ.get("LMS_SIGNIN_LATE_MINUTES", "10")),
+        "CERTIFICATES_DIR": os.environ.get("LMS_CERTIFICATES_DIR")
+        or str(instance_path / "certificates"),
+        "CERT_SERIAL_PREFIX": os.environ.get("LMS_CERT_SERIAL_PREFIX", "DX"),
+        "CERT_SIGNATORY": os.environ.get("LMS_CERT_SIGNATORY", "党校校长"),
+        "PUBLIC_URL": os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:5000"),
+        "JOBS_INLINE": _flag("LMS_JOBS_INLINE"),
         "ROSTER_MAX_ROWS": int(os.environ.get("LMS_ROSTER_MAX_ROWS", "20000")),
         "MEMBERS_PER_PAGE": 50,
         "SCHOOL_NAME": os.environ.get("LMS_SCHOOL_NAME", "党校"),

@@ -310,6 +310,18 @@ def _demo_session(path: Path, where: str, entry: dict) -> None:
                 )
                 for lesson in session.lessons
             )
+    if attended:
+        from lms.attendance.services import refresh_totals
+
+        db.session.flush()
+        refresh_totals(
+            set(
+                db.session.scalars(
+                    sa.select(Enrollment.member_id).where(Enrollment.session_id == session.id)
+                )
+            ),
+            {session.id},
+        )
 
 
 def load_teaching(path: Path) -> str:

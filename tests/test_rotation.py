@@ -264,3 +264,21 @@ def test_blackouts_are_registered_and_refused_when_backwards(client, organizer):
     assert "结束日期不能早于开始日期" in html
     client.post(f"/rotation/blackouts/{blackout.id}/delete")
     assert db.session.scalar(sa.select(sa.func.count(Blackout.id))) == 0
+
+
+def test_kept_totals_follow_every_attendance_change(client, organizer):
+    cycle = make_cycle(required_hours="2")
+    session = make_session(start=date(2026, 6, 1), status=SessionStatus.IN_PROGRESS)
+    lesson = make_lesson(session=session)  # a 2-hour course
+    member = make_member()
+    from lms.rotation.enrollment import enroll
+
+    enroll(session, member, cycle_id=cycle.id)
+    ids = sa.select(Member.id).where(Member.id == member.id)
+    key = f"a-{member.id}-{lesson.id}"
+    client.post(f"/attendance/sessions/{session.id}", data={key: "late"})
+    assert services.cycle_hours(cycle, ids) == {member.id: 2}
+    assert reports.dashboard(cycle, None).attendance_rate == 100
+    client.post(f"/attendance/sessions/{session.id}", data={key: "absent"})
+    assert services.cycle_hours(cycle, ids) == {}
+    assert reports.dashboard(cycle, None).attendance_rate == 0

@@ -82,3 +82,17 @@ class HoursCredit(db.Model):
     approved_by: Mapped[User] = relationship()
 
     __table_args__ = (sa.CheckConstraint("hours > 0", name="hours_positive"),)
+
+
+class AttendanceTotal(db.Model):
+    """Per member and session: attended lessons and their hours. Kept up to date wherever
+    attendance is written, so reports never aggregate the raw attendance rows."""
+
+    __tablename__ = "attendance_totals"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    lessons: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal(0))

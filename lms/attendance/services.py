@@ -19,6 +19,7 @@ from lms.attendance.models import (
     Attendance,
     AttendanceMethod,
     AttendanceStatus,
+    AttendanceTotal,
     HoursCredit,
 )
 from lms.auth.models import Role, User
@@ -134,7 +135,7 @@ def sign_in_by_qr(member: Member, lesson: Lesson, device: str, scanned_at: datet
     attendance.recorded_at = scanned_at
     attendance.recorded_by_id = None
     db.session.add(attendance)
-    db.session.flush()
+    refresh_totals({member.id}, {lesson.session_id})
     return attendance
 
 
@@ -150,6 +151,62 @@ def signed_in_count(lesson: Lesson) -> tuple[int, int]:
         )
     )
     return present, expected
+
+
+# --- totals for reports ---------------------------------------------------------------------
+
+
+def refresh_totals(member_ids: set[int], session_ids: set[int]) -> None:
+    """Recompute the attended lessons and hours of these members in these sessions."""
+    if not member_ids or not session_ids:
+        return
+    db.session.flush()
+    db.session.execute(
+        sa.delete(AttendanceTotal).where(
+            AttendanceTotal.member_id.in_(member_ids), AttendanceTotal.session_id.in_(session_ids)
+        )
+    )
+    rows = db.session.execute(
+        sa.select(
+            Attendance.member_id,
+            Lesson.session_id,
+            sa.func.count(Attendance.id),
+            sa.func.coalesce(sa.func.sum(Course.hours), 0),
+        )
+        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(
+            Attendance.member_id.in_(member_ids),
+            Lesson.session_id.in_(session_ids),
+            Attendance.status.in_(ATTENDED),
+        )
+        .group_by(Attendance.member_id, Lesson.session_id)
+    ).all()
+    if rows:
+        db.session.execute(
+            sa.insert(AttendanceTotal),
+            [{"member_id": m, "session_id": s, "lessons": n, "hours": h} for m, s, n, h in rows],
+        )
+
+
+def rebuild_all_totals() -> None:
+    """After a bulk load that wrote attendance directly."""
+    db.session.execute(sa.delete(AttendanceTotal))
+    db.session.execute(
+        sa.insert(AttendanceTotal).from_select(
+            ["member_id", "session_id", "lessons", "hours"],
+            sa.select(
+                Attendance.member_id,
+                Lesson.session_id,
+                sa.func.count(Attendance.id),
+                sa.func.coalesce(sa.func.sum(Course.hours), 0),
+            )
+            .join(Lesson, Lesson.id == Attendance.lesson_id)
+            .join(Course, Course.id == Lesson.course_id)
+            .where(Attendance.status.in_(ATTENDED))
+            .group_by(Attendance.member_id, Lesson.session_id),
+        )
+    )
 
 
 # --- the grid --------------------------------------------------------------------------------
@@ -213,6 +270,7 @@ def set_attendance(
         cell.recorded_at = utcnow()
         changed.append([member_id, lesson_id, status.value])
     db.session.flush()
+    refresh_totals({c[0] for c in changed}, {grid.session.id})
     if changed:
         record_audit("attendance.changed", "session", grid.session.id, {"cells": changed[:500]})
     return len(changed)

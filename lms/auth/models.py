@@ -73,7 +73,10 @@ class User(db.Model):
 
     member: Mapped[Member | None] = relationship(back_populates="user")
     role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
+        # Loaded when first needed: a quiz autosave never looks at roles.
+        cascade="all, delete-orphan",
+        lazy="select",
+        order_by=UserRole.role,
     )
 
     # --- Flask-Login protocol -------------------------------------------------------------

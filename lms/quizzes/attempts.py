@@ -50,10 +50,11 @@ WRONG_BOOK_PRACTICE_SIZE = 20
 class AttemptRefused(Exception):
     """The request cannot be honoured; `message` says why in the user's language."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, access: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.access = access  # not the caller's attempt at all: answer like any other page
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -195,9 +196,9 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
 # --- answering -------------------------------------------------------------------------------
 
 
-def _clean_response(item: AttemptQuestion, response: object) -> dict | None:
-    """Check a submitted answer against the question; None clears it."""
-    version = item.version
+def _clean_response(version, response: object) -> dict | None:
+    """Check a submitted answer against the question (anything with the version's `type`,
+    `options` and `blanks`); None clears it."""
     if response is None:
         return None
     if not isinstance(response, dict):
@@ -224,53 +225,82 @@ def _clean_response(item: AttemptQuestion, response: object) -> dict | None:
     return {"blanks": blanks} if any(b.strip() for b in blanks) else None
 
 
+def check_owner(attempt_id: int, member_id: int) -> None:
+    """Raise the access refusal for an attempt that is missing or someone else's."""
+    owner = db.session.scalar(sa.select(Attempt.member_id).where(Attempt.id == attempt_id))
+    if owner is None:
+        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
+    if owner != member_id:
+        raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
+
+
 @dataclass
 class SaveResult:
-    item: AttemptQuestion
+    position: int
+    seq: int
+    saved_at: datetime | None
     applied: bool  # False when a newer save for this question had already arrived
 
 
 def save_answer(
-    attempt: Attempt,
+    attempt: Attempt | int,
     position: int,
     response: object,
     seq: int | None = None,
     now: datetime | None = None,
+    *,
+    member_id: int | None = None,
 ) -> SaveResult:
-    """Save one answer. `seq` orders the saves of one question: an older one arriving late is
-    acknowledged but does not overwrite a newer one."""
+    """Save one answer, in four statements (this is the busiest request of a quiz).
+
+    `seq` orders the saves of one question: an older one arriving late is acknowledged but does
+    not overwrite a newer one. With `member_id`, the attempt must be that member's (403)."""
     now = now or utcnow()
+    attempt_id = attempt if isinstance(attempt, int) else attempt.id
     # Shared lock: a submit (which updates this row) waits for saves under way, and a save
     # arriving after a submit sees the attempt finished.
     locked = db.session.execute(
-        sa.select(Attempt.status, Attempt.deadline)
-        .where(Attempt.id == attempt.id)
+        sa.select(Attempt.member_id, Attempt.status, Attempt.deadline)
+        .where(Attempt.id == attempt_id)
         .with_for_update(read=True)
-    ).one()
+    ).one_or_none()
+    if locked is None:
+        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
+    if member_id is not None and locked.member_id != member_id:
+        raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
     if locked.status is not AttemptStatus.IN_PROGRESS:
         raise AttemptRefused(_("本次作答已经交卷，不能再修改答案。"), 409)
     if locked.deadline is not None and now > locked.deadline:
-        finish_attempt(attempt, AttemptStatus.TIMED_OUT, now)
+        finish_attempt(db.session.get(Attempt, attempt_id), AttemptStatus.TIMED_OUT, now)
         raise AttemptRefused(_("作答时间已到，答案未保存；已按此前保存的答案交卷。"), 409)
-    item = db.session.scalar(
-        sa.select(AttemptQuestion)
-        .where(AttemptQuestion.attempt_id == attempt.id, AttemptQuestion.position == position)
-        .options(selectinload(AttemptQuestion.version))
-    )
+    item = db.session.execute(
+        sa.select(
+            AttemptQuestion.id,
+            AttemptQuestion.saved_seq,
+            AttemptQuestion.saved_at,
+            QuestionVersion.type,
+            QuestionVersion.options,
+            QuestionVersion.blanks,
+        )
+        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
+        .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position)
+    ).one_or_none()
     if item is None:
         raise AttemptRefused(_("本次作答中没有这道题。"), 404)
     cleaned = _clean_response(item, response)
     seq = item.saved_seq + 1 if seq is None else seq
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
         raise AttemptRefused(_("答案的格式不正确。"))
-    result = db.session.execute(
+    saved = db.session.execute(
         sa.update(AttemptQuestion)
         .where(AttemptQuestion.id == item.id, AttemptQuestion.saved_seq < seq)
         .values(response=cleaned, saved_seq=seq, saved_at=now)
+        .returning(AttemptQuestion.saved_seq, AttemptQuestion.saved_at)
         .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(item)
-    return SaveResult(item=item, applied=result.rowcount == 1)
+    ).one_or_none()
+    if saved is None:
+        return SaveResult(position, item.saved_seq, item.saved_at, applied=False)
+    return SaveResult(position, saved.saved_seq, saved.saved_at, applied=True)
 
 
 # --- finishing and grading -------------------------------------------------------------------

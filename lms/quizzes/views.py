@@ -642,24 +642,34 @@ def answer_and_go(attempt_id: int, position: int):
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @login_required
 def autosave(attempt_id: int):
-    """JSON autosave: {"position": n, "response": {...} or null, "seq": n}."""
-    attempt = _own_attempt(attempt_id)
+    """JSON autosave: {"position": n, "response": {...} or null, "seq": n}. The attempt is
+    loaded, checked and locked by the service in one statement (the busiest request)."""
+    if current_user.member_id is None:
+        abort(403)
     payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("position"), int):
-        return jsonify(ok=False, message=_("答案的格式不正确。")), 400
     try:
+        if not isinstance(payload, dict) or not isinstance(payload.get("position"), int):
+            attempts.check_owner(attempt_id, current_user.member_id)  # a stranger learns nothing
+            raise attempts.AttemptRefused(_("答案的格式不正确。"))
         saved = attempts.save_answer(
-            attempt, payload["position"], payload.get("response"), payload.get("seq")
+            attempt_id,
+            payload["position"],
+            payload.get("response"),
+            payload.get("seq"),
+            member_id=current_user.member_id,
         )
     except attempts.AttemptRefused as refused:
+        if refused.access:
+            abort(refused.status)
         db.session.commit()  # a deadline that passed finishes the attempt
-        return jsonify(ok=False, message=refused.message, finished=attempt.finished), refused.status
+        finished = refused.status == 409
+        return jsonify(ok=False, message=refused.message, finished=finished), refused.status
     db.session.commit()
     return jsonify(
         ok=True,
-        position=saved.item.position,
-        seq=saved.item.saved_seq,
-        saved_at=saved.item.saved_at.isoformat() if saved.item.saved_at else None,
+        position=saved.position,
+        seq=saved.seq,
+        saved_at=saved.saved_at.isoformat() if saved.saved_at else None,
     )
 
 

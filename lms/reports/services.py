@@ -9,8 +9,9 @@ from decimal import Decimal
 from itertools import pairwise
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
-from lms.attendance.models import ATTENDED, Attendance
+from lms.attendance.models import AttendanceTotal
 from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.org.models import CATEGORY_LABELS, Branch, Department, Member, Shift
@@ -64,9 +65,15 @@ def _people(cycle: RotationCycle, scope: set[int] | None) -> list:
     return db.session.execute(stmt).all()
 
 
+def _ids(cycle: RotationCycle, scope: set[int] | None) -> sa.Select:
+    stmt = population(cycle).with_only_columns(Member.id)
+    return stmt.where(Member.branch_id.in_(scope)) if scope is not None else stmt
+
+
 def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
     people = _people(cycle, scope)
-    states = coverage_states(cycle, scope)
+    hours = cycle_hours(cycle, _ids(cycle, scope))
+    states = coverage_states(cycle, scope, hours=hours)
     names = {
         "branch": dict(db.session.execute(sa.select(Branch.id, Branch.name)).all()),
         "department": dict(db.session.execute(sa.select(Department.id, Department.name)).all()),
@@ -91,19 +98,14 @@ def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
         for g in GROUPS
     }
     member_ids = [row[0] for row in people]
-    ids_stmt = (
-        sa.select(Member.id).where(Member.id.in_(member_ids))
-        if scope is not None
-        else (population(cycle).with_only_columns(Member.id))
-    )
     return Dashboard(
         cycle=cycle,
         total=len(people),
         counts=Counter(states.values()),
         groups=groups,
         sessions=_session_fill(cycle),
-        attendance_rate=_attendance_rate(cycle, ids_stmt),
-        hours_bins=_hours_bins(cycle, ids_stmt, member_ids),
+        attendance_rate=_attendance_rate(cycle, _ids(cycle, scope)),
+        hours_bins=_hours_bins(hours, member_ids),
     )
 
 
@@ -137,62 +139,82 @@ def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> Decimal | N
         TrainingSession.start_date <= cycle.end_date,
         TrainingSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED]),
     )
-    expected = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Enrollment)
-        .join(Lesson, Lesson.session_id == Enrollment.session_id)
+    lessons = dict(
+        db.session.execute(
+            sa.select(Lesson.session_id, sa.func.count(Lesson.id))
+            .where(Lesson.session_id.in_(started))
+            .group_by(Lesson.session_id)
+        ).all()
+    )
+    enrolled = db.session.execute(
+        sa.select(Enrollment.session_id, sa.func.count(Enrollment.id))
         .where(
             Enrollment.session_id.in_(started),
             Enrollment.member_id.in_(member_ids),
             Enrollment.status.not_in([*MISSED]),
         )
-    )
+        .group_by(Enrollment.session_id)
+    ).all()
+    expected = sum(count * lessons.get(session_id, 0) for session_id, count in enrolled)
     if not expected:
         return None
     attended = db.session.scalar(
-        sa.select(sa.func.count(Attendance.id))
-        .join(Lesson, Lesson.id == Attendance.lesson_id)
-        .where(
-            Lesson.session_id.in_(started),
-            Attendance.member_id.in_(member_ids),
-            Attendance.status.in_(ATTENDED),
+        sa.select(sa.func.coalesce(sa.func.sum(AttendanceTotal.lessons), 0)).where(
+            AttendanceTotal.session_id.in_(started), AttendanceTotal.member_id.in_(member_ids)
         )
     )
     return (Decimal(attended * 100) / expected).quantize(Decimal("0.1"))
 
 
-def _hours_bins(cycle: RotationCycle, member_ids: sa.Select, everyone: list[int]):
-    hours = cycle_hours(cycle, member_ids)
+def _hours_bins(hours: dict[int, Decimal], everyone: list[int]) -> list[tuple[str, int]]:
     edges = [0, 4, 8, 16, 24, 32, 48, 56]
     labels = [f"{a}–{b}" for a, b in pairwise(edges)] + [f"≥{edges[-1]}"]
     counts = [0] * len(labels)
     for member_id in everyone:
         value = hours.get(member_id, Decimal(0))
-        index = sum(value >= edge for edge in edges[1:])
-        counts[index] += 1
+        counts[sum(value >= edge for edge in edges[1:])] += 1
     return list(zip(labels, counts, strict=True))
 
 
 def members_in(
-    cycle: RotationCycle, scope: set[int] | None, state: str | None, group: str | None, key
-) -> list[tuple[Member, str]]:
-    """The drill-down: members of the population in a state and a group, with their state."""
+    cycle: RotationCycle,
+    scope: set[int] | None,
+    state: str | None,
+    group: str | None,
+    key,
+    limit: int | None = None,
+) -> tuple[list[tuple[Member, str]], int]:
+    """The drill-down: members in a state and a group, with their state, and how many there are
+    in all (only the first `limit` are loaded)."""
     states = coverage_states(cycle, scope)
-    stmt = population(cycle).order_by(Member.staff_no)
-    if scope is not None:
-        stmt = stmt.where(Member.branch_id.in_(scope))
     column = {
         "branch": Member.branch_id,
         "department": Member.department_id,
         "shift": Member.shift_id,
         "category": Member.category,
     }.get(group or "")
+    ids = _ids(cycle, scope).order_by(Member.staff_no)
     if column is not None:
-        stmt = stmt.where(column.is_(None) if key is None else column == key)
-    members = db.session.scalars(stmt).all()
-    rows = [(m, states.get(m.id, Coverage.UNPLANNED)) for m in members]
-    if state == "untrained":
-        return [(m, s) for m, s in rows if s != Coverage.TRAINED]
-    if state in STATES:
-        return [(m, s) for m, s in rows if s == state]
-    return rows
+        ids = ids.where(column.is_(None) if key is None else column == key)
+    chosen = [
+        member_id
+        for member_id in db.session.scalars(ids)
+        if state is None
+        or (state == "untrained" and states.get(member_id) != Coverage.TRAINED)
+        or states.get(member_id, Coverage.UNPLANNED) == state
+    ]
+    shown = chosen[:limit] if limit is not None else chosen
+    members = (
+        {
+            m.id: m
+            for m in db.session.scalars(
+                sa.select(Member)
+                .where(Member.id.in_(shown))
+                .options(selectinload(Member.branch), selectinload(Member.shift))
+            )
+        }
+        if shown
+        else {}
+    )
+    rows = [(members[i], states.get(i, Coverage.UNPLANNED)) for i in shown if i in members]
+    return rows, len(chosen)

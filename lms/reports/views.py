@@ -85,7 +85,7 @@ def _group_key(group: str | None):
     return int(raw)
 
 
-def _drill(cycle: RotationCycle):
+def _drill(cycle: RotationCycle, limit: int | None = None):
     scope = services.scope_of(current_user)
     group = request.args.get("group")
     if group is not None and group not in services.GROUPS:
@@ -96,19 +96,19 @@ def _drill(cycle: RotationCycle):
     state = request.args.get("state")
     if state is not None and state not in (*services.STATES, "untrained"):
         abort(404)
-    return services.members_in(cycle, scope, state, group, key), state, group
+    return services.members_in(cycle, scope, state, group, key, limit), state, group
 
 
 @bp.route("/cycles/<int:cycle_id>/members")
 @login_required
 def members(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _viewer)
-    rows, state, _group = _drill(cycle)
+    (rows, count), state, _group = _drill(cycle, limit=2000)
     return render_template(
         "reports/members.html",
         cycle=cycle,
-        rows=rows[:2000],
-        count=len(rows),
+        rows=rows,
+        count=count,
         state=state,
         state_labels=STATE_LABELS,
     )
@@ -118,7 +118,7 @@ def members(cycle_id: int):
 @login_required
 def members_xlsx(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _viewer)
-    rows, _state, _group = _drill(cycle)
+    (rows, _count), _state, _group = _drill(cycle)
     header = [_("工号"), _("姓名"), _("部门"), _("党支部"), _("班组"), _("类别"), _("状态")]
     data = (
         [

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.admin.services import record_audit
-from lms.attendance.models import ATTENDED, Attendance
+from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal
 from lms.auth.models import Role, User
-from lms.catalog.models import Course
-from lms.clock import from_local, local_today
+from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member, Shift
@@ -25,7 +24,6 @@ from lms.rotation.models import Blackout, Cohort, CohortMember, RotationCycle
 from lms.sessions.models import (
     Enrollment,
     EnrollmentStatus,
-    Lesson,
     SessionStatus,
     TrainingSession,
 )
@@ -90,20 +88,16 @@ def population(cycle: RotationCycle) -> sa.Select:
 
 
 def cycle_hours(cycle: RotationCycle, member_ids: sa.Select) -> dict[int, Decimal]:
-    """Hours earned from attended lessons within the cycle's dates, per member."""
-    start = from_local(cycle.start_date, time(0))
-    end = from_local(cycle.end_date + timedelta(days=1), time(0))
+    """Hours earned in the cycle's sessions, per member (from the kept totals, not raw rows)."""
     rows = db.session.execute(
-        sa.select(Attendance.member_id, sa.func.sum(Course.hours))
-        .join(Lesson, Lesson.id == Attendance.lesson_id)
-        .join(Course, Course.id == Lesson.course_id)
+        sa.select(AttendanceTotal.member_id, sa.func.sum(AttendanceTotal.hours))
+        .join(TrainingSession, TrainingSession.id == AttendanceTotal.session_id)
         .where(
-            Attendance.member_id.in_(member_ids),
-            Attendance.status.in_(ATTENDED),
-            Lesson.starts_at >= start,
-            Lesson.starts_at < end,
+            TrainingSession.start_date >= cycle.start_date,
+            TrainingSession.start_date <= cycle.end_date,
+            AttendanceTotal.member_id.in_(member_ids),
         )
-        .group_by(Attendance.member_id)
+        .group_by(AttendanceTotal.member_id)
     )
     return {member_id: Decimal(total or 0) for member_id, total in rows}
 
@@ -114,7 +108,11 @@ class Coverage:
     UNPLANNED = "unplanned"
 
 
-def coverage_states(cycle: RotationCycle, branch_ids: set[int] | None = None) -> dict[int, str]:
+def coverage_states(
+    cycle: RotationCycle,
+    branch_ids: set[int] | None = None,
+    hours: dict[int, Decimal] | None = None,
+) -> dict[int, str]:
     """Each population member's state: trained, planned (cohort or live enrollment) or not.
     A fixed number of queries whatever the population's size."""
     member_ids = population(cycle).with_only_columns(Member.id)
@@ -131,7 +129,8 @@ def coverage_states(cycle: RotationCycle, branch_ids: set[int] | None = None) ->
             .group_by(Enrollment.member_id)
         ).all()
     )
-    hours = cycle_hours(cycle, member_ids) if cycle.required_hours else {}
+    if hours is None:
+        hours = cycle_hours(cycle, member_ids) if cycle.required_hours else {}
     planned = set(
         db.session.scalars(
             sa.select(CohortMember.member_id).where(

@@ -1,0 +1,805 @@
+"""Quiz peak: 500 trainees take the same 20-question quiz at once (target autosave p95 ≤ 150 ms).
+
+What is measured. The real app is served by gunicorn (GUNICORN_ARGS) on PostgreSQL, with Redis as
+the rate limiter's store, in a fresh database made for the run (migrated, demo content loaded,
+dropped at the end). 500 trainee accounts are enrolled in one session that has one published quiz
+of 20 fixed questions from the demo bank 「党章党规知识题库」 (single, multiple, true/false and
+fill-in; 30 minutes, one attempt, questions and options shuffled). Everyone signs in first (set-up,
+not measured). Then each simulated trainee, starting at a random moment within 60 s, starts the
+quiz, opens the first question page, autosaves every question 1–3 times (later saves change the
+answer, with an increasing `seq`; now and then a change clears it), thinking 0.2–1.5 s before each
+save, and submits; 20% submit twice (half of those one after the other, half at once, like a
+double click). Each trainee uses one keep-alive connection. The client is one asyncio loop on the
+same 2 cores, written against raw sockets to stay lean.
+
+Autosave latency (p50/p95/p99) is over every autosave request; req/s is every request of the
+mix over the measured phase. Because the trainees think between requests, req/s is set by the
+demand while the server keeps up, so the ratio to the bare app that matters is the p95 one.
+
+Checks afterwards, in the database: every acknowledged autosave (HTTP 200, ok=true) must be what
+is stored for its question, i.e. the stored (response, saved_seq) equals the highest-seq
+acknowledged save of that question (answers_lost counts the questions where it does not), and
+every trainee has exactly one attempt, finished and with a score (duplicate_attempts, ungraded).
+
+The baseline, in the same run and against the same PostgreSQL server and gunicorn settings, is a
+bare Flask + Flask-SQLAlchemy app (bench/_quiz_bare.py) driven by the same client code with the
+same trainees, think times and saves: start inserts a row, the page is a fixed string, autosave
+upserts one row and commits, submit is one UPDATE.
+
+Shortcuts, none of which touch what is measured: the trainees' password hashes are
+pbkdf2:sha256 with 1,000 rounds (the real scrypt hash costs ~115 ms each, and this measures
+quizzes, not sign-in); the client learns each attempt's question layout (which position holds
+which type of question) from the database rather than by loading all 20 pages, while every
+autosave goes over HTTP; the submit's redirect to the result page is not followed. To see what an
+autosave costs on the server, it also counts the SQL statements of one autosave in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import secrets
+import statistics
+import tempfile
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from bench._serving import CSRF_RE, Client, Gunicorn
+
+TRAINEES = 500
+QUESTIONS = 20
+MIX = {"single": 9, "multiple": 4, "true_false": 4, "fill_blank": 3}
+ARRIVAL_SECONDS = 60.0
+THINK_SECONDS = (0.2, 1.5)
+SAVES_PER_QUESTION = ([1, 2, 3], [60, 30, 10])
+CLEAR_SHARE = 0.05  # of the changed answers, how many clear the question instead
+DOUBLE_SUBMIT_SHARE = 0.2
+REQUEST_TIMEOUT = 60.0
+TARGET_P95_MS = 150
+PASSWORD = "Bench@2026"
+BANK = "党章党规知识题库"
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+# 2 cores shared by gunicorn, PostgreSQL and the client. Autosave p95 of the app alone on this
+# machine: gthread -w 2 --threads 4 418 ms, -w 2 --threads 2 947 ms, -w 2 --threads 8 1403 ms,
+# -w 3 --threads 4 1508 ms, -w 4 --threads 4 2771 ms; sync -w 4 1180 ms (no keep-alive). More
+# processes than cores only add contention. BENCH_QUIZ_GUNICORN overrides it to try others.
+GUNICORN_ARGS = os.environ.get(
+    "BENCH_QUIZ_GUNICORN", "-w 2 --worker-class gthread --threads 4 --keep-alive 5"
+).split()
+BLANK_WORDS = ["中国共产党", "为人民服务", "民主集中制", "全心全意", "党的建设", "四个意识"]
+
+
+def _url(name: str, driver: str = "+psycopg") -> str:
+    return f"postgresql{driver}://postgres@127.0.0.1:5432/{name}"
+
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+def _create_database() -> str:
+    name = f"lms_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop_database(name: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _prepare(folder: Path, url: str):
+    """Migrate, load the demo, add the trainees and the quiz; return (app, quiz id, usernames)."""
+    os.environ["LMS_INSTANCE_PATH"] = str(folder)
+    os.environ["LMS_DATABASE_URL"] = url
+    from flask_migrate import upgrade
+    from werkzeug.security import generate_password_hash
+
+    from bench._quiz_bare import db as bare_db
+    from bench._quiz_bare import make_app
+    from lms import create_app
+    from lms.auth.models import Role, User
+    from lms.content import load_demo
+    from lms.extensions import db
+    from lms.org.models import Branch, Category, Gender, Member
+    from lms.quizzes import services
+    from lms.quizzes.models import Question, QuestionBank, QuestionVersion, QuizStatus
+    from lms.sessions.models import Enrollment, EnrollmentStatus, TrainingSession
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        load_demo()
+        db.session.commit()
+        branch = db.session.scalars(db.select(Branch).order_by(Branch.id)).first()
+        session = db.session.scalars(
+            db.select(TrainingSession).order_by(TrainingSession.start_date.desc())
+        ).first()
+        password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+        usernames = []
+        for n in range(1, TRAINEES + 1):
+            member = Member(
+                staff_no=f"BENCH{n:04d}",
+                name=f"学员{n:03d}",
+                gender=Gender.MALE if n % 2 else Gender.FEMALE,
+                department_id=branch.department_id,
+                branch_id=branch.id,
+                category=Category.MEMBER,
+            )
+            username = f"bench{n:03d}"
+            user = User(username=username, display_name=member.name, member=member)
+            user.password_hash = password_hash
+            user.must_change_password = False
+            user.set_roles({Role.TRAINEE})
+            db.session.add_all([member, user])
+            db.session.add(
+                Enrollment(session=session, member=member, status=EnrollmentStatus.CONFIRMED)
+            )
+            usernames.append(username)
+        bank = db.session.scalar(db.select(QuestionBank).where(QuestionBank.name == BANK))
+        questions = db.session.scalars(
+            db.select(Question)
+            .where(Question.bank_id == bank.id, Question.active.is_(True))
+            .order_by(Question.id)
+        ).all()
+        wanted = dict(MIX)
+        chosen = []
+        for question in questions:
+            kind = str(question.current.type)
+            if wanted.get(kind, 0) > 0:
+                wanted[kind] -= 1
+                chosen.append(question)
+        assert len(chosen) == QUESTIONS, f"the bank lacks questions: {wanted}"
+        quiz = services.create_quiz(
+            services.QuizData(
+                title="基准测试：党章党规知识测验",
+                session_id=session.id,
+                time_limit_minutes=30,
+                max_attempts=1,
+                shuffle_questions=True,
+                shuffle_options=True,
+            )
+        )
+        for question in chosen:
+            services.add_quiz_item(quiz, question, Decimal(5))
+        services.set_quiz_status(quiz, QuizStatus.PUBLISHED)
+        db.session.commit()
+        quiz_id = quiz.id
+        assert db.session.scalar(db.select(db.func.count(QuestionVersion.id)))
+        db.engine.dispose()
+    with make_app(url).app_context():
+        bare_db.create_all()
+        bare_db.engine.dispose()
+    return app, quiz_id, usernames
+
+
+def _sign_in(port: int, quiz_id: int, usernames: list[str]) -> list[tuple[str, str]]:
+    """Sign everyone in; return each trainee's (cookie header, csrf token)."""
+
+    def one(username: str) -> tuple[str, str]:
+        client = Client(port)
+        client.login(username, PASSWORD)
+        token = client.csrf_token(f"/quizzes/{quiz_id}")
+        return client.cookie_header(), token
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(one, usernames))
+
+
+# --- a lean HTTP/1.1 client ------------------------------------------------------------------
+
+
+class Connection:
+    """One keep-alive connection; reconnects when the server closed it (sync workers do)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.cookies: dict[str, str] = {}
+
+    async def _open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if method != "GET":
+            lines.append(f"Content-Length: {len(body)}")
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        for retry in (True, False):
+            reused = self.writer is not None
+            if not reused:
+                await self._open()
+            try:
+                self.writer.write(raw)
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("closed before the response")
+            except (ConnectionError, OSError):
+                self.close()
+                # A kept-alive connection the server had closed: nothing was processed.
+                if reused and retry:
+                    continue
+                raise
+            return await self._read_response(status_line)
+        raise AssertionError("unreachable")
+
+    async def _read_response(self, status_line: bytes) -> tuple[int, dict[str, str], bytes]:
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key.strip()] = rest.split(";", 1)[0]
+            headers[name] = value
+        if "content-length" in headers:
+            data = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding") == "chunked":
+            data = b""
+            while size := int((await self.reader.readline()).strip(), 16):
+                data += await self.reader.readexactly(size)
+                await self.reader.readline()
+            await self.reader.readline()
+        else:
+            data = await self.reader.read()
+            headers["connection"] = "close"
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, data
+
+
+# --- the simulated trainees ------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """What one trainee will do, drawn from its own seed so both servers see the same."""
+
+    delay: float
+    saves: list[int]  # saves per position
+    thinks: list[float]
+    submits: int
+    together: bool  # the second submit at once, like a double click
+    rng: random.Random
+
+
+def _plans() -> list[Plan]:
+    plans = []
+    for n in range(TRAINEES):
+        rng = random.Random(n)
+        saves = rng.choices(*SAVES_PER_QUESTION, k=QUESTIONS)
+        twice = rng.random() < DOUBLE_SUBMIT_SHARE
+        plans.append(
+            Plan(
+                delay=rng.uniform(0, ARRIVAL_SECONDS),
+                saves=saves,
+                thinks=[rng.uniform(*THINK_SECONDS) for _ in range(sum(saves) + 1)],
+                submits=2 if twice else 1,
+                together=twice and rng.random() < 0.5,
+                rng=rng,
+            )
+        )
+    return plans
+
+
+Layout = list[tuple[str, int, int]]  # per position: type, option count, blank count
+
+
+def _answer(rng: random.Random, kind: str, options: int, blanks: int) -> dict:
+    if kind == "fill_blank":
+        return {"blanks": [rng.choice(BLANK_WORDS) for _ in range(blanks)]}
+    if kind == "true_false":
+        return {"choices": [rng.randrange(2)]}
+    if kind == "multiple":
+        return {"choices": sorted(rng.sample(range(options), rng.randint(1, options)))}
+    return {"choices": [rng.randrange(options)]}
+
+
+@dataclass
+class Save:
+    attempt: int
+    position: int
+    seq: int
+    response: dict | None
+    acknowledged: bool
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    saves: list[Save] = field(default_factory=list)
+    layouts: dict[int, Layout] = field(default_factory=dict)  # by trainee index
+    attempts: dict[int, int] = field(default_factory=dict)  # trainee index → attempt id
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(len(v) for v in self.latencies.values())
+
+
+ATTEMPT_RE = re.compile(r"/quizzes/attempts/(\d+)$")
+
+
+async def _timed(tally: Tally, kind: str, conn: Connection, *args, **kwargs):
+    start = time.perf_counter()
+    try:
+        status, headers, data = await asyncio.wait_for(
+            conn.request(*args, **kwargs), REQUEST_TIMEOUT
+        )
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+        conn.close()
+        tally.latencies[kind].append(time.perf_counter() - start)
+        tally.statuses[kind][type(error).__name__] += 1
+        return 0, {}, b""
+    tally.latencies[kind].append(time.perf_counter() - start)
+    tally.statuses[kind][status] += 1
+    return status, headers, data
+
+
+async def _trainee(
+    index: int,
+    plan: Plan,
+    port: int,
+    quiz_id: int,
+    login: tuple[str, str],
+    layout_of: Callable[[int, int], Awaitable[Layout]],
+    tally: Tally,
+    t0: float,
+) -> None:
+    await asyncio.sleep(max(0.0, t0 + plan.delay - time.perf_counter()))
+    conn = Connection(port)
+    cookie, token = login
+    for part in filter(None, cookie.split("; ")):
+        key, _, value = part.partition("=")
+        conn.cookies[key] = value
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = urllib.parse.urlencode({"csrf_token": token}).encode()
+    status, headers, _ = await _timed(
+        tally, "start", conn, "POST", f"/quizzes/{quiz_id}/start", body, form
+    )
+    location = urllib.parse.urlsplit(headers.get("location", "")).path
+    match = ATTEMPT_RE.search(location)
+    if status != 302 or not match:
+        tally.failures.append(f"trainee {index}: start {status} {location}")
+        conn.close()
+        return
+    attempt = int(match.group(1))
+    tally.attempts[index] = attempt
+    status, _, page = await _timed(tally, "page", conn, "GET", location)
+    found = CSRF_RE.search(page.decode(errors="replace"))
+    if status != 200 or not found or b'data-position="1"' not in page:
+        tally.failures.append(f"trainee {index}: page {status}")
+        conn.close()
+        return
+    token = found.group(1) or found.group(2)
+    layout = await layout_of(index, attempt)
+    tally.layouts[index] = layout
+    rng = plan.rng
+    thinks = iter(plan.thinks)
+    save_headers = {"Content-Type": "application/json", "X-CSRFToken": token}
+    for position, (count, (kind, options, blanks)) in enumerate(
+        zip(plan.saves, layout, strict=True), start=1
+    ):
+        response: dict | None = None
+        for seq in range(1, count + 1):
+            await asyncio.sleep(next(thinks))
+            if seq > 1 and rng.random() < CLEAR_SHARE:
+                response = None
+            else:
+                previous = response
+                while (response := _answer(rng, kind, options, blanks)) == previous:
+                    pass  # a later save changes the answer
+            payload = json.dumps({"position": position, "response": response, "seq": seq})
+            status, _, data = await _timed(
+                tally,
+                "autosave",
+                conn,
+                "POST",
+                f"/quizzes/attempts/{attempt}/answer",
+                payload.encode(),
+                save_headers,
+            )
+            ok = False
+            if status == 200:
+                reply = json.loads(data)
+                ok = reply.get("ok") is True
+            tally.saves.append(Save(attempt, position, seq, response, ok))
+            if not ok:
+                tally.failures.append(f"trainee {index}: autosave {status} {data[:120]!r}")
+    await asyncio.sleep(next(thinks))
+    path = f"/quizzes/attempts/{attempt}/submit"
+    if plan.submits == 2 and plan.together:
+        other = Connection(port)
+        other.cookies = dict(conn.cookies)
+        results = await asyncio.gather(
+            _timed(tally, "submit", conn, "POST", path, body, form),
+            _timed(tally, "submit", other, "POST", path, body, form),
+        )
+        other.close()
+    else:
+        results = [await _timed(tally, "submit", conn, "POST", path, body, form)]
+        if plan.submits == 2:
+            results.append(await _timed(tally, "submit", conn, "POST", path, body, form))
+    for status, headers, _ in results:
+        if status != 302 or not headers.get("location", "").endswith(f"{attempt}/result"):
+            tally.failures.append(f"trainee {index}: submit {status} {headers.get('location')}")
+    conn.close()
+
+
+async def _drive(
+    port: int,
+    quiz_id: int,
+    logins: list[tuple[str, str]],
+    layout_of: Callable[[int, int], Awaitable[Layout]],
+) -> tuple[Tally, float]:
+    tally = Tally()
+    plans = _plans()
+    t0 = time.perf_counter() + 0.5
+    await asyncio.gather(
+        *(
+            _trainee(i, plan, port, quiz_id, logins[i], layout_of, tally, t0)
+            for i, plan in enumerate(plans)
+        )
+    )
+    return tally, time.perf_counter() - t0
+
+
+def _run_app(port: int, url: str, quiz_id: int, logins: list[tuple[str, str]]):
+    async def main() -> tuple[Tally, float]:
+        async with await psycopg.AsyncConnection.connect(
+            _url(url.rsplit("/", 1)[1], ""), autocommit=True
+        ) as db:
+            lock = asyncio.Lock()
+
+            async def layout_of(_index: int, attempt: int) -> Layout:
+                async with lock:
+                    cursor = await db.execute(
+                        "SELECT qv.type::text, json_array_length(qv.options),"
+                        " json_array_length(qv.blanks) FROM attempt_questions aq"
+                        " JOIN question_versions qv ON qv.id = aq.version_id"
+                        " WHERE aq.attempt_id = %s ORDER BY aq.position",
+                        (attempt,),
+                    )
+                    rows = await cursor.fetchall()
+                return [(kind.lower(), options, blanks) for kind, options, blanks in rows]
+
+            return await _drive(port, quiz_id, logins, layout_of)
+
+    return asyncio.run(main())
+
+
+def _run_bare(port: int, layouts: dict[int, Layout]):
+    async def layout_of(index: int, _attempt: int) -> Layout:
+        return layouts[index]
+
+    logins = [("", "bare")] * TRAINEES
+    return asyncio.run(_drive(port, 1, logins, layout_of))
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _expected(saves: list[Save]) -> tuple[dict, dict]:
+    """The highest-seq acknowledged save and every save sent, per (attempt, position)."""
+    acked: dict[tuple[int, int], Save] = {}
+    sent: dict[tuple[int, int, int], Save] = {}
+    for save in saves:
+        sent[save.attempt, save.position, save.seq] = save
+        key = (save.attempt, save.position)
+        if save.acknowledged and (key not in acked or acked[key].seq < save.seq):
+            acked[key] = save
+    return acked, sent
+
+
+def _lost(saves: list[Save], stored: dict[tuple[int, int], tuple[dict | None, int]]) -> int:
+    """Questions whose stored answer is not their last acknowledged save (a newer save that was
+    sent but not acknowledged may have won; that is not a loss)."""
+    acked, sent = _expected(saves)
+    lost = 0
+    for key, save in acked.items():
+        response, seq = stored.get(key, (None, 0))
+        if seq == save.seq and response == save.response:
+            continue
+        newer = sent.get((*key, seq))
+        if seq > save.seq and newer is not None and newer.response == response:
+            continue
+        lost += 1
+    return lost
+
+
+def _check_app(url: str, quiz_id: int, tally: Tally) -> dict[str, int]:
+    with psycopg.connect(_url(url.rsplit("/", 1)[1], "")) as conn:
+        stored = {
+            (attempt, position): (response, seq)
+            for attempt, position, response, seq in conn.execute(
+                "SELECT aq.attempt_id, aq.position, aq.response, aq.saved_seq"
+                " FROM attempt_questions aq JOIN attempts a ON a.id = aq.attempt_id"
+                " WHERE a.quiz_id = %s",
+                (quiz_id,),
+            )
+        }
+        per_member = conn.execute(
+            "SELECT m.id, count(a.id), count(a.id) FILTER"
+            " (WHERE a.status::text <> 'IN_PROGRESS' AND a.status::text <> 'in_progress'"
+            " AND a.score IS NOT NULL)"
+            " FROM members m JOIN users u ON u.member_id = m.id"
+            " LEFT JOIN attempts a ON a.member_id = m.id AND a.quiz_id = %s"
+            " WHERE u.username LIKE 'bench%%' GROUP BY m.id",
+            (quiz_id,),
+        ).fetchall()
+    assert len(per_member) == TRAINEES, len(per_member)
+    return {
+        "answers_lost": _lost(tally.saves, stored),
+        "duplicate_attempts": sum(max(0, n - 1) for _m, n, _g in per_member),
+        "missing_attempts": sum(1 for _m, n, _g in per_member if n == 0),
+        "ungraded": sum(n - graded for _m, n, graded in per_member),
+    }
+
+
+def _check_bare(url: str, tally: Tally) -> int:
+    with psycopg.connect(_url(url.rsplit("/", 1)[1], "")) as conn:
+        stored = {
+            (attempt, position): (response, seq)
+            for attempt, position, response, seq in conn.execute(
+                "SELECT attempt_id, position, response, seq FROM bench_answers"
+            )
+        }
+    return _lost(tally.saves, stored)
+
+
+# --- what one autosave costs -----------------------------------------------------------------
+
+
+def _profile_autosave(app, quiz_id: int, username: str) -> dict[str, float]:
+    """One more trainee, in-process: SQL statements and time in SQL per autosave."""
+    import sqlalchemy as sa
+
+    from lms.extensions import db
+
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = CSRF_RE.search(page)
+    client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrf_token": token.group(1) or token.group(2),
+        },
+    )
+    page = client.get(f"/quizzes/{quiz_id}").get_data(as_text=True)
+    token = CSRF_RE.search(page)
+    token = token.group(1) or token.group(2)
+    started = client.post(f"/quizzes/{quiz_id}/start", data={"csrf_token": token})
+    attempt = int(ATTEMPT_RE.search(started.headers["Location"]).group(1))
+    counts = {"statements": 0, "sql_seconds": 0.0}
+    begun: list[float] = []
+    with app.app_context():
+        engine = db.engine
+        layout = db.session.execute(
+            sa.text(
+                "SELECT qv.type::text, json_array_length(qv.blanks) FROM attempt_questions aq"
+                " JOIN question_versions qv ON qv.id = aq.version_id"
+                " WHERE aq.attempt_id = :a ORDER BY aq.position"
+            ),
+            {"a": attempt},
+        ).all()
+        kinds = [(kind.lower(), blanks) for kind, blanks in layout]
+
+    def before(*_args) -> None:
+        begun.append(time.perf_counter())
+
+    def after(*_args) -> None:
+        counts["statements"] += 1
+        counts["sql_seconds"] += time.perf_counter() - begun.pop()
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    total = 0.0
+    try:
+        for position, (kind, blanks) in enumerate(kinds, start=1):
+            response = {"blanks": ["党章"] * blanks} if kind == "fill_blank" else {"choices": [0]}
+            start = time.perf_counter()
+            reply = client.post(
+                f"/quizzes/attempts/{attempt}/answer",
+                json={"position": position, "response": response, "seq": 1},
+                headers={"X-CSRFToken": token},
+            )
+            total += time.perf_counter() - start
+            assert reply.status_code == 200 and reply.json["ok"], reply.get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    return {
+        "sql_per_autosave": round(counts["statements"] / len(kinds), 1),
+        "sql_ms_per_autosave": round(counts["sql_seconds"] * 1000 / len(kinds), 2),
+        "inprocess_ms_per_autosave": round(total * 1000 / len(kinds), 2),
+    }
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def _ms(values: list[float], cut: int) -> float:
+    return round(statistics.quantiles(values, n=100)[cut - 1] * 1000, 1)
+
+
+def _summary(prefix: str, tally: Tally, seconds: float) -> dict[str, object]:
+    saves = tally.latencies["autosave"]
+    figures: dict[str, object] = {
+        f"{prefix}autosave_p50_ms": _ms(saves, 50),
+        f"{prefix}autosave_p95_ms": _ms(saves, 95),
+        f"{prefix}autosave_p99_ms": _ms(saves, 99),
+        f"{prefix}req_per_s": round(tally.requests / seconds, 1),
+        f"{prefix}requests": tally.requests,
+        f"{prefix}seconds": round(seconds, 1),
+    }
+    for kind in ("start", "page", "submit"):
+        figures[f"{prefix}{kind}_p95_ms"] = _ms(tally.latencies[kind], 95)
+    figures[f"{prefix}statuses"] = {
+        kind: {str(k): v for k, v in sorted(c.items(), key=str)}
+        for kind, c in sorted(tally.statuses.items())
+    }
+    return figures
+
+
+def _log_errors(server: Gunicorn) -> list[str]:
+    text = server.log.read_text(errors="replace")
+    return [
+        line
+        for line in text.splitlines()
+        if re.search(r"Traceback|\[ERROR\]|Exception on|WORKER TIMEOUT|Error:", line)
+    ]
+
+
+def run() -> dict[str, object]:
+    name = _create_database()
+    url = _url(name)
+    failed = False
+    try:
+        with tempfile.TemporaryDirectory() as folder_name:
+            folder = Path(folder_name)
+            start = time.perf_counter()
+            app, quiz_id, usernames = _prepare(folder, url)
+            setup_seconds = time.perf_counter() - start
+            env = {
+                "LMS_DATABASE_URL": url,
+                "BENCH_DATABASE_URL": url,
+                "LMS_REDIS_URL": REDIS_URL,
+                "LMS_SECRET_KEY": "bench",
+                "LMS_INSTANCE_PATH": str(folder),
+            }
+            real = Gunicorn("bench._catalog_wsgi:app", folder, GUNICORN_ARGS, env)
+            try:
+                logins = _sign_in(real.port, quiz_id, usernames)
+                tally, seconds = _run_app(real.port, url, quiz_id, logins)
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                real.stop(failed=failed)
+            real_errors = _log_errors(real)
+            checks = _check_app(url, quiz_id, tally)
+
+            bare = Gunicorn("bench._quiz_bare_wsgi:app", folder, GUNICORN_ARGS, env)
+            try:
+                bare_tally, bare_seconds = _run_bare(bare.port, tally.layouts)
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                bare.stop(failed=failed)
+            bare_errors = _log_errors(bare)
+            bare_lost = _check_bare(url, bare_tally)
+
+            profile = _profile_autosave(app, quiz_id, _extra_trainee(app))
+            with app.app_context():
+                from lms.extensions import db
+
+                db.engine.dispose()
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        _drop_database(name)
+
+    real_figures = _summary("", tally, seconds)
+    bare_figures = _summary("bare_", bare_tally, bare_seconds)
+    autosaves = len(tally.saves)
+    acknowledged = sum(save.acknowledged for save in tally.saves)
+    p95 = real_figures["autosave_p95_ms"]
+    figures: dict[str, object] = {
+        "trainees": TRAINEES,
+        "questions": QUESTIONS,
+        "gunicorn": " ".join(GUNICORN_ARGS),
+        "setup_seconds": round(setup_seconds, 1),
+        **real_figures,
+        "autosaves": autosaves,
+        "acknowledged": acknowledged,
+        **checks,
+        "client_failures": len(tally.failures),
+        "server_log_errors": len(real_errors),
+        **bare_figures,
+        "bare_autosaves": len(bare_tally.saves),
+        "bare_acknowledged": sum(save.acknowledged for save in bare_tally.saves),
+        "bare_answers_lost": bare_lost,
+        "bare_server_log_errors": len(bare_errors),
+        "ratio": round(real_figures["req_per_s"] / bare_figures["bare_req_per_s"], 3),
+        "p95_ratio": round(p95 / bare_figures["bare_autosave_p95_ms"], 2),
+        **profile,
+        "target_p95_ms": TARGET_P95_MS,
+        "meets_target": (
+            p95 <= TARGET_P95_MS
+            and acknowledged == autosaves
+            and checks["answers_lost"] == 0
+            and checks["duplicate_attempts"] == 0
+            and checks["missing_attempts"] == 0
+            and checks["ungraded"] == 0
+        ),
+    }
+    for key, value in figures.items():
+        print(f"quiz_peak.{key}: {value}")
+    for line in (tally.failures + real_errors)[:10]:
+        print(f"quiz_peak: {line}")
+    return figures
+
+
+def _extra_trainee(app) -> str:
+    """A trainee outside the 500, enrolled like them, for the in-process profile."""
+    from lms.auth.models import Role, User
+    from lms.extensions import db
+    from lms.org.models import Member
+    from lms.sessions.models import Enrollment
+
+    with app.app_context():
+        first = db.session.scalar(db.select(User).where(User.username == "bench001"))
+        enrollment = db.session.scalar(
+            db.select(Enrollment).where(Enrollment.member_id == first.member_id)
+        )
+        model = first.member
+        member = Member(
+            staff_no="BENCH9999",
+            name="学员999",
+            gender=model.gender,
+            department_id=model.department_id,
+            branch_id=model.branch_id,
+            category=model.category,
+        )
+        user = User(username="profile999", display_name=member.name, member=member)
+        user.password_hash = first.password_hash
+        user.must_change_password = False
+        user.set_roles({Role.TRAINEE})
+        db.session.add_all(
+            [member, user, Enrollment(session_id=enrollment.session_id, member=member)]
+        )
+        db.session.commit()
+    return "profile999"
+
+
+if __name__ == "__main__":
+    run()
