@@ -36,6 +36,7 @@ from lms.quizzes.models import (
     Question,
     QuestionVersion,
     Quiz,
+    QuizItem,
     QuizStatus,
     WrongAnswer,
 )
@@ -123,7 +124,13 @@ def deadline_for(quiz: Quiz, started: datetime) -> datetime | None:
 def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion, Decimal]]:
     chosen: list[tuple[QuestionVersion, Decimal]] = []
     taken: set[int] = set()
-    for item in quiz.items:
+    items = db.session.scalars(
+        sa.select(QuizItem)
+        .where(QuizItem.quiz_id == quiz.id)
+        .options(selectinload(QuizItem.question).selectinload(Question.versions))
+        .order_by(QuizItem.position)
+    ).all()
+    for item in items:
         if item.question.active:
             chosen.append((item.question.current, item.points))
             taken.add(item.question_id)
@@ -342,12 +349,21 @@ def _partial(attempt: Attempt) -> bool:
 def grade_attempt(attempt: Attempt) -> None:
     partial = _partial(attempt)
     score = Decimal(0)
+    book = {
+        entry.question_id: entry
+        for entry in db.session.scalars(
+            sa.select(WrongAnswer).where(
+                WrongAnswer.member_id == attempt.member_id,
+                WrongAnswer.question_id.in_([i.version.question_id for i in attempt.questions]),
+            )
+        )
+    }
     for item in attempt.questions:
         fraction = grade(item.version.data(), item.response, partial)
         item.awarded = (item.points * fraction).quantize(Decimal("0.01"))
         item.graded_version_id = item.version_id
         score += item.awarded
-        _note_in_wrong_book(attempt, item)
+        _note_in_wrong_book(attempt, item, book)
     _set_score(attempt, score)
     db.session.flush()
 
@@ -358,26 +374,21 @@ def _set_score(attempt: Attempt, score: Decimal) -> None:
     attempt.passed = bool(attempt.max_score) and score * 100 >= attempt.max_score * pass_mark
 
 
-def _note_in_wrong_book(attempt: Attempt, item: AttemptQuestion) -> None:
+def _note_in_wrong_book(attempt: Attempt, item: AttemptQuestion, book: dict) -> None:
     question_id = item.version.question_id
-    entry = db.session.scalar(
-        sa.select(WrongAnswer).where(
-            WrongAnswer.member_id == attempt.member_id, WrongAnswer.question_id == question_id
-        )
-    )
+    entry = book.get(question_id)
     if item.correct:
         if entry is not None and attempt.kind is AttemptKind.WRONG_BOOK:
             entry.resolved_at = attempt.finished_at
         return
     if entry is None:
-        db.session.add(
-            WrongAnswer(
-                member_id=attempt.member_id,
-                question_id=question_id,
-                last_wrong_at=attempt.finished_at,
-                last_attempt_question_id=item.id,
-            )
+        book[question_id] = WrongAnswer(
+            member_id=attempt.member_id,
+            question_id=question_id,
+            last_wrong_at=attempt.finished_at,
+            last_attempt_question_id=item.id,
         )
+        db.session.add(book[question_id])
     else:
         entry.times_wrong += 1
         entry.last_wrong_at = attempt.finished_at
