@@ -21,6 +21,7 @@ def _blueprints():
     from lms.attendance.views import bp as attendance_bp
     from lms.auth.views import bp as auth_bp
     from lms.catalog.views import bp as catalog_bp
+    from lms.certificates.views import bp as certificates_bp
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
     from lms.org.views import bp as org_bp
@@ -40,6 +41,7 @@ def _blueprints():
         attendance_bp,
         rotation_bp,
         reports_bp,
+        certificates_bp,
         admin_bp,
     ]
 

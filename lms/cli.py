@@ -162,11 +162,44 @@ def quizzes_import(bank: str, file: Path, kind: str | None) -> None:
     click.echo(f"{summary.created} new, {summary.updated} updated, {summary.unchanged} unchanged")
 
 
+@click.group("certificates", help="Completion certificates.")
+def certificates_group() -> None:
+    pass
+
+
+@certificates_group.command("issue", help="Issue the missing certificates of a session or cycle.")
+@click.option("--session", "session_id", type=int, help="Training session id.")
+@click.option("--cycle", "cycle_id", type=int, help="Rotation cycle id.")
+@with_appcontext
+def certificates_issue(session_id: int | None, cycle_id: int | None) -> None:
+    from lms.certificates import services
+    from lms.extensions import db
+    from lms.rotation.models import RotationCycle
+    from lms.sessions.models import TrainingSession
+
+    if (session_id is None) == (cycle_id is None):
+        raise click.UsageError("give exactly one of --session or --cycle")
+    session = db.session.get(TrainingSession, session_id) if session_id else None
+    cycle = db.session.get(RotationCycle, cycle_id) if cycle_id else None
+    if session is None and cycle is None:
+        raise click.UsageError("no such session or cycle")
+    rows = services.to_issue(session, cycle)
+    issued = 0
+    with click.progressbar(length=len(rows), label="issuing") as bar:
+        for start in range(0, len(rows), services.BATCH):
+            batch = rows[start : start + services.BATCH]
+            issued += len(services.issue_batch(batch, session=session, cycle=cycle))
+            db.session.commit()
+            bar.update(len(batch))
+    click.echo(f"{issued} certificates issued")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(content_group)
     app.cli.add_command(user_group)
     app.cli.add_command(members_group)
     app.cli.add_command(quizzes_group)
+    app.cli.add_command(certificates_group)
 
 
 def _create_app():

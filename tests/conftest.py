@@ -68,6 +68,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
+            "JOBS_INLINE": True,  # background jobs run inside the request, in its transaction
         }
     )
     app.test_client_class = IsolatedClient

@@ -1,0 +1,441 @@
+"""Completion certificates: who is eligible and why not, the sandboxed template, fast bulk
+rendering (one document per batch, split into one PDF per member), serial numbers that never
+repeat, stored files, revocation, reissue and public verification."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import segno
+import sqlalchemy as sa
+from babel.dates import format_date
+from flask import current_app, render_template
+from flask_babel import gettext as _
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lms.admin.services import record_audit
+from lms.attendance.models import ATTENDED, Attendance, AttendanceStatus
+from lms.auth.models import User
+from lms.catalog.models import Course
+from lms.certificates.models import (
+    Certificate,
+    CertificateStatus,
+    CertificateTemplate,
+    SerialCounter,
+)
+from lms.clock import local_today
+from lms.database import utcnow
+from lms.extensions import db
+from lms.org.models import Member
+from lms.paths import shipped
+from lms.pdf import render_pdf
+from lms.quizzes.attempts import counting_attempt
+from lms.quizzes.models import Quiz, QuizStatus
+from lms.rotation.models import RotationCycle
+from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
+
+DEFAULT_DIR = "default"
+BATCH = 50
+URL_PATTERNS = (
+    re.compile(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE),
+    re.compile(r"""url\(\s*['"]?([^'")\s]+)""", re.IGNORECASE),
+    re.compile(r"""@import\s+['"]([^'"]+)""", re.IGNORECASE),
+)
+
+
+class TemplateProblem(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- eligibility -----------------------------------------------------------------------------
+
+
+@dataclass
+class Eligibility:
+    member: Member
+    eligible: bool
+    hours: Decimal
+    reasons: list[str] = field(default_factory=list)
+
+
+def session_eligibility(session: TrainingSession) -> list[Eligibility]:
+    """Per enrolled member: attended enough of the lessons' hours (lateness counts as present
+    unless the session says not) and passed the session's quiz (if required and it has one)."""
+    lessons = db.session.execute(
+        sa.select(Lesson.id, Course.hours)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.session_id == session.id)
+    ).all()
+    total = sum((hours for _id, hours in lessons), Decimal(0))
+    hours_of = dict(lessons)
+    counted = set(ATTENDED) if session.late_counts else ATTENDED - {AttendanceStatus.LATE}
+    attended: dict[int, Decimal] = {}
+    for member_id, lesson_id in db.session.execute(
+        sa.select(Attendance.member_id, Attendance.lesson_id).where(
+            Attendance.lesson_id.in_(list(hours_of)), Attendance.status.in_(counted)
+        )
+    ):
+        attended[member_id] = attended.get(member_id, Decimal(0)) + hours_of[lesson_id]
+    quizzes = db.session.scalars(
+        sa.select(Quiz).where(
+            Quiz.session_id == session.id,
+            Quiz.status == QuizStatus.PUBLISHED,
+            Quiz.practice.is_(False),
+        )
+    ).all()
+    members = db.session.scalars(
+        sa.select(Member)
+        .join(Enrollment, Enrollment.member_id == Member.id)
+        .where(
+            Enrollment.session_id == session.id,
+            Enrollment.status.in_(
+                [EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED]
+            ),
+        )
+        .order_by(Member.staff_no)
+    ).all()
+    needed = total * session.completion_percent / 100
+    result = []
+    for member in members:
+        hours = attended.get(member.id, Decimal(0))
+        reasons = []
+        if not lessons:
+            reasons.append(_("本期没有课次。"))
+        elif hours < needed:
+            reasons.append(
+                _("出勤学时 %(got)s / 应达 %(need)s。", got=hours, need=needed.normalize())
+            )
+        if session.quiz_required:
+            for quiz in quizzes:
+                attempt = counting_attempt(quiz, member)
+                if attempt is None:
+                    reasons.append(_("未参加测试「%(title)s」。", title=quiz.title))
+                elif not attempt.passed:
+                    reasons.append(
+                        _(
+                            "测试「%(title)s」未及格（%(p)s%%）。",
+                            title=quiz.title,
+                            p=attempt.percent,
+                        )
+                    )
+        if not member.active:
+            reasons.append(_("已停用。"))
+        result.append(
+            Eligibility(member=member, eligible=not reasons, hours=hours, reasons=reasons)
+        )
+    return result
+
+
+def cycle_eligibility(cycle: RotationCycle) -> list[Eligibility]:
+    from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
+
+    states = coverage_states(cycle)
+    hours = cycle_hours(cycle, population(cycle).with_only_columns(Member.id))
+    members = db.session.scalars(population(cycle).order_by(Member.staff_no)).all()
+    return [
+        Eligibility(
+            member=m,
+            eligible=states.get(m.id) == Coverage.TRAINED,
+            hours=hours.get(m.id, Decimal(0)),
+            reasons=[] if states.get(m.id) == Coverage.TRAINED else [_("尚未完成本轮训。")],
+        )
+        for m in members
+    ]
+
+
+# --- serials ---------------------------------------------------------------------------------
+
+
+def next_serial(prefix: str, year: int) -> str:
+    """The next serial for the prefix and year. The counter row is updated in this transaction,
+    so a concurrent issuance waits for it (PostgreSQL row lock; SQLite writes one at a time)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(SerialCounter)
+    db.session.execute(insert.values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+    last = db.session.execute(
+        sa.update(SerialCounter)
+        .where(SerialCounter.prefix == prefix, SerialCounter.year == year)
+        .values(last=SerialCounter.last + 1)
+        .returning(SerialCounter.last)
+    ).scalar_one()
+    return f"{prefix}{year}-{last:05d}"
+
+
+# --- the template ----------------------------------------------------------------------------
+
+
+def default_template() -> tuple[str, str]:
+    folder = shipped("content") / "certificates" / DEFAULT_DIR
+    return (
+        (folder / "certificate.html").read_text(encoding="utf-8"),
+        (folder / "certificate.css").read_text(encoding="utf-8"),
+    )
+
+
+def current_template() -> tuple[str, str]:
+    edited = db.session.scalar(
+        sa.select(CertificateTemplate).order_by(CertificateTemplate.id.desc())
+    )
+    return (edited.html, edited.css) if edited is not None else default_template()
+
+
+_sandbox = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+
+def _forbidden_urls(text: str) -> list[str]:
+    found = []
+    for pattern in URL_PATTERNS:
+        for url in pattern.findall(text):
+            if not url.startswith(("asset:", "data:", "#")):
+                found.append(url)
+    return found
+
+
+@dataclass
+class CertificateData:
+    name: str
+    achievement: str
+    start_date: date
+    end_date: date
+    hours: Decimal
+    serial: str
+    signatory: str
+    issue_date: date
+    verify_url: str
+
+
+def _variables(item: CertificateData) -> dict:
+    qr = segno.make(item.verify_url, error="m").png_data_uri(scale=4, border=1)
+    return {
+        "school": current_app.config["SCHOOL_NAME"],
+        "name": item.name,
+        "achievement": item.achievement,
+        "start_date": format_date(item.start_date, "long", locale="zh_CN"),
+        "end_date": format_date(item.end_date, "long", locale="zh_CN"),
+        "hours": f"{item.hours.normalize():f}",
+        "serial": item.serial,
+        "signatory": item.signatory,
+        "issue_date": format_date(item.issue_date, "long", locale="zh_CN"),
+        "qr": qr,
+        "seal": f"asset:/certificates/{DEFAULT_DIR}/seal.svg",
+        "emblem": f"asset:/certificates/{DEFAULT_DIR}/emblem.svg",
+    }
+
+
+def render_document(items: list[CertificateData], html: str | None = None, css: str | None = None):
+    """One PDF with a page per certificate. Raises TemplateProblem for a bad template."""
+    if html is None or css is None:
+        html, css = current_template()
+    if bad := _forbidden_urls(css):
+        raise TemplateProblem(_("模板中不允许使用外部地址：%(url)s", url=bad[0]))
+    try:
+        body = _sandbox.from_string(html)
+        pages = [body.render(_variables(item)) for item in items]
+    except TemplateError as exc:
+        raise TemplateProblem(_("模板有误：%(error)s", error=str(exc))) from exc
+    for page in pages:
+        if bad := _forbidden_urls(page):
+            raise TemplateProblem(_("模板中不允许使用外部地址：%(url)s", url=bad[0]))
+    document = render_template("pdf/certificates.html", css=css, pages=pages)
+    return render_pdf(document)
+
+
+def split_pages(pdf: bytes) -> list[bytes]:
+    """One PDF per page (each carries the subset fonts it needs)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    out = []
+    for page in reader.pages:
+        writer = PdfWriter()
+        writer.add_page(page)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        out.append(buffer.getvalue())
+    return out
+
+
+def sample_data() -> CertificateData:
+    return CertificateData(
+        name="王𠮷祥",
+        achievement="2026年第11期集中培训",
+        start_date=date(2026, 11, 26),
+        end_date=date(2026, 11, 27),
+        hours=Decimal("11.5"),
+        serial=f"{current_app.config['CERT_SERIAL_PREFIX']}2026-00001",
+        signatory=current_app.config["CERT_SIGNATORY"],
+        issue_date=date(2026, 11, 27),
+        verify_url=f"{current_app.config['PUBLIC_URL']}/verify/sample",
+    )
+
+
+def save_template(html: str, css: str, user: User) -> None:
+    render_document([sample_data()], html, css)  # refuse what does not render
+    db.session.add(CertificateTemplate(html=html, css=css, updated_by_id=user.id))
+    db.session.flush()
+    record_audit("certificate.template_saved", "template", "certificate", {})
+
+
+def restore_default_template(user: User) -> None:
+    db.session.execute(sa.delete(CertificateTemplate))
+    record_audit("certificate.template_default", "template", "certificate", {})
+    db.session.flush()
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+def certificate_path(sha256: str) -> Path:
+    return Path(current_app.config["CERTIFICATES_DIR"]) / sha256[:2] / f"{sha256}.pdf"
+
+
+def store_pdf(pdf: bytes) -> str:
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    target = certificate_path(sha256)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(pdf)
+        partial.replace(target)
+    return sha256
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def verify_url(token: str) -> str:
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/verify/{token}"
+
+
+def _live_holders(session: TrainingSession | None, cycle: RotationCycle | None) -> set[int]:
+    stmt = sa.select(Certificate.member_id).where(Certificate.status == CertificateStatus.LIVE)
+    stmt = stmt.where(
+        Certificate.session_id == session.id if session else Certificate.cycle_id == cycle.id
+    )
+    return set(db.session.scalars(stmt))
+
+
+def to_issue(session: TrainingSession | None = None, cycle: RotationCycle | None = None):
+    """The eligible members who do not yet hold a live certificate for this session or cycle."""
+    rows = session_eligibility(session) if session is not None else cycle_eligibility(cycle)
+    holders = _live_holders(session, cycle)
+    return [row for row in rows if row.eligible and row.member.id not in holders]
+
+
+def issue_batch(
+    rows: list[Eligibility],
+    *,
+    session: TrainingSession | None = None,
+    cycle: RotationCycle | None = None,
+    user_id: int | None = None,
+    replaces: Certificate | None = None,
+) -> list[Certificate]:
+    """Render and store certificates for `rows` in one document; flushes, does not commit."""
+    today = local_today()
+    prefix = current_app.config["CERT_SERIAL_PREFIX"]
+    signatory = current_app.config["CERT_SIGNATORY"]
+    if session is not None:
+        achievement = f"{session.title}集中培训"  # the certificate is a Chinese document
+        start, end = session.start_date, session.end_date
+    else:
+        achievement = cycle.name
+        start, end = cycle.start_date, cycle.end_date
+    certificates, items = [], []
+    for row in rows:
+        serial = replaces.serial if replaces is not None else next_serial(prefix, today.year)
+        token = secrets.token_urlsafe(24)
+        certificates.append(
+            Certificate(
+                serial=serial,
+                member_id=row.member.id,
+                session_id=session.id if session else None,
+                cycle_id=cycle.id if cycle else None,
+                name=row.member.name,
+                hours=row.hours,
+                issued_on=today,
+                signatory=signatory,
+                verify_token=token,
+                issued_by_id=user_id,
+                replaces_id=replaces.id if replaces else None,
+            )
+        )
+        items.append(
+            CertificateData(
+                name=row.member.name,
+                achievement=achievement,
+                start_date=start,
+                end_date=end,
+                hours=row.hours,
+                serial=serial,
+                signatory=signatory,
+                issue_date=today,
+                verify_url=verify_url(token),
+            )
+        )
+    if not items:
+        return []
+    pages = split_pages(render_document(items))
+    for certificate, pdf in zip(certificates, pages, strict=True):
+        certificate.pdf_sha256 = store_pdf(pdf)
+        db.session.add(certificate)
+    db.session.flush()
+    return certificates
+
+
+def revoke(certificate: Certificate, reason: str) -> None:
+    if certificate.status is not CertificateStatus.LIVE:
+        return
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revoked_at = utcnow()
+    certificate.revoke_reason = reason
+    db.session.flush()
+    record_audit(
+        "certificate.revoked",
+        "certificate",
+        certificate.id,
+        {"serial": certificate.serial, "reason": reason},
+    )
+
+
+def reissue(certificate: Certificate, user: User) -> Certificate:
+    """A new PDF with the member's current name and the same serial; the old one is kept as
+    replaced, so the serial's history shows both."""
+    if certificate.status is not CertificateStatus.LIVE:
+        raise TemplateProblem(_("只有有效的证书可以换发。"))
+    certificate.status = CertificateStatus.REPLACED
+    db.session.flush()
+    row = Eligibility(member=certificate.member, eligible=True, hours=certificate.hours)
+    (new,) = issue_batch(
+        [row],
+        session=certificate.session,
+        cycle=certificate.cycle,
+        user_id=user.id,
+        replaces=certificate,
+    )
+    record_audit(
+        "certificate.reissued",
+        "certificate",
+        new.id,
+        {"serial": new.serial, "old_name": certificate.name, "new_name": new.name},
+    )
+    return new
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 张小明 → 张*明, 欧阳小明 → 欧**明: enough to recognise, not to read."""
+    chars = list(name)
+    if len(chars) <= 1:
+        return name
+    if len(chars) == 2:
+        return chars[0] + "*"
+    return chars[0] + "*" * (len(chars) - 2) + chars[-1]

@@ -1,0 +1,302 @@
+"""Certificate pages: eligibility and issuance with a progress page, downloads (own, ZIP, combined
+PDF), revocation and reissue, the admin's template editor, and public verification."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from pypdf import PdfWriter
+
+from lms.access import authorize, load, roles_required
+from lms.auth.models import Role
+from lms.certificates import jobs, services
+from lms.certificates.models import (
+    CERTIFICATE_STATUS_LABELS,
+    Certificate,
+    CertificateStatus,
+    IssuanceJob,
+    JobStatus,
+)
+from lms.excel import attachment_headers, inline_headers
+from lms.extensions import db
+from lms.jobs import enqueue
+from lms.org.forms import ConfirmForm
+from lms.rotation.models import RotationCycle
+from lms.sessions.models import TrainingSession
+
+bp = Blueprint("certificates", __name__)
+
+
+def _organizer(user, obj) -> bool:
+    return user.has_role(Role.ORGANIZER)
+
+
+def _issued(session: TrainingSession | None = None, cycle: RotationCycle | None = None):
+    stmt = sa.select(Certificate).order_by(Certificate.serial, Certificate.id)
+    stmt = stmt.where(
+        Certificate.session_id == session.id if session else Certificate.cycle_id == cycle.id
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _overview(session=None, cycle=None):
+    rows = services.session_eligibility(session) if session else services.cycle_eligibility(cycle)
+    return render_template(
+        "certificates/overview.html",
+        session=session,
+        cycle=cycle,
+        rows=rows,
+        issued=_issued(session, cycle),
+        holders=services._live_holders(session, cycle),
+        labels=CERTIFICATE_STATUS_LABELS,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/certificates/sessions/<int:session_id>")
+@roles_required(Role.ORGANIZER)
+def session_overview(session_id: int):
+    return _overview(session=load(TrainingSession, session_id, _organizer))
+
+
+@bp.route("/certificates/cycles/<int:cycle_id>")
+@roles_required(Role.ORGANIZER)
+def cycle_overview(cycle_id: int):
+    return _overview(cycle=load(RotationCycle, cycle_id, _organizer))
+
+
+def _start_job(session=None, cycle=None):
+    authorize(ConfirmForm().validate_on_submit())
+    job = IssuanceJob(
+        session_id=session.id if session else None,
+        cycle_id=cycle.id if cycle else None,
+        created_by_id=current_user.id,
+    )
+    db.session.add(job)
+    db.session.commit()
+    enqueue(jobs.run_issuance, job.id)
+    return redirect(url_for("certificates.job", job_id=job.id))
+
+
+@bp.route("/certificates/sessions/<int:session_id>/issue", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def issue_session(session_id: int):
+    return _start_job(session=load(TrainingSession, session_id, _organizer))
+
+
+@bp.route("/certificates/cycles/<int:cycle_id>/issue", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def issue_cycle(cycle_id: int):
+    return _start_job(cycle=load(RotationCycle, cycle_id, _organizer))
+
+
+@bp.route("/certificates/jobs/<int:job_id>")
+@roles_required(Role.ORGANIZER)
+def job(job_id: int):
+    job = load(IssuanceJob, job_id, _organizer)
+    return render_template(
+        "certificates/job.html",
+        job=job,
+        running=job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+    )
+
+
+def _owner_or_organizer(user, certificate: Certificate) -> bool:
+    return user.has_role(Role.ORGANIZER) or (
+        user.member_id is not None and certificate.member_id == user.member_id
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>.pdf")
+@login_required
+def download(certificate_id: int):
+    certificate = load(Certificate, certificate_id, _owner_or_organizer)
+    path = services.certificate_path(certificate.pdf_sha256)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype="application/pdf",
+        download_name=f"{certificate.serial}.pdf",
+        conditional=True,
+        etag=certificate.pdf_sha256,
+        max_age=0,
+    )
+    response.cache_control.private = True
+    return response
+
+
+@bp.route("/certificates/mine")
+@login_required
+def mine():
+    authorize(current_user.member_id is not None)
+    rows = db.session.scalars(
+        sa.select(Certificate)
+        .where(Certificate.member_id == current_user.member_id)
+        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+    ).all()
+    return render_template("certificates/mine.html", rows=rows, labels=CERTIFICATE_STATUS_LABELS)
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only stream whose written bytes are handed out as they come (for a streamed ZIP)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self.chunks = b"".join(self.chunks), []
+        return data
+
+
+def _live(session_id: int) -> list[Certificate]:
+    return [
+        c
+        for c in _issued(session=db.session.get(TrainingSession, session_id))
+        if c.status is CertificateStatus.LIVE
+    ]
+
+
+@bp.route("/certificates/sessions/<int:session_id>/certificates.zip")
+@roles_required(Role.ORGANIZER)
+def session_zip(session_id: int):
+    training = load(TrainingSession, session_id, _organizer)
+    files = [
+        (f"{c.serial}-{c.name}.pdf", path)
+        for c in _live(training.id)
+        if (path := services.certificate_path(c.pdf_sha256)).is_file()
+    ]
+
+    def generate():
+        pipe = _Pipe()
+        with zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:
+            for name, path in files:
+                with archive.open(name, "w") as entry, path.open("rb") as source:
+                    while chunk := source.read(64 * 1024):
+                        entry.write(chunk)
+                        yield pipe.take()
+        yield pipe.take()
+
+    return Response(
+        stream_with_context(generate()),
+        mimetype="application/zip",
+        headers=attachment_headers(f"{training.title}-结业证书.zip"),
+    )
+
+
+@bp.route("/certificates/sessions/<int:session_id>/combined.pdf")
+@roles_required(Role.ORGANIZER)
+def session_combined(session_id: int):
+    training = load(TrainingSession, session_id, _organizer)
+    writer = PdfWriter()
+    for certificate in _live(training.id):
+        path = services.certificate_path(certificate.pdf_sha256)
+        if path.is_file():
+            writer.append(str(path))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return Response(
+        buffer.getvalue(),
+        mimetype="application/pdf",
+        headers=inline_headers(f"{training.title}-结业证书（打印）.pdf"),
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def revoke(certificate_id: int):
+    certificate = load(Certificate, certificate_id, _organizer)
+    authorize(ConfirmForm().validate_on_submit())
+    reason = (request.form.get("reason") or "").strip()[:500]
+    if not reason:
+        flash(_("撤销证书须填写原因。"), "warning")
+    else:
+        services.revoke(certificate, reason)
+        db.session.commit()
+        flash(_("证书 %(serial)s 已撤销。", serial=certificate.serial), "success")
+    return redirect(request.referrer or url_for("certificates.mine"))
+
+
+@bp.route("/certificates/<int:certificate_id>/reissue", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def reissue(certificate_id: int):
+    certificate = load(Certificate, certificate_id, _organizer)
+    authorize(ConfirmForm().validate_on_submit())
+    try:
+        new = services.reissue(certificate, current_user)
+    except services.TemplateProblem as problem:
+        db.session.rollback()
+        flash(problem.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("已按现在的姓名换发证书 %(serial)s。", serial=new.serial), "success")
+    return redirect(request.referrer or url_for("certificates.mine"))
+
+
+@bp.route("/verify/<token>")
+def verify(token: str):
+    """Public: no sign-in. An unknown token is a plain "not found" with no hint."""
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
+    if certificate is None or len(token) > 64:
+        abort(404)
+    return render_template(
+        "certificates/verify.html",
+        certificate=certificate,
+        masked=services.mask_name(certificate.name),
+        labels=CERTIFICATE_STATUS_LABELS,
+    )
+
+
+@bp.route("/certificates/template", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def template():
+    html, css = services.current_template()
+    problem = None
+    if request.method == "POST":
+        authorize(ConfirmForm().validate_on_submit())
+        action = request.form.get("action")
+        if action == "default":
+            services.restore_default_template(current_user)
+            db.session.commit()
+            flash(_("已恢复默认模板。"), "success")
+            return redirect(url_for("certificates.template"))
+        html = request.form.get("html", "")
+        css = request.form.get("css", "")
+        try:
+            if action == "preview":
+                pdf = services.render_document([services.sample_data()], html, css)
+                return Response(pdf, mimetype="application/pdf", headers=inline_headers("预览.pdf"))
+            services.save_template(html, css, current_user)
+        except services.TemplateProblem as exc:
+            db.session.rollback()
+            problem = exc.message
+        else:
+            db.session.commit()
+            flash(_("模板已保存。"), "success")
+            return redirect(url_for("certificates.template"))
+    return render_template(
+        "certificates/template.html", html=html, css=css, problem=problem, confirm=ConfirmForm()
+    )

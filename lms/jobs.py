@@ -1,0 +1,34 @@
+"""Background work: RQ on Redis when it is configured, a thread in this process otherwise
+(the embedded demo needs no Redis). If Redis is configured but down, the work still runs, in a
+thread, and the log says so."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+QUEUE = "lms"
+
+
+def enqueue(function, *args) -> str:
+    """Run `function(*args)` in the background; it opens its own app context. Returns where."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_INLINE"):
+        function(*args, in_context=True)
+        return "inline"
+    if url := app.config.get("REDIS_URL"):
+        try:
+            from redis import Redis
+            from redis.exceptions import RedisError
+            from rq import Queue
+
+            queue = Queue(QUEUE, connection=Redis.from_url(url, socket_connect_timeout=2))
+            queue.enqueue(function, *args, job_timeout=3600)
+            return "rq"
+        except (RedisError, OSError):
+            log.warning("Redis unavailable; running %s in a thread instead", function.__name__)
+    threading.Thread(target=function, args=args, kwargs={"app": app}, daemon=True).start()
+    return "thread"

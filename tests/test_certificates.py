@@ -1,0 +1,321 @@
+"""Certificates: eligibility, issuing (idempotent, sequential serials, never duplicated), real
+CJK glyphs in the PDF, downloads, ZIP and combined PDF, verification, revocation, reissue, and
+the sandboxed template editor."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import zipfile
+from datetime import date, time
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from fontTools.ttLib import TTFont, TTLibError
+from pypdf import PdfReader
+
+from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.auth.models import Role
+from lms.certificates import services
+from lms.certificates.models import (
+    Certificate,
+    CertificateStatus,
+    CertificateTemplate,
+    IssuanceJob,
+    JobStatus,
+)
+from lms.extensions import db
+from lms.quizzes import attempts
+from lms.quizzes.models import AttemptStatus
+from tests.conftest import login
+from tests.factories import (
+    make_course,
+    make_enrollment,
+    make_lesson,
+    make_member,
+    make_question,
+    make_quiz,
+    make_session,
+    make_user,
+)
+
+
+def _attend(member, lesson, status=AttendanceStatus.PRESENT):
+    db.session.add(
+        Attendance(
+            member_id=member.id, lesson_id=lesson.id, status=status, method=AttendanceMethod.MANUAL
+        )
+    )
+    db.session.flush()
+
+
+@pytest.fixture
+def course_session():
+    session = make_session(start=date(2026, 11, 26))
+    first = make_lesson(session=session, course=make_course(hours="3"))
+    second = make_lesson(
+        session=session,
+        course=make_course(hours="1.5"),
+        day=date(2026, 11, 27),
+        start=time(14),
+        end=time(16),
+    )
+    return session, [first, second]
+
+
+def _graduate(session, lessons, name="王𠮷祥"):
+    member = make_member(name=name)
+    make_enrollment(session, member)
+    for lesson in lessons:
+        _attend(member, lesson)
+    return member
+
+
+def _text(pdf: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _embedded_codepoints(pdf: bytes) -> set[int]:
+    """Every character the embedded fonts can draw (from their cmaps)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    found: set[int] = set()
+    for page in reader.pages:
+        fonts = page["/Resources"]["/Font"]
+        for ref in fonts.values():
+            font = ref.get_object()
+            descendants = font.get("/DescendantFonts")
+            descriptor = (
+                descendants[0].get_object()["/FontDescriptor"]
+                if descendants
+                else font.get("/FontDescriptor")
+            )
+            if descriptor is None:
+                continue
+            descriptor = descriptor.get_object()
+            for key in ("/FontFile2", "/FontFile3", "/FontFile"):
+                if key in descriptor:
+                    data = descriptor[key].get_object().get_data()
+                    try:
+                        cmap = TTFont(io.BytesIO(data)).getBestCmap() or {}
+                    except TTLibError:  # a bare CFF table has no cmap of its own
+                        continue
+                    found |= set(cmap)
+    return found
+
+
+def test_eligibility_explains_who_misses_what(course_session):
+    session, lessons = course_session
+    done = _graduate(session, lessons)
+    partial = make_member(name="李四")
+    make_enrollment(session, partial)
+    _attend(partial, lessons[0])
+    late = make_member(name="赵五")
+    make_enrollment(session, late)
+    for lesson in lessons:
+        _attend(late, lesson, AttendanceStatus.LATE)
+    rows = {row.member.id: row for row in services.session_eligibility(session)}
+    assert rows[done.id].eligible and rows[done.id].hours == Decimal("4.5")
+    assert (
+        not rows[partial.id].eligible and "出勤学时 3.0 / 应达 4.5" in rows[partial.id].reasons[0]
+    )
+    assert rows[late.id].eligible  # lateness counts as present by default
+    session.late_counts = False
+    rows = {row.member.id: row for row in services.session_eligibility(session)}
+    assert not rows[late.id].eligible
+
+
+def test_the_session_quiz_must_be_passed(course_session):
+    session, lessons = course_session
+    member = _graduate(session, lessons)
+    quiz = make_quiz([make_question(correct=[1])], session=session, pass_mark=100)
+    (row,) = services.session_eligibility(session)
+    assert not row.eligible and "未参加测试" in row.reasons[0]
+    attempt = attempts.start_attempt(quiz, member)
+    attempts.save_answer(attempt, 1, {"choices": [0]})
+    attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    (row,) = services.session_eligibility(session)
+    assert not row.eligible and "未及格" in row.reasons[0]
+    session.quiz_required = False
+    (row,) = services.session_eligibility(session)
+    assert row.eligible
+
+
+def test_issue_renders_real_glyphs_and_is_idempotent(client, course_session, app):
+    session, lessons = course_session
+    names = ["王𠮷祥", "张喆", "李堃", "陈昇", "赵玥"]
+    members = [_graduate(session, lessons, name) for name in names]
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(f"/certificates/sessions/{session.id}/issue")
+    assert response.status_code == 302
+    job = db.session.scalar(sa.select(IssuanceJob))
+    assert job.status is JobStatus.DONE and (job.total, job.issued) == (5, 5)
+    certificates = db.session.scalars(sa.select(Certificate).order_by(Certificate.serial)).all()
+    year = date.today().year
+    assert [c.serial for c in certificates] == [f"DX{year}-{n:05d}" for n in range(1, 6)]
+    assert {c.member_id for c in certificates} == {m.id for m in members}
+    for certificate in certificates:
+        pdf = services.certificate_path(certificate.pdf_sha256).read_bytes()
+        assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+        text = _text(pdf)
+        assert certificate.name in text and certificate.serial in text and "4.5" in text
+        drawable = _embedded_codepoints(pdf)
+        missing = [ch for ch in certificate.name if ord(ch) not in drawable]
+        assert not missing, f"no glyph for {missing} in {certificate.name}"
+    # Issuing again issues nothing new.
+    client.post(f"/certificates/sessions/{session.id}/issue")
+    assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 5
+
+
+def test_downloads_are_for_the_owner_and_organizers(client, course_session):
+    session, lessons = course_session
+    member = _graduate(session, lessons)
+    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    owner = make_user(roles={Role.TRAINEE}, member=member)
+    login(client, owner)
+    response = client.get(f"/certificates/{certificate.id}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data == services.certificate_path(certificate.pdf_sha256).read_bytes()
+    assert certificate.serial in client.get("/certificates/mine").get_data(as_text=True)
+    login(client, make_user(roles={Role.TRAINEE}, member=make_member()))
+    assert client.get(f"/certificates/{certificate.id}.pdf").status_code == 403
+
+
+def test_zip_and_combined_pdf(client, course_session):
+    session, lessons = course_session
+    for name in ("甲一", "乙二", "丙三"):
+        _graduate(session, lessons, name)
+    services.issue_batch(services.to_issue(session), session=session)
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.get(f"/certificates/sessions/{session.id}/certificates.zip")
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert len(archive.namelist()) == 3 and all(n.endswith(".pdf") for n in archive.namelist())
+    assert archive.testzip() is None
+    combined = client.get(f"/certificates/sessions/{session.id}/combined.pdf").data
+    assert len(PdfReader(io.BytesIO(combined)).pages) == 3
+
+
+def test_verification_revocation_and_reissue(client, course_session):
+    session, lessons = course_session
+    member = _graduate(session, lessons, name="张小明")
+    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    anonymous = client.application.test_client()
+    html = anonymous.get(f"/verify/{certificate.verify_token}").get_data(as_text=True)
+    assert "张*明" in html and "张小明" not in html and "证书有效" in html
+    missing = anonymous.get("/verify/not-a-token")
+    assert missing.status_code == 404 and "证书" not in missing.get_data(as_text=True)
+
+    login(client, make_user(roles={Role.ORGANIZER}))
+    member.name = "张晓明"  # the name was wrong: correct it and reissue
+    db.session.flush()
+    client.post(f"/certificates/{certificate.id}/reissue")
+    new = db.session.scalar(
+        sa.select(Certificate).where(Certificate.status == CertificateStatus.LIVE)
+    )
+    assert new.serial == certificate.serial and new.replaces_id == certificate.id
+    assert new.name == "张晓明" and certificate.status is CertificateStatus.REPLACED
+    assert "已换发新证" in anonymous.get(f"/verify/{certificate.verify_token}").get_data(
+        as_text=True
+    )
+    client.post(f"/certificates/{new.id}/revoke", data={"reason": ""})
+    assert new.status is CertificateStatus.LIVE
+    client.post(f"/certificates/{new.id}/revoke", data={"reason": "考核成绩作废"})
+    html = anonymous.get(f"/verify/{new.verify_token}").get_data(as_text=True)
+    assert "证书已撤销" in html and "考核成绩作废" in html
+
+
+@pytest.mark.parametrize(
+    ("html", "message"),
+    [
+        ("<p>{{ name </p>", "模板有误"),
+        ("<p>{{ nosuchthing }}</p>", "模板有误"),
+        ("<p>{{ name.__class__.__mro__ }}</p>", "模板有误"),
+        ('<img src="file:///etc/passwd">', "不允许使用外部地址"),
+        ('<img src="http://example.com/x.png">', "不允许使用外部地址"),
+    ],
+)
+def test_bad_templates_are_refused_and_not_saved(client, html, message):
+    login(client, make_user(roles={Role.ADMIN}))
+    response = client.post(
+        "/certificates/template", data={"action": "save", "html": html, "css": "body{}"}
+    )
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(CertificateTemplate.id))) == 0
+
+
+def test_css_with_an_outside_url_is_refused(client):
+    login(client, make_user(roles={Role.ADMIN}))
+    response = client.post(
+        "/certificates/template",
+        data={
+            "action": "preview",
+            "html": "<p>{{ name }}</p>",
+            "css": "body{background:url(https://x.org/a.png)}",
+        },
+    )
+    assert "不允许使用外部地址" in response.get_data(as_text=True)
+
+
+def test_template_edit_preview_and_default(client):
+    login(client, make_user(roles={Role.ADMIN}))
+    data = {"html": "<h1>结业证书</h1><p>{{ name }} {{ serial }}</p>", "css": "h1{color:red}"}
+    preview = client.post("/certificates/template", data={**data, "action": "preview"})
+    assert preview.mimetype == "application/pdf" and "王𠮷祥" in _text(preview.data)
+    client.post("/certificates/template", data={**data, "action": "save"})
+    assert services.current_template() == (data["html"], data["css"])
+    client.post("/certificates/template", data={"action": "default"})
+    assert services.current_template() == services.default_template()
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"), [("张三", "张*"), ("张小明", "张*明"), ("欧阳小明", "欧**明"), ("王", "王")]
+)
+def test_masked_names(name, masked):
+    assert services.mask_name(name) == masked
+
+
+def test_cli_issues_with_a_progress_bar(runner, course_session):
+    session, lessons = course_session
+    _graduate(session, lessons)
+    result = runner.invoke(args=["certificates", "issue", "--session", str(session.id)])
+    assert result.exit_code == 0, result.output
+    assert "1 certificates issued" in result.output
+    again = runner.invoke(args=["certificates", "issue", "--session", str(session.id)])
+    assert "0 certificates issued" in again.output
+
+
+@pytest.mark.skipif(
+    not os.environ.get("LMS_TEST_DATABASE_URL"), reason="needs PostgreSQL's row locks"
+)
+def test_serials_never_repeat_when_issued_at_once(app):
+    """Two issuances at the same moment, each on its own connection: every serial unique."""
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    from sqlalchemy.orm import Session
+
+    from lms.certificates.models import SerialCounter
+
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def issue(n: int) -> None:
+        with app.app_context():
+            for _ in range(n):
+                with Session(engine) as session, session.begin():
+                    db.session.registry.set(session)  # the service uses db.session
+                    serial = services.next_serial("RACE", 2099)
+                with lock:
+                    got.append(serial)
+            db.session.registry.clear()
+
+    threads = [threading.Thread(target=issue, args=(40,)) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(got) == 80 and len(set(got)) == 80
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.delete(SerialCounter).where(SerialCounter.prefix == "RACE"))
+        engine.dispose()
