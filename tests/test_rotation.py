@@ -266,8 +266,13 @@ def test_blackouts_are_registered_and_refused_when_backwards(client, organizer):
     assert db.session.scalar(sa.select(sa.func.count(Blackout.id))) == 0
 
 
-def test_kept_totals_follow_every_attendance_change(client, organizer):
-    cycle = make_cycle(required_hours="2")
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2026, 1, 1), date(2026, 12, 31)), (date(2026, 3, 1), date(2026, 8, 31))],
+    ids=["calendar-year", "part-year"],
+)
+def test_kept_totals_follow_every_attendance_change(client, organizer, start, end):
+    cycle = make_cycle(required_hours="2", start=start, end=end)
     session = make_session(start=date(2026, 6, 1), status=SessionStatus.IN_PROGRESS)
     lesson = make_lesson(session=session)  # a 2-hour course
     member = make_member()
@@ -278,7 +283,8 @@ def test_kept_totals_follow_every_attendance_change(client, organizer):
     key = f"a-{member.id}-{lesson.id}"
     client.post(f"/attendance/sessions/{session.id}", data={key: "late"})
     assert services.cycle_hours(cycle, ids) == {member.id: 2}
-    assert reports.dashboard(cycle, None).attendance_rate == 100
+    board = reports.dashboard(cycle, None)
+    assert board.attendance_rate == 100 and board.hours_bins[0][1] == 0
     client.post(f"/attendance/sessions/{session.id}", data={key: "absent"})
     assert services.cycle_hours(cycle, ids) == {}
     assert reports.dashboard(cycle, None).attendance_rate == 0

@@ -96,3 +96,15 @@ class AttendanceTotal(db.Model):
     )
     lessons: Mapped[int] = mapped_column(default=0)
     hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal(0))
+
+
+class MemberYearTotal(db.Model):
+    """Per member and calendar year: attended lessons and hours, kept with `AttendanceTotal`.
+    Rotation cycles usually run a calendar year; their reports read this small table."""
+
+    __tablename__ = "member_year_totals"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, index=True)
+    lessons: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric(7, 1), default=Decimal(0))

@@ -21,6 +21,7 @@ from lms.attendance.models import (
     AttendanceStatus,
     AttendanceTotal,
     HoursCredit,
+    MemberYearTotal,
 )
 from lms.auth.models import Role, User
 from lms.catalog.models import Course
@@ -187,6 +188,31 @@ def refresh_totals(member_ids: set[int], session_ids: set[int]) -> None:
             sa.insert(AttendanceTotal),
             [{"member_id": m, "session_id": s, "lessons": n, "hours": h} for m, s, n, h in rows],
         )
+    _refresh_year_totals(member_ids)
+
+
+def _year_totals_select() -> sa.Select:
+    year = sa.cast(sa.extract("year", TrainingSession.start_date), sa.Integer)
+    return (
+        sa.select(
+            AttendanceTotal.member_id,
+            year.label("year"),
+            sa.func.sum(AttendanceTotal.lessons),
+            sa.func.sum(AttendanceTotal.hours),
+        )
+        .join(TrainingSession, TrainingSession.id == AttendanceTotal.session_id)
+        .group_by(AttendanceTotal.member_id, year)
+    )
+
+
+def _refresh_year_totals(member_ids: set[int]) -> None:
+    db.session.execute(sa.delete(MemberYearTotal).where(MemberYearTotal.member_id.in_(member_ids)))
+    db.session.execute(
+        sa.insert(MemberYearTotal).from_select(
+            ["member_id", "year", "lessons", "hours"],
+            _year_totals_select().where(AttendanceTotal.member_id.in_(member_ids)),
+        )
+    )
 
 
 def rebuild_all_totals() -> None:
@@ -205,6 +231,12 @@ def rebuild_all_totals() -> None:
             .join(Course, Course.id == Lesson.course_id)
             .where(Attendance.status.in_(ATTENDED))
             .group_by(Attendance.member_id, Lesson.session_id),
+        )
+    )
+    db.session.execute(sa.delete(MemberYearTotal))
+    db.session.execute(
+        sa.insert(MemberYearTotal).from_select(
+            ["member_id", "year", "lessons", "hours"], _year_totals_select()
         )
     )
 

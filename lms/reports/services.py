@@ -1,5 +1,6 @@
 """The organizer's dashboard for a rotation cycle: coverage by branch, department, shift and
-category, session fill, attendance rate and hours — a fixed number of queries at any size."""
+category, session fill, attendance rate and hours — counted by the database from kept totals, in
+a fixed number of queries whatever the number of members or attendance rows."""
 
 from __future__ import annotations
 
@@ -11,18 +12,27 @@ from itertools import pairwise
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from lms.attendance.models import AttendanceTotal
+from lms.attendance.models import AttendanceTotal, MemberYearTotal
 from lms.auth.models import Role, User
 from lms.extensions import db
-from lms.org.models import CATEGORY_LABELS, Branch, Department, Member, Shift
+from lms.org.models import CATEGORY_LABELS, Branch, Category, Department, Member, Shift
 from lms.org.services import secretary_branch_ids
 from lms.rotation.enrollment import MISSED
 from lms.rotation.models import RotationCycle
-from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
+from lms.rotation.services import (
+    Coverage,
+    completed_select,
+    coverage_states,
+    cycle_hours_select,
+    planned_select,
+    population,
+    whole_years,
+)
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 
 STATES = (Coverage.TRAINED, Coverage.PLANNED, Coverage.UNPLANNED)
 GROUPS = ("branch", "department", "shift", "category")
+HOURS_EDGES = (0, 4, 8, 16, 24, 32, 48, 56)
 
 
 def can_view_reports(user: User) -> bool:
@@ -56,24 +66,58 @@ class Dashboard:
     hours_bins: list[tuple[str, int]]
 
 
-def _people(cycle: RotationCycle, scope: set[int] | None) -> list:
-    stmt = population(cycle).with_only_columns(
-        Member.id, Member.branch_id, Member.department_id, Member.shift_id, Member.category
-    )
-    if scope is not None:
-        stmt = stmt.where(Member.branch_id.in_(scope))
-    return db.session.execute(stmt).all()
-
-
 def _ids(cycle: RotationCycle, scope: set[int] | None) -> sa.Select:
     stmt = population(cycle).with_only_columns(Member.id)
     return stmt.where(Member.branch_id.in_(scope)) if scope is not None else stmt
 
 
+def _grouped_counts(cycle: RotationCycle, scope: set[int] | None) -> list:
+    """Population counts by branch, department, shift, category, coverage state and hours band,
+    counted by the database: a few hundred rows come back, whatever the number of members."""
+    people = population(cycle).with_only_columns(
+        Member.id, Member.branch_id, Member.department_id, Member.shift_id, Member.category
+    )
+    if scope is not None:
+        people = people.where(Member.branch_id.in_(scope))
+    people = people.subquery()
+    hours = cycle_hours_select(cycle, sa.select(people.c.id)).subquery()
+    completed = completed_select(cycle).subquery()
+    planned = planned_select(cycle).subquery()
+    got = sa.func.coalesce(hours.c.hours, 0)
+    state = sa.case(
+        (
+            sa.and_(
+                sa.func.coalesce(completed.c.n, 0) >= cycle.required_sessions,
+                got >= (cycle.required_hours or 0),
+            ),
+            Coverage.TRAINED,
+        ),
+        (planned.c.member_id.is_not(None), Coverage.PLANNED),
+        else_=Coverage.UNPLANNED,
+    ).label("state")
+    band = sa.case(
+        *((got < edge, index) for index, edge in enumerate(HOURS_EDGES[1:])),
+        else_=len(HOURS_EDGES) - 1,
+    ).label("band")
+    columns = (
+        people.c.branch_id,
+        people.c.department_id,
+        people.c.shift_id,
+        people.c.category,
+        state,
+        band,
+    )
+    return db.session.execute(
+        sa.select(*columns, sa.func.count())
+        .select_from(people)
+        .outerjoin(hours, hours.c.member_id == people.c.id)
+        .outerjoin(completed, completed.c.member_id == people.c.id)
+        .outerjoin(planned, planned.c.member_id == people.c.id)
+        .group_by(*columns)
+    ).all()
+
+
 def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
-    people = _people(cycle, scope)
-    hours = cycle_hours(cycle, _ids(cycle, scope))
-    states = coverage_states(cycle, scope, hours=hours)
     names = {
         "branch": dict(db.session.execute(sa.select(Branch.id, Branch.name)).all()),
         "department": dict(db.session.execute(sa.select(Department.id, Department.name)).all()),
@@ -81,31 +125,37 @@ def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
         "category": {c: str(label) for c, label in CATEGORY_LABELS.items()},
     }
     grouped: dict[str, dict[object, Counter]] = {g: defaultdict(Counter) for g in GROUPS}
-    for member_id, branch_id, department_id, shift_id, category in people:
-        state = states.get(member_id, Coverage.UNPLANNED)
-        grouped["branch"][branch_id][state] += 1
-        grouped["department"][department_id][state] += 1
-        grouped["shift"][shift_id][state] += 1
-        grouped["category"][category][state] += 1
+    counts: Counter = Counter()
+    bands = [0] * len(HOURS_EDGES)
+    for branch_id, department_id, shift_id, category, state, band, n in _grouped_counts(
+        cycle, scope
+    ):
+        category = Category(category)
+        grouped["branch"][branch_id][state] += n
+        grouped["department"][department_id][state] += n
+        grouped["shift"][shift_id][state] += n
+        grouped["category"][category][state] += n
+        counts[state] += n
+        bands[band] += n
     groups = {
         g: sorted(
             (
-                GroupRow(key=key, label=names[g].get(key) or "—", counts=counts)
-                for key, counts in grouped[g].items()
+                GroupRow(key=key, label=names[g].get(key) or "—", counts=c)
+                for key, c in grouped[g].items()
             ),
             key=lambda row: row.label,
         )
         for g in GROUPS
     }
-    member_ids = [row[0] for row in people]
+    labels = [f"{a}–{b}" for a, b in pairwise(HOURS_EDGES)] + [f"≥{HOURS_EDGES[-1]}"]
     return Dashboard(
         cycle=cycle,
-        total=len(people),
-        counts=Counter(states.values()),
+        total=sum(counts.values()),
+        counts=counts,
         groups=groups,
         sessions=_session_fill(cycle),
         attendance_rate=_attendance_rate(cycle, _ids(cycle, scope)),
-        hours_bins=_hours_bins(hours, member_ids),
+        hours_bins=list(zip(labels, bands, strict=True)),
     )
 
 
@@ -158,22 +208,20 @@ def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> Decimal | N
     expected = sum(count * lessons.get(session_id, 0) for session_id, count in enrolled)
     if not expected:
         return None
-    attended = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(AttendanceTotal.lessons), 0)).where(
-            AttendanceTotal.session_id.in_(started), AttendanceTotal.member_id.in_(member_ids)
+    if (years := whole_years(cycle)) is not None:
+        # Lessons are only attended once held: a whole year's total is the started sessions'.
+        attended = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(MemberYearTotal.lessons), 0)).where(
+                MemberYearTotal.year.in_(list(years)), MemberYearTotal.member_id.in_(member_ids)
+            )
         )
-    )
+    else:
+        attended = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(AttendanceTotal.lessons), 0)).where(
+                AttendanceTotal.session_id.in_(started), AttendanceTotal.member_id.in_(member_ids)
+            )
+        )
     return (Decimal(attended * 100) / expected).quantize(Decimal("0.1"))
-
-
-def _hours_bins(hours: dict[int, Decimal], everyone: list[int]) -> list[tuple[str, int]]:
-    edges = [0, 4, 8, 16, 24, 32, 48, 56]
-    labels = [f"{a}–{b}" for a, b in pairwise(edges)] + [f"≥{edges[-1]}"]
-    counts = [0] * len(labels)
-    for member_id in everyone:
-        value = hours.get(member_id, Decimal(0))
-        counts[sum(value >= edge for edge in edges[1:])] += 1
-    return list(zip(labels, counts, strict=True))
 
 
 def members_in(

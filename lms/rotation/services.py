@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from lms.admin.services import record_audit
-from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal
+from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
 from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow
@@ -87,10 +87,24 @@ def population(cycle: RotationCycle) -> sa.Select:
     return stmt
 
 
-def cycle_hours(cycle: RotationCycle, member_ids: sa.Select) -> dict[int, Decimal]:
-    """Hours earned in the cycle's sessions, per member (from the kept totals, not raw rows)."""
-    rows = db.session.execute(
-        sa.select(AttendanceTotal.member_id, sa.func.sum(AttendanceTotal.hours))
+def whole_years(cycle: RotationCycle) -> range | None:
+    """The calendar years a cycle covers exactly (most cycles run 1 January to 31 December)."""
+    start, end = cycle.start_date, cycle.end_date
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+        return range(start.year, end.year + 1)
+    return None
+
+
+def cycle_hours_select(cycle: RotationCycle, member_ids: sa.Select) -> sa.Select:
+    """(member_id, hours) earned in the cycle's sessions, from the kept totals."""
+    if (years := whole_years(cycle)) is not None:
+        return (
+            sa.select(MemberYearTotal.member_id, sa.func.sum(MemberYearTotal.hours).label("hours"))
+            .where(MemberYearTotal.year.in_(list(years)), MemberYearTotal.member_id.in_(member_ids))
+            .group_by(MemberYearTotal.member_id)
+        )
+    return (
+        sa.select(AttendanceTotal.member_id, sa.func.sum(AttendanceTotal.hours).label("hours"))
         .join(TrainingSession, TrainingSession.id == AttendanceTotal.session_id)
         .where(
             TrainingSession.start_date >= cycle.start_date,
@@ -99,7 +113,32 @@ def cycle_hours(cycle: RotationCycle, member_ids: sa.Select) -> dict[int, Decima
         )
         .group_by(AttendanceTotal.member_id)
     )
+
+
+def cycle_hours(cycle: RotationCycle, member_ids: sa.Select) -> dict[int, Decimal]:
+    """Hours earned in the cycle's sessions, per member."""
+    rows = db.session.execute(cycle_hours_select(cycle, member_ids))
     return {member_id: Decimal(total or 0) for member_id, total in rows}
+
+
+def planned_select(cycle: RotationCycle) -> sa.Select:
+    """Members with a place in the cycle: a cohort, or a live enrollment."""
+    return sa.union(
+        sa.select(CohortMember.member_id).where(
+            CohortMember.cycle_id == cycle.id, CohortMember.removed_at.is_(None)
+        ),
+        sa.select(Enrollment.member_id).where(
+            Enrollment.cycle_id == cycle.id, Enrollment.status.not_in(MISSED)
+        ),
+    )
+
+
+def completed_select(cycle: RotationCycle) -> sa.Select:
+    return (
+        sa.select(Enrollment.member_id, sa.func.count(Enrollment.id).label("n"))
+        .where(Enrollment.cycle_id == cycle.id, Enrollment.status == EnrollmentStatus.COMPLETED)
+        .group_by(Enrollment.member_id)
+    )
 
 
 class Coverage:
