@@ -319,3 +319,28 @@ def test_serials_never_repeat_when_issued_at_once(app):
         with engine.begin() as connection:
             connection.execute(sa.delete(SerialCounter).where(SerialCounter.prefix == "RACE"))
         engine.dispose()
+
+
+def test_a_large_batch_renders_in_parallel_and_each_file_is_its_own(app, course_session):
+    """Above the parallel threshold the batch is split over worker processes; each member's
+    file must still be one page with their own name, serial and QR code only."""
+    session, lessons = course_session
+    for n in range(services.PARALLEL_MIN + 2):
+        _graduate(session, lessons, name=f"学员{n}号")
+    saved = app.config["CERT_RENDER_PROCESSES"]
+    app.config["CERT_RENDER_PROCESSES"] = 2
+    try:
+        certificates = services.issue_batch(services.to_issue(session), session=session)
+    finally:
+        app.config["CERT_RENDER_PROCESSES"] = saved
+        services.shutdown_render_pool()
+    assert len(certificates) == services.PARALLEL_MIN + 2
+    for certificate in certificates:
+        reader = PdfReader(
+            io.BytesIO(services.certificate_path(certificate.pdf_sha256).read_bytes())
+        )
+        assert len(reader.pages) == 1
+        text = reader.pages[0].extract_text()
+        assert certificate.name in text and certificate.serial in text
+        images = reader.pages[0]["/Resources"].get("/XObject", {})
+        assert len(images) <= 3  # the member's QR code, the seal and the emblem: nobody else's
