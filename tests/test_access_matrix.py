@@ -783,6 +783,24 @@ CASES = [
         ORGANIZER_POST,
     ),
     Case(
+        "certificates.cohort_overview",
+        "GET",
+        lambda w: "/certificates/cohorts/999999",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case(
+        "certificates.issue_cohort",
+        "POST",
+        lambda w: "/certificates/cohorts/999999/issue",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case(
+        "certificates.cohort_zip",
+        "GET",
+        lambda w: "/certificates/cohorts/999999/certificates.zip",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case(
         "certificates.job",
         "GET",
         lambda w: "/certificates/jobs/999999",

@@ -344,3 +344,27 @@ def test_a_large_batch_renders_in_parallel_and_each_file_is_its_own(app, course_
         assert certificate.name in text and certificate.serial in text
         images = reader.pages[0]["/Resources"].get("/XObject", {})
         assert len(images) <= 3  # the member's QR code, the seal and the emblem: nobody else's
+
+
+def test_a_cohort_gets_its_own_members_certificates(client, course_session):
+    from lms.rotation.models import Cohort, CohortMember
+    from tests.factories import make_cycle
+
+    session, lessons = course_session
+    inside, outside = _graduate(session, lessons, "甲"), _graduate(session, lessons, "乙")
+    cycle = make_cycle()
+    cohort = Cohort(cycle_id=cycle.id, session_id=session.id)
+    db.session.add(cohort)
+    db.session.flush()
+    db.session.add(CohortMember(cohort_id=cohort.id, cycle_id=cycle.id, member_id=inside.id))
+    db.session.flush()
+    login(client, make_user(roles={Role.ORGANIZER}))
+    html = client.get(f"/certificates/cohorts/{cohort.id}").get_data(as_text=True)
+    assert "甲" in html and "乙" not in html
+    client.post(f"/certificates/cohorts/{cohort.id}/issue")
+    holders = set(db.session.scalars(sa.select(Certificate.member_id)))
+    assert holders == {inside.id} and outside.id not in holders
+    archive = zipfile.ZipFile(
+        io.BytesIO(client.get(f"/certificates/cohorts/{cohort.id}/certificates.zip").data)
+    )
+    assert len(archive.namelist()) == 1

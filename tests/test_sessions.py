@@ -384,3 +384,33 @@ def test_calendar_with_garbage_month_shows_this_month(client):
 def test_stored_times_are_utc():
     moment = from_local(date(2026, 11, 26), time(8, 30))
     assert moment.utcoffset().total_seconds() == 0 and moment.hour == 0
+
+
+def test_completion_rule_is_set_per_session(client, organizer):
+    client.post(
+        "/sessions/new",
+        data={
+            "title": "专题班",
+            "start_date": "2026-12-01",
+            "capacity": "30",
+            "completion_percent": "80",
+            "late_counts": "",
+            "quiz_required": "y",
+        },
+    )
+    session = db.session.scalar(sa.select(TrainingSession))
+    assert (session.completion_percent, session.late_counts, session.quiz_required) == (
+        80,
+        False,
+        True,
+    )
+    response = client.post(
+        f"/sessions/{session.id}/edit",
+        data={
+            "title": "专题班",
+            "start_date": "2026-12-01",
+            "capacity": "30",
+            "completion_percent": "0",
+        },
+    )
+    assert response.status_code == 200 and session.completion_percent == 80

@@ -41,7 +41,8 @@ def _run(job_id: int) -> None:
         return
     try:
         job.status = JobStatus.RUNNING
-        rows = services.to_issue(job.session, job.cycle)
+        only = services.cohort_member_ids(job.cohort_id) if job.cohort_id else None
+        rows = services.to_issue(job.session, job.cycle, only)
         job.total = len(rows)
         db.session.commit()
         for start in range(0, len(rows), services.BATCH):

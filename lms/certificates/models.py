@@ -130,6 +130,8 @@ class IssuanceJob(db.Model):
     id: Mapped[intpk]
     session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("training_sessions.id"))
     cycle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rotation_cycles.id"))
+    # A cohort's issuance: the session's certificates for the cohort's members only.
+    cohort_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cohorts.id"))
     status: Mapped[JobStatus] = mapped_column(
         enum_column(JobStatus, "job_status"), default=JobStatus.QUEUED
     )

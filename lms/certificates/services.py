@@ -417,11 +417,32 @@ def _live_holders(session: TrainingSession | None, cycle: RotationCycle | None) 
     return set(db.session.scalars(stmt))
 
 
-def to_issue(session: TrainingSession | None = None, cycle: RotationCycle | None = None):
-    """The eligible members who do not yet hold a live certificate for this session or cycle."""
+def cohort_member_ids(cohort_id: int) -> set[int]:
+    from lms.rotation.models import CohortMember
+
+    return set(
+        db.session.scalars(
+            sa.select(CohortMember.member_id).where(
+                CohortMember.cohort_id == cohort_id, CohortMember.removed_at.is_(None)
+            )
+        )
+    )
+
+
+def to_issue(
+    session: TrainingSession | None = None,
+    cycle: RotationCycle | None = None,
+    only: set[int] | None = None,
+):
+    """The eligible members (of `only`, when given) who do not yet hold a live certificate for
+    this session or cycle."""
     rows = session_eligibility(session) if session is not None else cycle_eligibility(cycle)
     holders = _live_holders(session, cycle)
-    return [row for row in rows if row.eligible and row.member.id not in holders]
+    return [
+        row
+        for row in rows
+        if row.eligible and row.member.id not in holders and (only is None or row.member.id in only)
+    ]
 
 
 def issue_batch(

@@ -37,7 +37,7 @@ from lms.excel import attachment_headers, inline_headers
 from lms.extensions import db
 from lms.jobs import enqueue
 from lms.org.forms import ConfirmForm
-from lms.rotation.models import RotationCycle
+from lms.rotation.models import Cohort, RotationCycle
 from lms.sessions.models import TrainingSession
 
 bp = Blueprint("certificates", __name__)
@@ -55,14 +55,20 @@ def _issued(session: TrainingSession | None = None, cycle: RotationCycle | None 
     return list(db.session.scalars(stmt))
 
 
-def _overview(session=None, cycle=None):
+def _overview(session=None, cycle=None, cohort=None):
     rows = services.session_eligibility(session) if session else services.cycle_eligibility(cycle)
+    issued = _issued(session, cycle)
+    if cohort is not None:
+        members = services.cohort_member_ids(cohort.id)
+        rows = [row for row in rows if row.member.id in members]
+        issued = [c for c in issued if c.member_id in members]
     return render_template(
         "certificates/overview.html",
         session=session,
         cycle=cycle,
+        cohort=cohort,
         rows=rows,
-        issued=_issued(session, cycle),
+        issued=issued,
         holders=services._live_holders(session, cycle),
         labels=CERTIFICATE_STATUS_LABELS,
         confirm=ConfirmForm(),
@@ -81,11 +87,12 @@ def cycle_overview(cycle_id: int):
     return _overview(cycle=load(RotationCycle, cycle_id, _organizer))
 
 
-def _start_job(session=None, cycle=None):
+def _start_job(session=None, cycle=None, cohort=None):
     authorize(ConfirmForm().validate_on_submit())
     job = IssuanceJob(
         session_id=session.id if session else None,
         cycle_id=cycle.id if cycle else None,
+        cohort_id=cohort.id if cohort else None,
         created_by_id=current_user.id,
     )
     db.session.add(job)
@@ -104,6 +111,20 @@ def issue_session(session_id: int):
 @roles_required(Role.ORGANIZER)
 def issue_cycle(cycle_id: int):
     return _start_job(cycle=load(RotationCycle, cycle_id, _organizer))
+
+
+@bp.route("/certificates/cohorts/<int:cohort_id>")
+@roles_required(Role.ORGANIZER)
+def cohort_overview(cohort_id: int):
+    cohort = load(Cohort, cohort_id, _organizer)
+    return _overview(session=cohort.session, cohort=cohort)
+
+
+@bp.route("/certificates/cohorts/<int:cohort_id>/issue", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def issue_cohort(cohort_id: int):
+    cohort = load(Cohort, cohort_id, _organizer)
+    return _start_job(session=cohort.session, cohort=cohort)
 
 
 @bp.route("/certificates/jobs/<int:job_id>")
@@ -184,9 +205,22 @@ def _live(session_id: int) -> list[Certificate]:
 @roles_required(Role.ORGANIZER)
 def session_zip(session_id: int):
     training = load(TrainingSession, session_id, _organizer)
+    return _zip(training, _live(training.id))
+
+
+@bp.route("/certificates/cohorts/<int:cohort_id>/certificates.zip")
+@roles_required(Role.ORGANIZER)
+def cohort_zip(cohort_id: int):
+    cohort = load(Cohort, cohort_id, _organizer)
+    members = services.cohort_member_ids(cohort.id)
+    return _zip(cohort.session, [c for c in _live(cohort.session_id) if c.member_id in members])
+
+
+def _zip(training: TrainingSession, certificates: list[Certificate]) -> Response:
+    """A ZIP written as it is sent: the stored PDFs are never all in memory at once."""
     files = [
         (f"{c.serial}-{c.name}.pdf", path)
-        for c in _live(training.id)
+        for c in certificates
         if (path := services.certificate_path(c.pdf_sha256)).is_file()
     ]
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     IntegerField,
     SelectField,
@@ -49,6 +50,13 @@ class SessionForm(FlaskForm):
         choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
         description=_l("不选则面向全体"),
     )
+    completion_percent = IntegerField(
+        _l("结业须出勤学时比例（%）"),
+        default=100,
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )
+    late_counts = BooleanField(_l("迟到计为出勤"), default=True)
+    quiz_required = BooleanField(_l("须通过本期测试"), default=True)
     submit = SubmitField(_l("保存"))
 
     def validate(self, extra_validators=None) -> bool:

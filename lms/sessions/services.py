@@ -190,6 +190,9 @@ class SessionData:
     capacity: int
     enrolment_deadline: date | None
     categories: set[Category]
+    completion_percent: int = 100
+    late_counts: bool = True
+    quiz_required: bool = True
 
 
 def title_taken(title: str, exclude_id: int | None = None) -> bool:
@@ -207,6 +210,9 @@ def _apply(session: TrainingSession, data: SessionData) -> None:
     session.capacity = data.capacity
     session.enrolment_deadline = data.enrolment_deadline
     session.set_categories(data.categories)
+    session.completion_percent = data.completion_percent
+    session.late_counts = data.late_counts
+    session.quiz_required = data.quiz_required
 
 
 def create_session(data: SessionData) -> TrainingSession:
@@ -288,6 +294,9 @@ def plan_next_session(source: TrainingSession, title: str, start_date: date) -> 
             capacity=source.capacity,
             enrolment_deadline=deadline,
             categories=set(source.categories),
+            completion_percent=source.completion_percent,
+            late_counts=source.late_counts,
+            quiz_required=source.quiz_required,
         )
     )
     errors: list[str] = []

@@ -78,6 +78,9 @@ def _session_data(form: SessionForm) -> services.SessionData:
         capacity=form.capacity.data,
         enrolment_deadline=form.enrolment_deadline.data,
         categories={Category(c) for c in form.categories.data},
+        completion_percent=form.completion_percent.data or 100,
+        late_counts=form.late_counts.data,
+        quiz_required=form.quiz_required.data,
     )
 
 
