@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import re
 import secrets
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -307,8 +308,8 @@ def render_split(document: str) -> list[bytes]:
 
 # Rendering is CPU-bound Python (WeasyPrint layout and drawing take ~90 % of the time; HarfBuzz
 # subsetting is a few ms per document, so the font choice hardly matters here), so a large
-# batch is cut in one chunk per process and rendered in a pool of 'spawn' processes (no forked
-# copies of the app, its threads or its database connections). The HTML is rendered here, in
+# batch is cut in one chunk per process and rendered in a pool of processes (see _start_method;
+# the workers never touch the database). The HTML is rendered here, in
 # the app context; the workers only call WeasyPrint. Small batches (a reissue, a few members)
 # stay in this process: starting the pool costs about a second, once per process.
 PARALLEL_MIN = 16
@@ -320,11 +321,20 @@ def _processes() -> int:
     return int(configured) if configured else min(2, os.cpu_count() or 1)
 
 
+def _start_method() -> str:
+    """'fork' starts a worker in milliseconds, but is only safe with no other thread running
+    (an RQ job's own process, the CLI); elsewhere (gunicorn threads, the in-process job thread)
+    'spawn' starts clean workers, once per process, in about a second."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 def _render_pool(processes: int) -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         _pool = ProcessPoolExecutor(
-            max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+            max_workers=processes, mp_context=multiprocessing.get_context(_start_method())
         )
     return _pool
 
