@@ -6,11 +6,23 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SYSTEM_PACKAGES := fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 poppler-utils chromium
 export LMS_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint bench system-deps install install-dev db demo translations clean
+.PHONY: run serve test lint bench system-deps install install-dev db demo translations clean
 
 run: install system-deps db demo
 	@echo "Serving the demo on http://127.0.0.1:5000 (Ctrl+C to stop)"
 	$(BIN)/lms run --host 127.0.0.1 --port 5000 --no-reload
+
+# Production: gunicorn + PostgreSQL + Redis + an RQ worker, all from environment variables
+# (see README, Deploy). The worker stops when gunicorn does.
+serve: install
+	@test -n "$$LMS_DATABASE_URL" || { echo "set LMS_DATABASE_URL (PostgreSQL)"; exit 1; }
+	@test -n "$$LMS_REDIS_URL" || { echo "set LMS_REDIS_URL"; exit 1; }
+	LMS_ENV=production $(BIN)/lms db upgrade
+	LMS_ENV=production $(BIN)/rq worker --url "$$LMS_REDIS_URL" lms & worker=$$!; \
+	trap 'kill $$worker' EXIT INT TERM; \
+	LMS_ENV=production $(BIN)/gunicorn --workers $${LMS_WORKERS:-2} --threads 4 \
+		--worker-class gthread --bind $${LMS_BIND:-0.0.0.0:8000} --access-logfile - \
+		'lms:create_app()'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)

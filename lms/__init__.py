@@ -24,6 +24,7 @@ def _blueprints():
     from lms.certificates.views import bp as certificates_bp
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
+    from lms.ops.views import bp as ops_bp
     from lms.org.views import bp as org_bp
     from lms.quizzes.views import bp as quizzes_bp
     from lms.reports.views import bp as reports_bp
@@ -31,6 +32,7 @@ def _blueprints():
     from lms.sessions.views import bp as sessions_bp
 
     return [
+        ops_bp,
         main_bp,
         auth_bp,
         org_bp,
@@ -69,8 +71,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     from lms.cli import register_commands
+    from lms.ops.checks import check_production
+    from lms.ops.logs import init_logs
     from lms.web import init_web
 
+    check_production(app)
+    init_logs(app)
     init_web(app)
     register_commands(app)
     _template_globals(app)

@@ -194,12 +194,43 @@ def certificates_issue(session_id: int | None, cycle_id: int | None) -> None:
     click.echo(f"{issued} certificates issued")
 
 
+@click.command("backup", help="Back up the database and the uploads and certificates folders.")
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path), default="backups")
+@with_appcontext
+def backup_command(destination: Path) -> None:
+    from lms.ops.backup import BackupError, backup
+
+    try:
+        archive = backup(destination)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {archive}")
+
+
+@click.command("restore", help="Restore a backup made by `lms backup` (replaces everything).")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(archive: Path, yes: bool) -> None:
+    from lms.ops.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces the database and the uploaded files. Continue?", abort=True)
+    try:
+        manifest = restore(archive)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored the backup of {manifest['created']} (revision {manifest['revision']})")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(content_group)
     app.cli.add_command(user_group)
     app.cli.add_command(members_group)
     app.cli.add_command(quizzes_group)
     app.cli.add_command(certificates_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _create_app():

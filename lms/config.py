@@ -66,6 +66,9 @@ def load_config(instance_path: Path) -> dict:
         "CERT_SIGNATORY": os.environ.get("LMS_CERT_SIGNATORY", "党校校长"),
         "PUBLIC_URL": os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:5000"),
         "JOBS_INLINE": _flag("LMS_JOBS_INLINE"),
+        "PRODUCTION": os.environ.get("LMS_ENV", "").strip().lower() == "production",
+        "LOG_JSON": _flag("LMS_LOG_JSON")
+        or os.environ.get("LMS_ENV", "").strip().lower() == "production",
         # Processes rendering large certificate batches (0: as many as CPUs, at most two).
         "CERT_RENDER_PROCESSES": int(os.environ.get("LMS_CERT_RENDER_PROCESSES", "0")),
         "ROSTER_MAX_ROWS": int(os.environ.get("LMS_ROSTER_MAX_ROWS", "20000")),

@@ -52,6 +52,7 @@ PASSWORD_CHANGE_ENDPOINTS = {
     "auth.set_language",
     "static",
     "bootstrap.static",
+    "ops.healthz",
 }
 
 

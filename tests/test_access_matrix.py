@@ -176,6 +176,7 @@ class Case:
 
 
 CASES = [
+    Case("ops.healthz", "GET", lambda w: "/healthz", _row(200, 200, 200, 200, 200, 200)),
     Case("main.index", "GET", lambda w: "/", ANY_SIGNED_IN),
     Case("auth.login", "GET", lambda w: "/login", _row(200, 302, 302, 302, 302, 302)),
     Case("auth.logout", "POST", lambda w: "/logout", _row(302, 302, 302, 302, 302, 302)),

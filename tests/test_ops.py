@@ -1,0 +1,106 @@
+"""Operations: /healthz, request ids, the production configuration check, backup and restore."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from lms import create_app
+from lms.extensions import db
+from lms.ops.checks import UnsafeConfiguration
+from lms.ops.logs import JsonFormatter
+from tests.conftest import empty_database
+
+
+def test_healthz_reports_database_and_redis(client, app):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "not configured"}
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.config["REDIS_URL"] = ""
+    assert response.status_code == 503 and response.json["redis"] == "unreachable"
+
+
+def test_every_response_carries_a_request_id(client):
+    first = client.get("/login").headers["X-Request-Id"]
+    assert len(first) == 32 and first != client.get("/login").headers["X-Request-Id"]
+    given = client.get("/login", headers={"X-Request-Id": "lb-42.abc"})
+    assert given.headers["X-Request-Id"] == "lb-42.abc"
+    forged = client.get("/login", headers={"X-Request-Id": "<script>" + "x" * 80})
+    assert "<" not in forged.headers["X-Request-Id"] and len(forged.headers["X-Request-Id"]) == 32
+
+
+def test_json_logs_carry_the_request_id(app):
+    with app.test_request_context("/x"):
+        from flask import g
+
+        g.request_id = "abc123"
+        record = logging.LogRecord("lms", logging.ERROR, __file__, 1, "出错了 %s", ("x",), None)
+        line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "abc123" and line["message"] == "出错了 x"
+    assert line["path"] == "/x" and line["level"] == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"LMS_SECRET_KEY": "secret"}, "LMS_SECRET_KEY"),
+        ({"LMS_SECRET_KEY": "x" * 40, "FLASK_DEBUG": "1"}, "debug"),
+        ({"LMS_SECRET_KEY": "x" * 40}, "PostgreSQL"),
+    ],
+)
+def test_production_refuses_unsafe_settings(monkeypatch, tmp_path, env, problem):
+    monkeypatch.setenv("LMS_ENV", "production")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(UnsafeConfiguration, match=problem):
+        create_app()
+
+
+def test_backup_and_restore_bring_everything_back(tmp_path, monkeypatch):
+    """On a database of its own (SQLite, or a fresh PostgreSQL one on the PostgreSQL run)."""
+    monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path / "instance"))
+    with empty_database(tmp_path) as url:
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "UPLOADS_DIR": str(tmp_path / "uploads"),
+                "CERTIFICATES_DIR": str(tmp_path / "certificates"),
+            }
+        )
+        with app.app_context():
+            upgrade()
+            db.session.execute(sa.text("INSERT INTO themes (name, position) VALUES ('备份', 1)"))
+            db.session.commit()
+            upload = Path(app.config["UPLOADS_DIR"]) / "materials" / "ab" / "abcd"
+            upload.parent.mkdir(parents=True)
+            upload.write_bytes(b"lecture")
+            runner = app.test_cli_runner()
+            result = runner.invoke(args=["backup", str(tmp_path / "backups")])
+            assert result.exit_code == 0, result.output
+            archive = next((tmp_path / "backups").glob("lms-backup-*.tar.gz"))
+
+            db.session.execute(sa.text("DELETE FROM themes"))
+            db.session.commit()
+            upload.unlink()
+            result = runner.invoke(args=["restore", str(archive), "--yes"])
+            assert result.exit_code == 0, result.output
+            assert db.session.scalar(sa.text("SELECT name FROM themes")) == "备份"
+            assert upload.read_bytes() == b"lecture"
+            bad = tmp_path / "bad.tar.gz"
+            bad.write_bytes(b"not a tar")
+            result = runner.invoke(args=["restore", str(bad), "--yes"])
+            assert result.exit_code != 0 and "not a backup archive" in result.output
+            db.session.remove()
+            db.engine.dispose()
+    os.environ.pop("LMS_ENV", None)
