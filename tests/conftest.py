@@ -140,3 +140,9 @@ def login_as(client):
         return user
 
     return _login_as
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    shots = Path(__file__).resolve().parent.parent / "screenshots"
+    if shots.is_dir() and any(shots.iterdir()):
+        terminalreporter.write_line(f"browser journey screenshots: {shots}")
