@@ -135,3 +135,49 @@ def test_free_text_renders_escaped_everywhere(client):
         assert response.status_code == 200, url
         html = response.get_data(as_text=True)
         assert PAYLOAD not in html and "onerror=alert(1)>" not in html, url
+
+
+FORM_FIELDS = [
+    "title",
+    "name",
+    "reason",
+    "staff_no",
+    "staff_nos",
+    "session_id",
+    "hours",
+    "start_date",
+    "end_date",
+    "capacity",
+    "choice",
+    "blank",
+    "go",
+    "refs",
+    "points",
+    "category_id",
+    "bank_id",
+    "html",
+    "css",
+    "action",
+    "count",
+    "difficulty",
+]
+POST_CASES = [c for c in CASES if c.method == "POST"]
+
+
+@pytest.mark.parametrize("case", POST_CASES, ids=lambda c: c.endpoint)
+@settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    database=None,
+)
+@given(form=st.dictionaries(st.sampled_from(FORM_FIELDS), NASTY, max_size=4))
+def test_odd_form_posts_never_cause_a_500(client, world, case, form):  # noqa: F811
+    login(client, world.users["organizer"])
+    # The URL is worked out once: an earlier example may have deleted the object it names.
+    urls = world.__dict__.setdefault("_urls", {})
+    if case.endpoint not in urls:
+        urls[case.endpoint] = case.url(world)
+    url = urls[case.endpoint]
+    response = client.post(url, data=form)
+    assert response.status_code < 500, (case.endpoint, form, response.status_code)
