@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from markupsafe import Markup, escape
+from werkzeug.routing import IntegerConverter
 
 from lms.config import load_config
 from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
@@ -67,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(set_upload_limit)
     _init_extensions(app)
     _import_models()
+    app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
 
@@ -81,6 +83,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     _template_globals(app)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in routes: numbers beyond what an id column holds are simply not found."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        from lms.forms import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _import_models() -> None:

@@ -7,6 +7,17 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
+MAX_ID = 2**31 - 1  # the largest id the database's integer columns hold
+
+
+def bounded_int(value: str) -> int:
+    """For `request.args.get(..., type=bounded_int)`: a whole number the database can take, or
+    ValueError (the caller's default is used), so an absurd page or id never reaches SQL."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError("out of range")
+    return number
+
 
 def int_or_none(value: object) -> int | None:
     """Coerce a submitted id to int; anything else becomes None (then "not a valid choice")."""

@@ -181,3 +181,39 @@ def test_odd_form_posts_never_cause_a_500(client, world, case, form):  # noqa: F
     url = urls[case.endpoint]
     response = client.post(url, data=form)
     assert response.status_code < 500, (case.endpoint, form, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sessions/?page=9999999999999999999999999999",
+        "/courses/?page=-5",
+        "/members/?page=99999999999999999999",
+        "/sessions/99999999999999999999999",
+        "/courses/99999999999999999999999/edit",
+        "/quizzes/banks/1?category=99999999999999999999999",
+        "/materials/versions/99999999999999999999999/file",
+    ],
+)
+def test_absurd_numbers_are_not_found_or_ignored(client, url):
+    login(client, make_user(roles={Role.ORGANIZER}))
+    assert client.get(url).status_code in (200, 404)
+
+
+def test_absurd_positions_and_sessions_in_bodies(client):
+    from lms.quizzes import attempts as quiz_attempts
+
+    organizer = make_user(roles={Role.ORGANIZER})
+    trainee = make_user(roles={Role.TRAINEE}, member=make_member())
+    attempt = quiz_attempts.start_attempt(make_quiz(), trainee.member)
+    login(client, trainee)
+    response = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", json={"position": 10**30, "response": None}
+    )
+    assert response.status_code == 404
+    login(client, organizer)
+    enrollment = make_enrollment(make_session(), make_member())
+    response = client.post(
+        f"/rotation/enrollments/{enrollment.id}/makeup", data={"session_id": str(10**30)}
+    )
+    assert response.status_code == 400

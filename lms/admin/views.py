@@ -13,6 +13,7 @@ from lms.admin.forms import NewUserForm, SearchForm, UserForm
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.org.forms import ConfirmForm
 from lms.org.models import Member
 from lms.org.roster import ONE_TIME_ALPHABET
@@ -50,7 +51,7 @@ def users():
     query = (form.q.data or "").strip()[:64] if form.validate() else ""
     page = db.paginate(
         services.search_users(query),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=bounded_int),
         per_page=50,
         error_out=False,
     )
@@ -125,7 +126,7 @@ def reset_password(user_id: int):
 def audit():
     page = db.paginate(
         sa.select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=bounded_int),
         per_page=100,
         error_out=False,
     )

@@ -35,6 +35,7 @@ from lms.auth.models import Role
 from lms.clock import local_today
 from lms.excel import inline_headers, xlsx_response
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category, Member
 from lms.org.services import can_view_member
@@ -254,7 +255,7 @@ def credit():
 @login_required
 def member_hours(member_id: int):
     member = load(Member, member_id, can_view_member)
-    year = request.args.get("year", local_today().year, type=int)
+    year = request.args.get("year", local_today().year, type=bounded_int)
     if not 2000 <= year <= 2100:
         abort(404)
     ledger = services.hours_ledger(member, year)

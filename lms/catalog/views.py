@@ -12,6 +12,7 @@ from lms.catalog import services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
 from lms.catalog.models import Course, CourseFormat, CourseStatus
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.markdown import render_markdown
 from lms.materials.services import can_upload_to_course, materials_of
 from lms.org.forms import ConfirmForm
@@ -64,7 +65,7 @@ def _render_listing(can_manage: bool) -> str:
     )
     page = db.paginate(
         services.catalog_query(current_user, criteria),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=bounded_int),
         per_page=24,
         error_out=False,
     )

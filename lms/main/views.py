@@ -16,6 +16,7 @@ from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.main.forms import LeaveForm
 from lms.main.models import Notification
 from lms.org.forms import ConfirmForm
@@ -112,7 +113,7 @@ def request_leave(enrollment_id: int):
 @login_required
 def my_hours():
     member = _member()
-    year = request.args.get("year", local_today().year, type=int)
+    year = request.args.get("year", local_today().year, type=bounded_int)
     if not 2000 <= year <= 2100:
         abort(404)
     ledger = attendance_services.hours_ledger(member, year)

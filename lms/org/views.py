@@ -10,6 +10,7 @@ from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.excel import xlsx_response
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.org import roster, services
 from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
 from lms.org.models import Category, Gender, Member
@@ -45,7 +46,7 @@ def index():
     criteria = _filter_from_request(form)
     page = db.paginate(
         services.members_query(current_user, criteria),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=bounded_int),
         per_page=50,
         max_per_page=50,
         error_out=False,

@@ -280,6 +280,8 @@ def save_answer(
     if locked.deadline is not None and now > locked.deadline:
         finish_attempt(db.session.get(Attempt, attempt_id), AttemptStatus.TIMED_OUT, now)
         raise AttemptRefused(_("作答时间已到，答案未保存；已按此前保存的答案交卷。"), 409)
+    if not 0 < position < 10_000:
+        raise AttemptRefused(_("本次作答中没有这道题。"), 404)
     item = db.session.execute(
         sa.select(
             AttemptQuestion.id,

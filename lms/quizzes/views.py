@@ -28,7 +28,7 @@ from lms.clock import local_zone
 from lms.database import utcnow
 from lms.excel import attachment_headers, xlsx_response
 from lms.extensions import db
-from lms.forms import choices
+from lms.forms import bounded_int, choices
 from lms.org.forms import ConfirmForm
 from lms.quizzes import attempts, formats, services, stats
 from lms.quizzes.forms import BankForm, DrawForm, ImportForm, ItemsForm, QuestionForm, QuizForm
@@ -121,13 +121,13 @@ def edit_bank(bank_id: int):
 def bank(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
     category = None
-    if category_id := request.args.get("category", type=int):
+    if category_id := request.args.get("category", type=bounded_int):
         category = db.session.get(QuestionCategory, category_id)
         if category is None or category.bank_id != bank.id:
             abort(404)
     page = db.paginate(
         services.questions_of(bank, category),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=bounded_int),
         per_page=50,
         error_out=False,
     )
@@ -162,7 +162,7 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
                     ref=question.ref or "",
                 )
             )
-        elif category_id := request.args.get("category", type=int):
+        elif category_id := request.args.get("category", type=bounded_int):
             category = db.session.get(QuestionCategory, category_id)
             form.category.data = category.path if category and category.bank_id == bank.id else ""
     if form.validate_on_submit():
@@ -578,7 +578,7 @@ def take(attempt_id: int):
         db.session.commit()
     if attempt.finished:
         return redirect(url_for("quizzes.result", attempt_id=attempt.id))
-    position = request.args.get("q", 1, type=int)
+    position = request.args.get("q", 1, type=bounded_int)
     items = attempt.questions
     item = next((i for i in items if i.position == position), None)
     if item is None:

@@ -62,7 +62,9 @@ class CycleForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
-    session_id = IntegerField(_l("调入期次"), validators=[InputRequired()])
+    session_id = IntegerField(
+        _l("调入期次"), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)]
+    )
     force = BooleanField(_l("已知悉超出安全比例等提示，仍然调整"))
     submit = SubmitField(_l("调整"))
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.org.forms import ConfirmForm
 from lms.org.models import Member
 from lms.rotation import enrollment as service
@@ -94,7 +95,7 @@ def mark_absent(enrollment_id: int):
 @bp.route("/enrollments/<int:enrollment_id>/makeup", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def makeup(enrollment_id: int):
-    target = db.session.get(TrainingSession, request.form.get("session_id", type=int) or 0)
+    target = db.session.get(TrainingSession, request.form.get("session_id", type=bounded_int) or 0)
     if target is None:
         abort(400)
     return _act(enrollment_id, lambda e: service.carry_to_makeup(e, target))

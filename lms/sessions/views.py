@@ -17,6 +17,7 @@ from lms.catalog.services import lecturers
 from lms.clock import local_today
 from lms.excel import attachment_headers
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.materials.services import can_upload_to_lesson, materials_of
 from lms.org.models import Category
 from lms.sessions import ical, services
@@ -39,7 +40,7 @@ def index():
     status = request.args.get("status", "")
     page = db.paginate(
         services.sessions_query(SessionStatus(status) if status in set(SessionStatus) else None),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=bounded_int),
         per_page=20,
         error_out=False,
     )
