@@ -3,6 +3,7 @@ in free-text fields rendered escaped wherever they are shown."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -72,7 +73,7 @@ GET_CASES = [c for c in CASES if c.method == "GET"]
 @pytest.mark.parametrize("role", ["trainee", "organizer"])
 @pytest.mark.parametrize("case", GET_CASES, ids=lambda c: c.endpoint)
 @settings(
-    max_examples=6,
+    max_examples=int(os.environ.get("LMS_FUZZ_EXAMPLES", "6")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
@@ -166,7 +167,7 @@ POST_CASES = [c for c in CASES if c.method == "POST"]
 
 @pytest.mark.parametrize("case", POST_CASES, ids=lambda c: c.endpoint)
 @settings(
-    max_examples=5,
+    max_examples=int(os.environ.get("LMS_FUZZ_EXAMPLES", "5")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
