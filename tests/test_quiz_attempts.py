@@ -403,3 +403,20 @@ def test_empty_wrong_book_practice_says_so(client, trainee):
     login(client, trainee)
     response = client.post("/quizzes/wrong-book/practice", follow_redirects=True)
     assert "错题本是空的" in response.get_data(as_text=True)
+
+
+def test_quiz_list_shows_what_counts_and_only_what_the_member_may_take(client, trainee):
+    question = make_question(correct=[1])
+    counted = make_quiz([question], title="计分测验", max_attempts=2)
+    for answer in ([1], [0]):  # highest counts: 100 %
+        attempt = attempts.start_attempt(counted, trainee.member)
+        attempts.save_answer(attempt, 1, {"choices": answer})
+        attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    make_quiz(title="别期测验", session=make_session())  # not enrolled there
+    mine = make_session()
+    make_enrollment(mine, trainee.member)
+    make_quiz(title="本期测验", session=mine)
+    login(client, trainee)
+    html = client.get("/quizzes/").get_data(as_text=True)
+    assert "计分测验" in html and "100.0" in html
+    assert "本期测验" in html and "别期测验" not in html

@@ -69,7 +69,7 @@ def _issue_locked(job: IssuanceJob, rows) -> int:
     target = TrainingSession if job.session_id else RotationCycle
     ident = job.session_id or job.cycle_id
     db.session.execute(sa.select(target.id).where(target.id == ident).with_for_update())
-    holders = services._live_holders(job.session, job.cycle)
+    holders = services.live_holders(job.session, job.cycle)
     rows = [row for row in rows if row.member.id not in holders]
     certificates = services.issue_batch(
         rows, session=job.session, cycle=job.cycle, user_id=job.created_by_id

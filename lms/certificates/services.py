@@ -419,7 +419,7 @@ def verify_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/verify/{token}"
 
 
-def _live_holders(session: TrainingSession | None, cycle: RotationCycle | None) -> set[int]:
+def live_holders(session: TrainingSession | None, cycle: RotationCycle | None) -> set[int]:
     stmt = sa.select(Certificate.member_id).where(Certificate.status == CertificateStatus.LIVE)
     stmt = stmt.where(
         Certificate.session_id == session.id if session else Certificate.cycle_id == cycle.id
@@ -447,7 +447,7 @@ def to_issue(
     """The eligible members (of `only`, when given) who do not yet hold a live certificate for
     this session or cycle."""
     rows = session_eligibility(session) if session is not None else cycle_eligibility(cycle)
-    holders = _live_holders(session, cycle)
+    holders = live_holders(session, cycle)
     return [
         row
         for row in rows

@@ -69,7 +69,7 @@ def _overview(session=None, cycle=None, cohort=None):
         cohort=cohort,
         rows=rows,
         issued=issued,
-        holders=services._live_holders(session, cycle),
+        holders=services.live_holders(session, cycle),
         labels=CERTIFICATE_STATUS_LABELS,
         confirm=ConfirmForm(),
     )

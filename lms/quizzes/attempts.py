@@ -42,7 +42,7 @@ from lms.quizzes.models import (
 )
 from lms.quizzes.questions import CHOICE_TYPES, QuestionType
 from lms.quizzes.services import draw_pool, manages_quizzes
-from lms.sessions.services import is_enrolled_in_session
+from lms.sessions.services import enrolled_session_ids
 
 MAX_BLANK_LENGTH = 200
 WRONG_BOOK_PRACTICE_SIZE = 20
@@ -61,13 +61,16 @@ class AttemptRefused(Exception):
 # --- access ----------------------------------------------------------------------------------
 
 
-def can_view_quiz(user: User, quiz: Quiz) -> bool:
+def can_view_quiz(user: User, quiz: Quiz, enrolled: set[int] | None = None) -> bool:
+    """`enrolled` (the member's session ids) may be given when checking many quizzes."""
     if manages_quizzes(user):
         return True
     if quiz.status is not QuizStatus.PUBLISHED or user.member is None:
         return False
     if quiz.session_id is not None:
-        return is_enrolled_in_session(user.member, quiz.session_id)
+        if enrolled is None:
+            enrolled = enrolled_session_ids(user.member)
+        return quiz.session_id in enrolled
     return True
 
 
@@ -418,16 +421,31 @@ def finish_overdue_attempts(
     return finished
 
 
-def counting_attempt(quiz: Quiz, member: Member) -> Attempt | None:
-    """The attempt that counts for the member: highest or last, per the quiz; never practice."""
-    if quiz.practice:
-        return None
-    finished = [a for a in attempts_of(quiz, member) if a.finished and a.score is not None]
-    if not finished:
+def choose_counting(quiz: Quiz, attempts: list[Attempt]) -> Attempt | None:
+    """Of one member's attempts (in order), the one that counts: highest or last, per the quiz,
+    among the finished and graded ones; never for practice."""
+    finished = [a for a in attempts if a.finished and a.score is not None]
+    if quiz.practice or not finished:
         return None
     if quiz.counting is CountingRule.LAST:
         return finished[-1]
     return max(finished, key=lambda a: (a.score, -a.number))
+
+
+def counting_attempt(quiz: Quiz, member: Member) -> Attempt | None:
+    return choose_counting(quiz, attempts_of(quiz, member))
+
+
+def counting_attempts_of(member: Member, quizzes: list[Quiz]) -> dict[int, Attempt | None]:
+    """The counting attempt of each quiz for one member, in one query."""
+    mine: dict[int, list[Attempt]] = {q.id: [] for q in quizzes}
+    for attempt in db.session.scalars(
+        sa.select(Attempt)
+        .where(Attempt.member_id == member.id, Attempt.quiz_id.in_(list(mine)))
+        .order_by(Attempt.quiz_id, Attempt.number)
+    ):
+        mine[attempt.quiz_id].append(attempt)
+    return {q.id: choose_counting(q, mine[q.id]) for q in quizzes}
 
 
 def review_allowed(attempt: Attempt, now: datetime | None = None) -> bool:

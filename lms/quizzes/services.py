@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -277,13 +277,11 @@ class QuizData:
     shuffle_questions: bool = True
     shuffle_options: bool = True
     partial_credit: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def _apply_quiz(quiz: Quiz, data: QuizData) -> None:
     for name in QuizData.__dataclass_fields__:
-        if name != "extra":
-            setattr(quiz, name, getattr(data, name))
+        setattr(quiz, name, getattr(data, name))
 
 
 def create_quiz(data: QuizData) -> Quiz:

@@ -14,11 +14,11 @@ from sqlalchemy.orm import selectinload
 
 from lms.excel import build_workbook
 from lms.extensions import db
+from lms.quizzes.attempts import choose_counting
 from lms.quizzes.models import (
     Attempt,
     AttemptQuestion,
     AttemptStatus,
-    CountingRule,
     QuestionVersion,
     Quiz,
 )
@@ -68,13 +68,7 @@ def counting_attempts(quiz: Quiz) -> list[Attempt]:
     by_member: dict[int, list[Attempt]] = defaultdict(list)
     for attempt in finished:
         by_member[attempt.member_id].append(attempt)
-    chosen = []
-    for member_attempts in by_member.values():
-        if quiz.counting is CountingRule.LAST:
-            chosen.append(member_attempts[-1])
-        else:
-            chosen.append(max(member_attempts, key=lambda a: (a.score, -a.number)))
-    return chosen
+    return [choose_counting(quiz, member_attempts) for member_attempts in by_member.values()]
 
 
 def _fraction(item: AttemptQuestion) -> Decimal:

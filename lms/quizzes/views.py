@@ -46,6 +46,7 @@ from lms.quizzes.models import (
 )
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType, validate_question
 from lms.sessions.models import TrainingSession
+from lms.sessions.services import enrolled_session_ids
 
 bp = Blueprint("quizzes", __name__, url_prefix="/quizzes")
 
@@ -325,13 +326,16 @@ def index():
     stmt = sa.select(Quiz).order_by(Quiz.created_at.desc())
     if not manages:
         stmt = stmt.where(Quiz.status == QuizStatus.PUBLISHED)
-    quizzes = [q for q in db.session.scalars(stmt) if attempts.can_view_quiz(current_user, q)]
     member = current_user.member
+    enrolled = enrolled_session_ids(member)
+    quizzes = [
+        q for q in db.session.scalars(stmt) if attempts.can_view_quiz(current_user, q, enrolled)
+    ]
     mine = {}
     if member is not None:
         attempts.finish_overdue_attempts(member=member)
         db.session.commit()
-        mine = {q.id: attempts.counting_attempt(q, member) for q in quizzes}
+        mine = attempts.counting_attempts_of(member, quizzes)
     return render_template("quizzes/index.html", quizzes=quizzes, mine=mine, can_manage=manages)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import User
@@ -165,24 +165,22 @@ def session_enrollments(session: TrainingSession) -> list[Enrollment]:
             sa.select(Enrollment)
             .join(Member, Member.id == Enrollment.member_id)
             .where(Enrollment.session_id == session.id)
+            .options(selectinload(Enrollment.member).selectinload(Member.branch))
             .order_by(Member.staff_no)
         )
     )
 
 
-def makeup_targets(enrollment: Enrollment) -> list[TrainingSession]:
+def makeup_targets(session: TrainingSession) -> list[TrainingSession]:
+    """Later sessions a member who missed `session` can be carried to."""
     return list(
         db.session.scalars(
             sa.select(TrainingSession)
             .where(
-                TrainingSession.start_date > enrollment.session.start_date,
+                TrainingSession.start_date > session.start_date,
                 TrainingSession.status.in_(OPEN_FOR_ENROLMENT),
             )
             .order_by(TrainingSession.start_date)
             .limit(12)
         )
     )
-
-
-def describe(session: TrainingSession) -> str:
-    return f"{session.title}（{format_date(session.start_date, 'medium')}）"

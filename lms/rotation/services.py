@@ -157,44 +157,21 @@ def coverage_states(
     member_ids = population(cycle).with_only_columns(Member.id)
     if branch_ids is not None:
         member_ids = member_ids.where(Member.branch_id.in_(branch_ids))
-    completed = dict(
-        db.session.execute(
-            sa.select(Enrollment.member_id, sa.func.count(Enrollment.id))
-            .where(
-                Enrollment.cycle_id == cycle.id,
-                Enrollment.status == EnrollmentStatus.COMPLETED,
-                Enrollment.member_id.in_(member_ids),
-            )
-            .group_by(Enrollment.member_id)
-        ).all()
-    )
+    completed = dict(db.session.execute(completed_select(cycle)).all())
     if hours is None:
         hours = cycle_hours(cycle, member_ids) if cycle.required_hours else {}
-    planned = set(
-        db.session.scalars(
-            sa.select(CohortMember.member_id).where(
-                CohortMember.cycle_id == cycle.id, CohortMember.removed_at.is_(None)
-            )
-        )
-    ) | set(
-        db.session.scalars(
-            sa.select(Enrollment.member_id).where(
-                Enrollment.cycle_id == cycle.id, Enrollment.status.not_in(MISSED)
-            )
-        )
-    )
+    planned = set(db.session.scalars(planned_select(cycle)))
     states = {}
     for member_id in db.session.scalars(member_ids):
         done = completed.get(member_id, 0) >= cycle.required_sessions and hours.get(
             member_id, Decimal(0)
         ) >= (cycle.required_hours or 0)
-        states[member_id] = (
-            Coverage.TRAINED
-            if done
-            else Coverage.PLANNED
-            if member_id in planned
-            else Coverage.UNPLANNED
-        )
+        if done:
+            states[member_id] = Coverage.TRAINED
+        elif member_id in planned:
+            states[member_id] = Coverage.PLANNED
+        else:
+            states[member_id] = Coverage.UNPLANNED
     return states
 
 

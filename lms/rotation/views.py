@@ -61,7 +61,7 @@ def enrollments(session_id: int):
         taken=service.seats_taken(training),
         form=form,
         problems=problems,
-        targets={e.id: service.makeup_targets(e) for e in rows if e.status in service.MISSED},
+        makeup_sessions=service.makeup_targets(training),
     )
 
 
