@@ -8,6 +8,9 @@ import logging
 import threading
 
 from flask import current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
 
 log = logging.getLogger(__name__)
 QUEUE = "lms"
@@ -21,10 +24,6 @@ def enqueue(function, *args) -> str:
         return "inline"
     if url := app.config.get("REDIS_URL"):
         try:
-            from redis import Redis
-            from redis.exceptions import RedisError
-            from rq import Queue
-
             queue = Queue(QUEUE, connection=Redis.from_url(url, socket_connect_timeout=2))
             queue.enqueue(function, *args, job_timeout=3600)
             return "rq"

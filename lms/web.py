@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import tempfile
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from flask import (
     Flask,
     Request,
     current_app,
+    g,
     has_request_context,
     redirect,
     render_template,
@@ -22,7 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from lms.auth.services import SUPPORTED_LOCALES
@@ -146,6 +148,8 @@ ERROR_TITLES = {
     413: lambda: _("文件太大"),
     429: lambda: _("操作过于频繁"),
     500: lambda: _("系统出错了"),
+    503: lambda: _("服务暂时不可用"),
+    507: lambda: _("存储空间不足"),
 }
 ERROR_MESSAGES = {
     400: lambda: _("提交的内容无法处理，请返回重试。"),
@@ -155,7 +159,11 @@ ERROR_MESSAGES = {
     413: lambda: _("上传的文件超过了允许的大小，请压缩或拆分后再试。"),
     429: lambda: _("尝试次数过多，请稍后再试。"),
     500: lambda: _("服务器处理请求时出错，我们已记录此问题。请稍后再试。"),
+    503: lambda: _("暂时连接不上数据库，您刚才的操作没有保存。请稍等片刻后刷新页面重试。"),
+    507: lambda: _("服务器存储空间不足，文件没有保存。请联系管理员清理空间后重试。"),
 }
+# Errors from the disk filling up (or a file-size limit): nothing was kept, so say so plainly.
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def render_error(code: int, message: str | None = None):
@@ -192,11 +200,19 @@ def _handle_rate_limited(error: HTTPException):
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_error(error)
-    log.exception("unhandled error on %s %s", request.method, request.path)
     try:
         db.session.rollback()
     except SQLAlchemyError:
-        log.exception("rollback after error failed")
+        log.warning("rollback after error failed", exc_info=True)
+    if isinstance(error, OperationalError | InterfaceError):
+        # The database is down or restarting. The page must not need it: show it signed out.
+        log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+        g._login_user = current_app.login_manager.anonymous_user()
+        return render_error(503)
+    if isinstance(error, OSError) and error.errno in DISK_FULL:
+        log.error("disk full on %s %s: %s", request.method, request.path, error)
+        return render_error(507)
+    log.exception("unhandled error on %s %s", request.method, request.path)
     return render_error(500)
 
 

@@ -42,6 +42,7 @@ from lms.certificates.models import (
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
+from lms.files import atomic_file
 from lms.org.models import Member
 from lms.paths import shipped
 from lms.pdf import render_pdf
@@ -405,10 +406,8 @@ def store_pdf(pdf: bytes) -> str:
     sha256 = hashlib.sha256(pdf).hexdigest()
     target = certificate_path(sha256)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(pdf)
-        partial.replace(target)
+        with atomic_file(target) as out:
+            out.write(pdf)
     return sha256
 
 

@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -97,7 +98,14 @@ def _start_job(session=None, cycle=None, cohort=None):
     )
     db.session.add(job)
     db.session.commit()
-    enqueue(jobs.run_issuance, job.id)
+    if enqueue(jobs.run_issuance, job.id) == "thread" and current_app.config["REDIS_URL"]:
+        flash(
+            _(
+                "后台队列（Redis）暂时连接不上，证书改由网站进程直接生成，进度照常显示；"
+                "生成完成前请不要重启服务。"
+            ),
+            "warning",
+        )
     return redirect(url_for("certificates.job", job_id=job.id))
 
 

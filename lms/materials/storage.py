@@ -19,6 +19,8 @@ import filetype
 from flask import current_app
 from flask_babel import gettext as _
 
+from lms.files import atomic_file
+
 
 @dataclass(frozen=True)
 class FileKind:
@@ -157,13 +159,7 @@ def store(stream: BinaryIO, raw_name: str | None) -> StoredFile:
     sha256 = digest.hexdigest()
     target = material_path(sha256)
     if not target.exists():  # the same bytes uploaded before are stored once
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{sha256}.{os.getpid()}.part")
         stream.seek(0)
-        try:
-            with partial.open("wb") as out:
-                shutil.copyfileobj(stream, out, 1024 * 1024)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with atomic_file(target) as out:
+            shutil.copyfileobj(stream, out, 1024 * 1024)
     return StoredFile(original_name=name, kind=kind, size=size, sha256=sha256)
