@@ -50,7 +50,9 @@ def free_port() -> int:
 class Gunicorn:
     """One gunicorn master serving `module:app` on a free local port; stop() ends it."""
 
-    def __init__(self, target: str, folder: Path, args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, target: str, folder: Path, args: list[str], env: dict[str, str], preexec_fn=None
+    ) -> None:
         self.port = free_port()
         self.log = folder / f"gunicorn-{self.port}.log"
         command = [
@@ -66,7 +68,11 @@ class Gunicorn:
         with self.log.open("wb") as log:
             # Fixed argument list, no shell: the venv's own gunicorn.
             self.process = subprocess.Popen(  # noqa: S603
-                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+                preexec_fn=preexec_fn,  # e.g. a resource limit for the fault suite
             )
         self._wait_ready()
 
@@ -118,8 +124,9 @@ class Gunicorn:
 class Client:
     """A tiny HTTP client with a cookie jar, enough to sign in and post forms."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, timeout: float = 600) -> None:
         self.port = port
+        self.timeout = timeout
         self.cookies: dict[str, str] = {}
 
     def cookie_header(self) -> str:
@@ -128,7 +135,7 @@ class Client:
     def request(
         self, method: str, path: str, body=None, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         all_headers = {"Cookie": self.cookie_header(), **(headers or {})}
         conn.request(method, path, body=body, headers=all_headers)
         response = conn.getresponse()

@@ -143,6 +143,10 @@ def login_as(client):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    from tests.figures import FIGURES
+
+    for line in FIGURES:
+        terminalreporter.write_line(line)
     shots = Path(__file__).resolve().parent.parent / "screenshots"
     if shots.is_dir() and any(shots.iterdir()):
         terminalreporter.write_line(f"browser journey screenshots: {shots}")

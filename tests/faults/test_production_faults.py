@@ -1,0 +1,368 @@
+"""Fault suite against gunicorn + PostgreSQL + Redis (see conftest.py for the site).
+
+- kill -9 a worker 20 times while 20 trainees take a quiz: every acknowledged autosave is kept;
+- PostgreSQL goes away during requests: a friendly 503 page, then recovery without a restart;
+- Redis goes away: sign-in still works and certificates are still issued, and the page says so;
+- an upload cut off half-way, or a disk that fills up: no partial file, nothing in the database.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import resource
+import signal
+import socket
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+
+import pytest
+
+from bench._serving import Client, Gunicorn
+from tests.faults.conftest import GUNICORN_ARGS, ORGANIZER, PASSWORD, QUESTIONS, Site
+from tests.figures import report
+
+pytestmark = pytest.mark.once  # the site has its own PostgreSQL database; one pass is enough
+
+KILLS = 20
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+ATTEMPT_RE = re.compile(r"/quizzes/attempts/(\d+)$")
+
+
+def _form(**fields) -> bytes:
+    return urllib.parse.urlencode(fields).encode()
+
+
+class Unanswered(AssertionError):
+    pass
+
+
+def _until(call, accept, seconds: float = 60):
+    """Repeat `call()` (as the quiz page's autosave does) until `accept(result)`; count tries."""
+    deadline = time.monotonic() + seconds
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            result = call()
+            if accept(result):
+                return result, tries
+        except (OSError, http.client.HTTPException):  # the worker died under the request
+            result = None
+        if time.monotonic() > deadline:
+            raise Unanswered(f"no acceptable answer after {tries} tries: {result!r:.300}")
+        time.sleep(0.05)
+
+
+class Trainee(threading.Thread):
+    """Starts the quiz, then saves answers question after question, each save retried until the
+    server acknowledges it, until told to stop; then submits (retried too)."""
+
+    def __init__(self, site: Site, username: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.site, self.username, self.stop = site, username, stop
+        self.attempt: int | None = None
+        self.acknowledged: dict[int, tuple[dict, int]] = {}  # position → (response, seq)
+        self.saves = 0
+        self.retries = 0
+        self.submitted = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as error:  # reported by the test
+            self.error = error
+
+    def _run(self) -> None:
+        client = self.site.client(self.username, PASSWORD, timeout=15)
+        quiz = f"/quizzes/{self.site.quiz_id}"
+        token = client.csrf_token(quiz)
+        status, headers, _ = client.request("POST", f"{quiz}/start", _form(csrf_token=token), FORM)
+        match = ATTEMPT_RE.search(urllib.parse.urlsplit(headers.get("Location", "")).path)
+        assert status == 302 and match, (status, headers)
+        self.attempt = int(match.group(1))
+        token = client.csrf_token(f"/quizzes/attempts/{self.attempt}")
+        save_headers = {"Content-Type": "application/json", "X-CSRFToken": token}
+        seq = 0
+        while not self.stop.is_set():
+            seq += 1
+            for position in range(1, QUESTIONS + 1):
+                response = {"blanks": [f"{self.username}-{position}-{seq}"]}
+                body = json.dumps({"position": position, "response": response, "seq": seq})
+                _, tries = _until(
+                    lambda body=body: client.request(
+                        "POST", f"/quizzes/attempts/{self.attempt}/answer", body, save_headers
+                    ),
+                    lambda r: r[0] == 200 and json.loads(r[2]).get("ok") is True,
+                )
+                self.acknowledged[position] = (response, seq)
+                self.saves += 1
+                self.retries += tries - 1
+        submit = f"/quizzes/attempts/{self.attempt}/submit"
+        _, tries = _until(
+            lambda: client.request("POST", submit, _form(csrf_token=token), FORM),
+            lambda r: r[0] == 302 and r[1].get("Location", "").endswith("/result"),
+        )
+        self.retries += tries - 1
+        self.submitted = True
+
+
+def test_kill_9_workers_mid_quiz_keeps_every_acknowledged_answer(site: Site):
+    stop = threading.Event()
+    trainees = [Trainee(site, username, stop) for username in site.trainees]
+    for trainee in trainees:
+        trainee.start()
+    started = time.monotonic()
+    while not all(t.acknowledged or t.error for t in trainees):
+        assert time.monotonic() - started < 120, "the trainees did not get going"
+        time.sleep(0.2)
+    killed = []
+    try:
+        for _ in range(KILLS):
+            victim = random.choice(site.server.workers())
+            before = sum(t.saves for t in trainees)
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            deadline = time.monotonic() + 60
+            # Wait for the master to replace the worker and for the quiz to carry on.
+            while len(site.server.workers()) < 2 or sum(t.saves for t in trainees) < before + 20:
+                assert time.monotonic() < deadline, "the site did not recover from kill -9"
+                assert not any(t.error for t in trainees), [t.error for t in trainees if t.error]
+                time.sleep(0.1)
+            time.sleep(random.uniform(0.1, 0.6))
+    finally:
+        stop.set()
+        for trainee in trainees:
+            trainee.join(120)
+    assert not [t.error for t in trainees if t.error]
+    assert len(set(killed)) == KILLS and all(t.submitted for t in trainees)
+
+    stored = {
+        (attempt, position): (response, seq)
+        for attempt, position, response, seq in site.sql(
+            "SELECT attempt_id, position, response, saved_seq FROM attempt_questions"
+            " WHERE attempt_id = ANY(%s)",
+            [t.attempt for t in trainees],
+        )
+    }
+    lost = [
+        (t.username, position)
+        for t in trainees
+        for position, expected in t.acknowledged.items()
+        if stored.get((t.attempt, position)) != expected
+    ]
+    attempts = site.sql(
+        "SELECT a.member_id, count(*), count(a.score) FILTER (WHERE a.finished_at IS NOT NULL)"
+        " FROM attempts a WHERE a.quiz_id = %s GROUP BY a.member_id",
+        site.quiz_id,
+    )
+    saves = sum(t.saves for t in trainees)
+    retries = sum(t.retries for t in trainees)
+    report(
+        f"fault suite: kill -9 of a gunicorn worker x{KILLS} during {len(trainees)} trainees' "
+        f"quizzes: {saves} autosaves acknowledged, {retries} requests retried, "
+        f"answers lost {len(lost)}"
+    )
+    assert lost == []
+    assert len(attempts) == len(trainees)
+    assert all(count == 1 and graded == 1 for _member, count, graded in attempts), attempts
+
+
+def _get(client: Client, path: str):
+    try:
+        return client.request("GET", path)
+    except (OSError, http.client.HTTPException) as error:
+        return 0, {}, str(error).encode()
+
+
+def test_postgresql_going_away_gives_a_friendly_page_then_recovers(site: Site):
+    organizer = site.client(*ORGANIZER)
+    trainee = site.client(site.trainees[0], PASSWORD)
+    assert _get(organizer, "/courses/")[0] == 200
+    workers = sorted(site.server.workers())
+    statuses: Counter = Counter()
+    unfriendly: list[bytes] = []
+    stop = threading.Event()
+
+    def browse(client: Client, paths: list[str]) -> None:
+        while not stop.is_set():
+            for path in paths:
+                status, _, body = _get(client, path)
+                statuses[status] += 1
+                if status != 200 and "暂时连接不上数据库".encode() not in body:
+                    unfriendly.append(body[:300])
+
+    browsers = [
+        threading.Thread(target=browse, args=(organizer, ["/courses/", "/sessions/"])),
+        threading.Thread(target=browse, args=(trainee, ["/", f"/quizzes/{site.quiz_id}"])),
+    ]
+    for thread in browsers:
+        thread.start()
+    time.sleep(1)
+    site.postgres.down()  # what a restart does: connections dropped, new ones refused
+    time.sleep(1)
+    status, _, page = _get(organizer, "/sessions/")
+    health = _get(Client(site.server.port), "/healthz")
+    time.sleep(2)
+    site.postgres.up()
+    recovered_after = None
+    start = time.monotonic()
+    while time.monotonic() - start < 20:
+        if _get(organizer, "/courses/")[0] == 200:
+            recovered_after = time.monotonic() - start
+            break
+        time.sleep(0.2)
+    time.sleep(1)
+    stop.set()
+    for thread in browsers:
+        thread.join(30)
+    after = [_get(organizer, path)[0] for path in ("/courses/", "/sessions/", "/")]
+    report(
+        f"fault suite: PostgreSQL dropped for 3 s under {sum(statuses.values())} requests: "
+        f"{dict(statuses)}; back to 200 {recovered_after:.2f} s after it returned, "
+        "same gunicorn workers"
+        if recovered_after is not None
+        else "fault suite: PostgreSQL outage: no recovery"
+    )
+    assert status == 503 and "暂时连接不上数据库" in page.decode()
+    assert "Traceback" not in page.decode()
+    assert health[0] == 503 and json.loads(health[2])["database"] == "unreachable"
+    assert statuses[503] > 0 and set(statuses) <= {200, 503}, statuses
+    assert unfriendly == []
+    assert recovered_after is not None and after == [200, 200, 200]
+    assert sorted(site.server.workers()) == workers  # recovered without restarting anything
+
+
+def test_redis_going_away_still_signs_in_and_issues_certificates(site: Site):
+    organizer = site.client(*ORGANIZER)
+    path = f"/certificates/sessions/{site.finished_session_id}"
+    token = organizer.csrf_token(path)
+    site.redis.down()
+    try:
+        health = _get(Client(site.server.port), "/healthz")
+        trainee = site.client(site.trainees[1], PASSWORD)  # the rate limiter counts in memory
+        assert _get(trainee, "/")[0] == 200
+        status, headers, _ = organizer.request(
+            "POST", f"{path}/issue", _form(csrf_token=token), FORM
+        )
+        assert status == 302, status
+        status, _, page = organizer.request("GET", urllib.parse.urlsplit(headers["Location"]).path)
+        assert status == 200 and "后台队列（Redis）暂时连接不上" in page.decode()
+        (job_id,) = (int(n) for n in re.findall(r"/certificates/jobs/(\d+)", headers["Location"]))
+        start = time.monotonic()
+        while True:
+            job = site.sql("SELECT status, issued, total FROM issuance_jobs WHERE id = %s", job_id)
+            if job[0][0].lower() in ("done", "failed"):
+                break
+            assert time.monotonic() - start < 120, job
+            time.sleep(0.5)
+    finally:
+        site.redis.up()
+    status, issued, total = job[0]
+    stored = site.sql(
+        "SELECT count(*) FROM certificates WHERE session_id = %s", site.finished_session_id
+    )[0][0]
+    report(
+        f"fault suite: Redis down: /healthz {health[0]}, sign-in works, the certificate job ran "
+        f"in a thread: {issued} of {total} issued, {stored} stored"
+    )
+    assert health[0] == 503 and json.loads(health[2])["redis"] == "unreachable"
+    assert status.lower() == "done" and stored == issued == total > 0
+    assert _get(Client(site.server.port), "/healthz")[0] == 200
+
+
+def _multipart_head(token: str, boundary: str, name: str) -> bytes:
+    fields = {"csrf_token": token, "title": "中断的上传", "visibility": "enrolled"}
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    )
+    return (
+        head
+        + (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+    )
+
+
+def _materials(site: Site) -> int:
+    return site.sql("SELECT count(*) FROM material_versions")[0][0]
+
+
+def test_an_upload_cut_off_half_way_leaves_nothing(site: Site):
+    lecturer = site.client("lecturer2", "Lecturer2@2026")
+    path = f"/materials/upload/lesson/{site.lesson_id}"
+    token = lecturer.csrf_token(path)
+    before, rows = site.uploads(), _materials(site)
+    boundary = uuid.uuid4().hex
+    head = _multipart_head(token, boundary, "讲义.pdf")
+    sock = socket.create_connection(("127.0.0.1", site.server.port))
+    sock.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {lecturer.cookie_header()}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(head) + 40 * 1024 * 1024}\r\n\r\n"
+        ).encode()
+        + head
+        + b"%PDF-1.7\n"
+    )
+    for _ in range(8):
+        sock.sendall(bytes(1024 * 1024))
+    time.sleep(0.5)
+    receiving = site.uploads() - before  # the body is being spooled to a temporary file
+    sock.close()  # the lecturer's train went into a tunnel
+    deadline = time.monotonic() + 10
+    while site.uploads() != before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    report(
+        "fault suite: upload cut off after 8 of 40 MB: "
+        f"{len(receiving)} temporary file while receiving, {len(site.uploads() - before)} after"
+    )
+    assert len(receiving) == 1 and next(iter(receiving)).parent.name == "tmp"
+    assert site.uploads() == before and _materials(site) == rows
+
+
+def test_a_full_disk_refuses_the_upload_and_leaves_nothing(site: Site):
+    """A second server whose processes may not write files over 2 MB (RLIMIT_FSIZE, so writes
+    fail with EFBIG as a full disk fails them with ENOSPC) takes a 6 MB upload."""
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2 * 1024 * 1024, 2 * 1024 * 1024))
+
+    folder = site.folder / "full-disk"
+    folder.mkdir(exist_ok=True)
+    server = Gunicorn("lms:create_app()", folder, GUNICORN_ARGS, site.env, preexec_fn=small_files)
+    try:
+        lecturer = Client(server.port, timeout=30)
+        lecturer.login("lecturer2", "Lecturer2@2026")
+        path = f"/materials/upload/lesson/{site.lesson_id}"
+        token = lecturer.csrf_token(path)
+        before, rows = site.uploads(), _materials(site)
+        boundary = uuid.uuid4().hex
+        body = (
+            _multipart_head(token, boundary, "大讲义.pdf")
+            + b"%PDF-1.7\n"
+            + bytes(6 * 1024 * 1024)
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        status, _, page = lecturer.request(
+            "POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        after = site.uploads()
+    finally:
+        server.stop()
+    report(
+        f"fault suite: disk full during a 6 MB upload: HTTP {status}, "
+        f"{len(after - before)} files left"
+    )
+    assert status == 507 and "存储空间不足" in page.decode()
+    assert after == before and _materials(site) == rows
