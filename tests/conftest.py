@@ -143,9 +143,9 @@ def login_as(client):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    from tests.figures import FIGURES
+    from tests.figures import summary
 
-    for line in FIGURES:
+    for line in summary():
         terminalreporter.write_line(line)
     shots = Path(__file__).resolve().parent.parent / "screenshots"
     if shots.is_dir() and any(shots.iterdir()):

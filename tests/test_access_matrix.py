@@ -32,6 +32,9 @@ from tests.factories import (
     make_session,
     make_user,
 )
+from tests.figures import count
+
+pytestmark = pytest.mark.security
 
 ROLES = ("anonymous", "trainee", "lecturer", "secretary", "organizer", "admin")
 # Routes served by extensions, open to everyone by design.
@@ -891,6 +894,7 @@ def test_access(client, world, case, role):
         login(client, world.users[role])
     response = client.open(case.url(world), method=case.method)
     assert response.status_code == case.expected[role], response.get_data(as_text=True)[:300]
+    count("security: access matrix checks (URL case × role)")
     if (
         role == "anonymous"
         and response.status_code == 302
@@ -911,3 +915,4 @@ def test_every_post_is_refused_without_csrf_token(client, world, case, csrf_enab
     response = client.open(case.url(world), method="POST")
     assert response.status_code == 400
     assert "安全令牌" in response.get_data(as_text=True)
+    count("security: POSTs refused without a CSRF token")

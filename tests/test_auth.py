@@ -26,6 +26,7 @@ def test_login_with_good_password_redirects_home(client):
     ("username", "password", "active"),
     [("wang", "wrong-password", True), ("nobody", PASSWORD, True), ("wang", PASSWORD, False)],
 )
+@pytest.mark.security
 def test_login_refused_with_one_message(client, username, password, active):
     make_user(username="wang", active=active)
     response = _post_login(client, username, password)
@@ -48,10 +49,12 @@ def test_login_refused_with_one_message(client, username, password, active):
         ("", None),
     ],
 )
+@pytest.mark.security
 def test_next_only_redirects_inside_the_site(target, expected):
     assert safe_next_url(target) == expected
 
 
+@pytest.mark.security
 def test_login_follows_safe_next_and_ignores_outside_next(client):
     make_user(username="li")
     response = _post_login(client, "li", PASSWORD, next="/account/password")
@@ -61,6 +64,7 @@ def test_login_follows_safe_next_and_ignores_outside_next(client):
     assert response.location == "/"
 
 
+@pytest.mark.security
 def test_session_is_renewed_at_login(client):
     make_user(username="zhao")
     with client.session_transaction() as session:
@@ -81,6 +85,7 @@ def test_logout_requires_post_and_ends_session(client):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.security
 def test_account_throttled_after_repeated_failures(client, app):
     make_user(username="sun")
     for _ in range(5):
@@ -93,6 +98,7 @@ def test_account_throttled_after_repeated_failures(client, app):
     assert _post_login(client, "zhou", PASSWORD).status_code == 302
 
 
+@pytest.mark.security
 def test_address_throttled_across_accounts(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_LIMIT_PER_IP", "3 per 10 minutes")
     for name in ("a1", "a2", "a3"):
@@ -177,6 +183,7 @@ def test_deactivated_account_is_signed_out(client):
     assert client.get("/").status_code == 302
 
 
+@pytest.mark.security
 def test_passwords_are_hashed_with_scrypt():
     user = User(username="x")
     user.set_password("Secret#2026")
@@ -184,6 +191,7 @@ def test_passwords_are_hashed_with_scrypt():
     assert "Secret#2026" not in user.password_hash
 
 
+@pytest.mark.security
 def test_post_without_csrf_token_is_refused(client, csrf_enabled):
     make_user(username="csrf")
     response = _post_login(client, "csrf", PASSWORD)
@@ -202,6 +210,7 @@ def test_login_with_csrf_token_works(client, csrf_enabled):
     assert response.status_code == 302
 
 
+@pytest.mark.security
 def test_security_headers_and_cookie_flags(client):
     make_user(username="hdr")
     response = _post_login(client, "hdr", PASSWORD)
@@ -214,6 +223,7 @@ def test_security_headers_and_cookie_flags(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+@pytest.mark.security
 def test_pages_have_no_inline_script(client):
     login(client, make_user(roles={Role.ORGANIZER, Role.ADMIN}))
     for url in ("/", "/members/", "/admin/users", "/login"):

@@ -235,6 +235,7 @@ def test_verification_revocation_and_reissue(client, course_session):
         ('<img src="http://example.com/x.png">', "不允许使用外部地址"),
     ],
 )
+@pytest.mark.security
 def test_bad_templates_are_refused_and_not_saved(client, html, message):
     login(client, make_user(roles={Role.ADMIN}))
     response = client.post(
@@ -244,6 +245,7 @@ def test_bad_templates_are_refused_and_not_saved(client, html, message):
     assert db.session.scalar(sa.select(sa.func.count(CertificateTemplate.id))) == 0
 
 
+@pytest.mark.security
 def test_css_with_an_outside_url_is_refused(client):
     login(client, make_user(roles={Role.ADMIN}))
     response = client.post(

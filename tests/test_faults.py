@@ -22,6 +22,8 @@ from tests.conftest import login
 from tests.factories import make_lesson, make_session, make_user
 from tests.test_materials import _files_on_disk, _upload
 
+pytestmark = pytest.mark.faults
+
 NOBODY_LISTENS = "127.0.0.1:9"  # the discard port: connections are refused at once
 
 

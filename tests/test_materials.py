@@ -105,6 +105,7 @@ FORGED = [
     FORGED,
     ids=[f"{i}-{c.__name__}" for i, (_, c, _) in enumerate(FORGED)],
 )
+@pytest.mark.security
 def test_forged_and_bad_files_are_refused_leaving_nothing(
     client, lesson, lecturer, uploads, name, content, message
 ):
@@ -144,6 +145,7 @@ def small_limits(app):
     app.config["MATERIAL_MAX_FILE_MB"], app.config["MATERIAL_MAX_VIDEO_MB"] = saved
 
 
+@pytest.mark.security
 def test_file_over_its_type_limit_gets_a_friendly_413(
     client, lesson, lecturer, uploads, small_limits
 ):
@@ -162,6 +164,7 @@ def test_file_over_its_type_limit_gets_a_friendly_413(
     assert len(_files_on_disk(uploads) - before) == 1
 
 
+@pytest.mark.security
 def test_request_over_the_largest_limit_is_cut_off_with_a_friendly_413(
     client, lesson, lecturer, uploads, small_limits
 ):
@@ -180,6 +183,7 @@ def test_default_limits_are_500_mb_for_video_and_50_mb_otherwise(app):
     assert app.config["MATERIAL_MAX_FILE_MB"] == 50
 
 
+@pytest.mark.security
 def test_another_lecturer_cannot_upload_to_a_lesson(client, lesson):
     login(client, make_user(roles={Role.LECTURER}))
     response = _upload(client, f"/materials/upload/lesson/{lesson.id}", "a.pdf", samples.pdf())
@@ -225,6 +229,7 @@ def _trainee(session=None):
     return user
 
 
+@pytest.mark.security
 def test_enrolled_only_materials_are_for_the_enrolled(client, lesson, lecturer):
     hidden = make_material(uploader=lecturer, lesson=lesson, visibility=Visibility.ENROLLED)
     shared = make_material(

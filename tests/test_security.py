@@ -7,6 +7,7 @@ import os
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,10 @@ from tests.factories import (
     make_theme,
     make_user,
 )
+from tests.figures import count
 from tests.test_access_matrix import CASES, world  # noqa: F401  (the world fixture)
+
+pytestmark = pytest.mark.security
 
 PARAMS = [
     "q",
@@ -84,6 +88,7 @@ def test_odd_query_strings_never_cause_a_500(client, world, case, role, params):
     url = case.url(world).split("?")[0]
     response = client.get(url, query_string=params)
     assert response.status_code < 500, (url, params, response.status_code)
+    count("security: GET query strings fuzzed")
 
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -136,6 +141,7 @@ def test_free_text_renders_escaped_everywhere(client):
         assert response.status_code == 200, url
         html = response.get_data(as_text=True)
         assert PAYLOAD not in html and "onerror=alert(1)>" not in html, url
+    count("security: pages checked to show XSS payloads escaped", len(pages))
 
 
 FORM_FIELDS = [
@@ -180,8 +186,38 @@ def test_odd_form_posts_never_cause_a_500(client, world, case, form):  # noqa: F
     if case.endpoint not in urls:
         urls[case.endpoint] = case.url(world)
     url = urls[case.endpoint]
+    before = _snapshot()
     response = client.post(url, data=form)
     assert response.status_code < 500, (case.endpoint, form, response.status_code)
+    with client.session_transaction() as session:
+        warned = any(category != "success" for category, _ in session.get("_flashes", []))
+    refused = (
+        response.status_code >= 400
+        or (response.status_code == 200 and case.endpoint not in ANSWERS_200_WHEN_DONE)
+        or (response.status_code == 302 and warned)
+    )
+    if refused:  # a refused request changed nothing, not even half of it
+        assert _snapshot() == before, (case.endpoint, form, response.status_code)
+        count("security: fuzzed POSTs refused and checked to have changed nothing")
+    count("security: POST forms fuzzed")
+
+
+# POSTs whose success is a 200 (JSON, a file or a preview) rather than a redirect.
+ANSWERS_200_WHEN_DONE: set[str] = set()
+
+
+def test_the_snapshot_sees_any_change(client):
+    before = _snapshot()
+    make_theme("新主题")
+    assert _snapshot() != before
+
+
+def _snapshot() -> dict[str, int]:
+    """Every table's rows, hashed, to tell whether a request changed anything at all."""
+    return {
+        table.name: hash(tuple(sorted(map(repr, db.session.execute(sa.select(table))))))
+        for table in db.metadata.sorted_tables
+    }
 
 
 @pytest.mark.parametrize(
@@ -218,3 +254,29 @@ def test_absurd_positions_and_sessions_in_bodies(client):
         f"/rotation/enrollments/{enrollment.id}/makeup", data={"session_id": str(10**30)}
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("url", "make", "shown"),
+    [
+        ("/members/", lambda text: make_member(name=text), lambda m: m.name),
+        ("/courses/", lambda text: make_course(title=text), lambda c: c.title),
+        ("/admin/users", lambda text: make_user(username=text), lambda u: u.username),
+    ],
+    ids=["members", "courses", "users"],
+)
+def test_search_boxes_take_injection_and_wildcards_literally(client, url, make, shown):
+    """A search is for the text as typed: SQL in it is text, % and _ are not wildcards."""
+    login(client, make_user(roles={Role.ORGANIZER, Role.ADMIN}))
+    underscore, percent, plain = make("quiet_member"), make("rate100%full"), make("plainname")
+    for query, expected in [
+        ("' OR 1=1 --", set()),
+        ("1; DROP TABLE members", set()),
+        ("%", {percent}),
+        ("_", {underscore}),
+        ("plain", {plain}),
+    ]:
+        html = client.get(url, query_string={"q": query}).get_data(as_text=True)
+        found = {row for row in (underscore, percent, plain) if shown(row) in html}
+        assert found == expected, (url, query, found)
+    count("security: injection and wildcard searches checked", 5)

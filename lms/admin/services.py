@@ -39,9 +39,13 @@ def record_audit(
 
 def search_users(query: str = "") -> sa.Select:
     stmt = sa.select(User).order_by(User.username)
-    if query:
-        pattern = f"%{query}%"
-        stmt = stmt.where(sa.or_(User.username.ilike(pattern), User.display_name.ilike(pattern)))
+    if query:  # % and _ are searched for as themselves, not as wildcards
+        stmt = stmt.where(
+            sa.or_(
+                User.username.icontains(query, autoescape=True),
+                User.display_name.icontains(query, autoescape=True),
+            )
+        )
     return stmt
 
 

@@ -28,7 +28,8 @@ from bench._serving import Client, Gunicorn
 from tests.faults.conftest import GUNICORN_ARGS, ORGANIZER, PASSWORD, QUESTIONS, Site
 from tests.figures import report
 
-pytestmark = pytest.mark.once  # the site has its own PostgreSQL database; one pass is enough
+# The site has its own PostgreSQL database: one pass (the first) is enough.
+pytestmark = [pytest.mark.faults, pytest.mark.once]
 
 KILLS = 20
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
