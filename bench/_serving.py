@@ -137,13 +137,15 @@ class Client:
     ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         all_headers = {"Cookie": self.cookie_header(), **(headers or {})}
-        conn.request(method, path, body=body, headers=all_headers)
-        response = conn.getresponse()
-        data = response.read()
+        try:
+            conn.request(method, path, body=body, headers=all_headers)
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()  # also when the server went away mid-request
         for raw in response.msg.get_all("Set-Cookie") or []:
             name, _, rest = raw.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
-        conn.close()
         return response.status, dict(response.getheaders()), data
 
     def csrf_token(self, path: str) -> str:

@@ -216,6 +216,17 @@ def _handle_unexpected(error: Exception):
     return render_error(500)
 
 
+def _close_database_session(_error: BaseException | None) -> None:
+    """End the request's database session even if the connection died after the response was
+    made (the database restarted): the answer stands, the broken session is simply dropped.
+    Runs before Flask-SQLAlchemy's own teardown, which then has nothing left to close."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        log.warning("the database connection was lost while closing the session", exc_info=True)
+        db.session.registry.clear()
+
+
 def init_web(app: Flask) -> None:
     app.request_class = UploadingRequest
     app.after_request(_security_headers)
@@ -225,3 +236,4 @@ def init_web(app: Flask) -> None:
     app.register_error_handler(429, _handle_rate_limited)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
+    app.teardown_appcontext(_close_database_session)  # after db.init_app, so it runs first

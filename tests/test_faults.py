@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -82,7 +83,8 @@ def test_a_full_disk_during_an_upload_leaves_no_partial_file(client, app, monkey
 
     monkeypatch.setattr(shutil, "copyfileobj", copy)
     login(client, lecturer)
-    response = _upload(client, f"/materials/upload/lesson/{lesson.id}", "讲义.pdf", samples.pdf())
+    fresh = samples.pdf() + f"%{uuid.uuid4()}".encode()  # bytes not stored by an earlier test
+    response = _upload(client, f"/materials/upload/lesson/{lesson.id}", "讲义.pdf", fresh)
     assert response.status_code == 507
     assert "存储空间不足" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Material.id))) == 0
@@ -158,3 +160,23 @@ class _Recorder:
 
     def start(self) -> None:
         self.started.append(self.args)
+
+
+def test_a_connection_lost_after_the_response_keeps_the_response(client, monkeypatch):
+    """The database restarts between the view's answer and the session's closing rollback."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import scoped_session
+
+    lost = []
+    real_remove = scoped_session.remove
+
+    def remove(self):
+        if not lost:
+            lost.append(True)
+            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+        return real_remove(self)
+
+    monkeypatch.setattr(scoped_session, "remove", remove)
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.get("/courses/")
+    assert lost and response.status_code == 200
