@@ -3,16 +3,26 @@ in free-text fields rendered escaped wherever they are shown."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wtforms.fields.core import UnboundField
 
+import lms
+from lms.admin.forms import SearchForm
 from lms.auth.models import Role
+from lms.catalog.forms import CatalogFilterForm
 from lms.extensions import db
+from lms.org.forms import MemberFilterForm
 from lms.rotation.models import Blackout, BlackoutReason
 from tests.conftest import login
 from tests.factories import (
@@ -33,25 +43,53 @@ from tests.test_access_matrix import CASES, world  # noqa: F401  (the world fixt
 
 pytestmark = pytest.mark.security
 
-PARAMS = [
-    "q",
-    "page",
-    "status",
-    "month",
-    "type",
-    "category",
-    "theme_id",
-    "format",
-    "key",
-    "group",
-    "state",
-    "year",
-    "to",
-    "decision",
-    "action",
-    "next",
-    "confirm",
-]
+LMS = Path(lms.__file__).parent
+
+
+def _read_in_code(source: str) -> set[str]:
+    """Names the app reads with request.args / request.form .get or .getlist."""
+    code = "\n".join(path.read_text(encoding="utf-8") for path in LMS.rglob("*.py"))
+    return set(re.findall(rf'request\.{source}\.(?:get|getlist)\(\s*"(\w+)"', code))
+
+
+def _fields(forms: list[type[FlaskForm]]) -> set[str]:
+    return {
+        name
+        for form in forms
+        for name in dir(form)
+        if isinstance(getattr(form, name, None), UnboundField)
+    } - {"csrf_token"}
+
+
+def _all_forms(base: type = FlaskForm) -> list[type[FlaskForm]]:
+    for module in pkgutil.walk_packages(lms.__path__, "lms."):
+        if module.name.endswith(("forms", "views")):
+            importlib.import_module(module.name)
+    found = []
+    for form in base.__subclasses__():
+        if form.__module__.startswith("lms."):
+            found.append(form)
+        found += _all_forms(form)
+    return found
+
+
+# Every query parameter the app reads: request.args names and the fields of the filter forms.
+GET_FORMS = [CatalogFilterForm, MemberFilterForm, SearchForm]
+PARAMS = sorted(_read_in_code("args") | _fields(GET_FORMS))
+# Every form field of the app and every request.form name: fields of all FlaskForm subclasses.
+FORM_FIELDS = sorted(_read_in_code("form") | _fields(_all_forms()))
+
+
+def test_the_fuzzed_names_are_the_apps_own():
+    """The lists come from the code, so a new parameter or field is fuzzed without anyone
+    remembering to add it (a regression would show as these lists shrinking)."""
+    assert {"q", "page", "month", "next", "status", "category"} <= set(PARAMS)
+    assert {"title", "reason", "staff_nos", "html", "css", "capacity", "start_date"} <= set(
+        FORM_FIELDS
+    )
+    assert len(FORM_FIELDS) > 60
+
+
 NASTY = st.one_of(
     st.text(max_size=30),
     st.sampled_from(
@@ -144,30 +182,6 @@ def test_free_text_renders_escaped_everywhere(client):
     count("security: pages checked to show XSS payloads escaped", len(pages))
 
 
-FORM_FIELDS = [
-    "title",
-    "name",
-    "reason",
-    "staff_no",
-    "staff_nos",
-    "session_id",
-    "hours",
-    "start_date",
-    "end_date",
-    "capacity",
-    "choice",
-    "blank",
-    "go",
-    "refs",
-    "points",
-    "category_id",
-    "bank_id",
-    "html",
-    "css",
-    "action",
-    "count",
-    "difficulty",
-]
 POST_CASES = [c for c in CASES if c.method == "POST"]
 
 
@@ -178,14 +192,20 @@ POST_CASES = [c for c in CASES if c.method == "POST"]
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
 )
-@given(form=st.dictionaries(st.sampled_from(FORM_FIELDS), NASTY, max_size=4))
-def test_odd_form_posts_never_cause_a_500(client, world, case, form):  # noqa: F811
+@given(data=st.data())
+def test_odd_form_posts_never_cause_a_500(client, world, case, data):  # noqa: F811
     login(client, world.users["organizer"])
-    # The URL is worked out once: an earlier example may have deleted the object it names.
-    urls = world.__dict__.setdefault("_urls", {})
-    if case.endpoint not in urls:
-        urls[case.endpoint] = case.url(world)
-    url = urls[case.endpoint]
+    # Worked out once: an earlier example may have deleted the object the URL names.
+    known = world.__dict__.setdefault("_posts", {})
+    if case.endpoint not in known:
+        url = case.url(world)
+        known[case.endpoint] = url, _fields_on_page(client, url)
+    url, own = known[case.endpoint]
+    # The form's own fields where it has a page of its own, mixed with every other field.
+    names = st.sampled_from(FORM_FIELDS)
+    if own:
+        names = st.one_of(st.sampled_from(own), st.sampled_from(own), names)
+    form = data.draw(st.dictionaries(names, NASTY, max_size=6), label="form")
     with client.session_transaction() as session:
         session.pop("_flashes", None)  # an earlier example's redirect was not followed
     before = _snapshot()
@@ -202,6 +222,14 @@ def test_odd_form_posts_never_cause_a_500(client, world, case, form):  # noqa: F
         assert _snapshot() == before, (case.endpoint, form, response.status_code)
         count("security: fuzzed POSTs refused and checked to have changed nothing")
     count("security: POST forms fuzzed")
+
+
+def _fields_on_page(client, url: str) -> list[str]:
+    """The input names of the form page at `url`, if it answers GET with one."""
+    page = client.get(url)
+    if page.status_code != 200:
+        return []
+    return sorted(set(re.findall(r'name="(\w+)"', page.get_data(as_text=True))) - {"csrf_token"})
 
 
 # POSTs whose success is a 200 (JSON, a file or a preview) rather than a redirect.
