@@ -8,6 +8,7 @@ import os
 import pkgutil
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,17 @@ import lms
 from lms.admin.forms import SearchForm
 from lms.auth.models import Role
 from lms.catalog.forms import CatalogFilterForm
+from lms.certificates.models import Certificate, CertificateStatus
 from lms.extensions import db
 from lms.org.forms import MemberFilterForm
 from lms.rotation.models import Blackout, BlackoutReason
 from tests.conftest import login
 from tests.factories import (
     make_bank,
+    make_branch,
     make_course,
+    make_cycle,
+    make_department,
     make_enrollment,
     make_lesson,
     make_material,
@@ -154,9 +159,34 @@ def test_free_text_renders_escaped_everywhere(client):
             note=PAYLOAD[:200],
         )
     )
+    department = make_department(PAYLOAD[:32])
+    make_branch(PAYLOAD[:64], department=department)
+    cycle = make_cycle(name=PAYLOAD[:64])
+    someone = make_user(username="xss-" + str(member.id))
+    someone.display_name = PAYLOAD[:64]
+    certificate = Certificate(
+        serial="XSS-1",
+        member_id=member.id,
+        session_id=session.id,
+        name=member.name,
+        hours=Decimal(1),
+        issued_on=date(2026, 11, 27),
+        signatory=PAYLOAD[:64],
+        verify_token="xss-token",
+        pdf_sha256="0" * 64,
+        status=CertificateStatus.REVOKED,
+        revoke_reason=PAYLOAD,
+    )
+    db.session.add(certificate)
     db.session.flush()
     login(client, organizer)
     pages = [
+        "/members/",
+        f"/rotation/cycles/{cycle.id}",
+        "/rotation/cycles/",
+        "/admin/users",
+        f"/admin/users/{someone.id}",
+        "/verify/xss-token",
         "/members/?q=" + PAYLOAD[:10],
         f"/members/{member.id}",
         "/courses/",
@@ -179,6 +209,7 @@ def test_free_text_renders_escaped_everywhere(client):
         assert response.status_code == 200, url
         html = response.get_data(as_text=True)
         assert PAYLOAD not in html and "onerror=alert(1)>" not in html, url
+        assert "&lt;script&gt;" in html, url  # it is shown, as text
     count("security: pages checked to show XSS payloads escaped", len(pages))
 
 
