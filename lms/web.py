@@ -131,10 +131,11 @@ def _refuse_nul_characters():
 
 
 def _require_password_change():
+    # The endpoint first: static files and /healthz never load the user from the database.
     if (
-        current_user.is_authenticated
+        request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+        and current_user.is_authenticated
         and current_user.must_change_password
-        and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
     ):
         return redirect(url_for("auth.change_password"))
     return None

@@ -64,6 +64,18 @@ def test_an_unreachable_database_gives_a_friendly_503(unreachable_database_app, 
 
 
 @pytest.mark.once
+def test_the_error_page_keeps_its_styles_while_the_database_is_down(unreachable_database_app):
+    """Static files never load the signed-in user, so they are served without the database."""
+    client = unreachable_database_app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:token"
+    for url in ("/static/app.css", "/bootstrap/static/css/bootstrap.min.css"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        response.close()
+
+
+@pytest.mark.once
 def test_healthz_reports_the_unreachable_database(unreachable_database_app):
     response = unreachable_database_app.test_client().get("/healthz")
     assert response.status_code == 503
