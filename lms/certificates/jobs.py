@@ -24,7 +24,8 @@ def run_issuance(job_id: int, app=None, in_context: bool = False) -> None:
     if in_context:
         _run(job_id)
         return
-    if app is None:
+    own_process = app is None  # an RQ work horse, which ends with the job
+    if own_process:
         from lms import create_app
 
         app = create_app()
@@ -33,6 +34,8 @@ def run_issuance(job_id: int, app=None, in_context: bool = False) -> None:
             _run(job_id)
         finally:
             db.session.remove()
+            if own_process:  # or its render processes would outlive it, orphaned
+                services.shutdown_render_pool()
 
 
 def _run(job_id: int) -> None:

@@ -11,10 +11,12 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
+from redis import Redis
 
 from bench._serving import Client, Gunicorn
 from tests.faults.proxy import Proxy
@@ -24,6 +26,7 @@ TRAINEES = 20
 QUESTIONS = 10
 PASSWORD = "Fault@2026"
 ORGANIZER = ("organizer", "Organizer@2026")
+REDIS_DB = 13
 GUNICORN_ARGS = ["-w", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "30"]
 
 
@@ -55,7 +58,8 @@ class Site:
     redis: Proxy
     quiz_id: int
     trainees: list[str]
-    finished_session_id: int
+    finished_session_id: int  # the demo's finished session
+    graduated_session_id: int  # the 20 trainees attended all of it
     lesson_id: int
 
     def sql(self, query: str, *params) -> list[tuple]:
@@ -92,7 +96,7 @@ def _prepare(url: str) -> dict:
         load_demo()
         session = make_session(title="故障演练专题班")
         password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
-        usernames = []
+        usernames, members = [], []
         for n in range(1, TRAINEES + 1):
             member = make_member(name=f"演练学员{n:02d}")
             user = User(username=f"fault{n:02d}", display_name=member.name, member=member)
@@ -106,6 +110,8 @@ def _prepare(url: str) -> dict:
                 ]
             )
             usernames.append(user.username)
+            members.append(member)
+        graduated = _graduated_session(members)
         bank = make_bank("故障演练题库")
         questions = [make_question(bank, type=QuestionType.FILL_BLANK) for _ in range(QUESTIONS)]
         quiz = make_quiz(questions, session=session, title="故障演练测验", max_attempts=1)
@@ -123,11 +129,41 @@ def _prepare(url: str) -> dict:
             "quiz_id": quiz.id,
             "trainees": usernames,
             "finished_session_id": finished.id,
+            "graduated_session_id": graduated.id,
             "lesson_id": lesson,
         }
         db.session.remove()
         db.engine.dispose()
     return prepared
+
+
+def _graduated_session(members):
+    """A finished session every one of `members` attended: 20 certificates to issue."""
+    from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+    from lms.attendance.services import refresh_totals
+    from lms.extensions import db
+    from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
+    from tests.factories import make_lesson, make_session
+
+    session = make_session(
+        title="故障演练结业班", start=date(2026, 10, 12), status=SessionStatus.COMPLETED
+    )
+    lesson = make_lesson(session=session)
+    for member in members:
+        db.session.add_all(
+            [
+                Enrollment(session=session, member=member, status=EnrollmentStatus.COMPLETED),
+                Attendance(
+                    member_id=member.id,
+                    lesson_id=lesson.id,
+                    status=AttendanceStatus.PRESENT,
+                    method=AttendanceMethod.MANUAL,
+                ),
+            ]
+        )
+    db.session.flush()
+    refresh_totals({member.id for member in members}, {session.id})
+    return session
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +172,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
     database = f"lms_fault_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
+    Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()  # no jobs of earlier runs
     postgres = Proxy(5432)
     redis = Proxy(6379)
     server = None
@@ -145,7 +182,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
             "LMS_ENV": "production",
             "LMS_SECRET_KEY": secrets.token_urlsafe(48),
             "LMS_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{database}",
-            "LMS_REDIS_URL": f"redis://127.0.0.1:{redis.port}/13",
+            "LMS_REDIS_URL": f"redis://127.0.0.1:{redis.port}/{REDIS_DB}",
             "LMS_INSTANCE_PATH": str(folder),
             "LMS_LOGIN_LIMIT_PER_IP": "10000 per minute",
             "LMS_LOGIN_LIMIT_PER_ACCOUNT": "1000 per minute",
