@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -48,6 +49,23 @@ def test_json_logs_carry_the_request_id(app):
         line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "abc123" and line["message"] == "出错了 x"
     assert line["path"] == "/x" and line["level"] == "ERROR"
+
+
+def test_with_json_logs_each_request_gets_an_access_line(tmp_path, monkeypatch):
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path))
+        app = create_app({"LOG_JSON": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)
+        app.test_client().get("/healthz", headers={"X-Request-Id": "lb-7"})
+        (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    assert line["request_id"] == "lb-7" and line["logger"] == "lms.access"
+    assert line["path"] == "/healthz" and line["status"] == 200 and line["ms"] >= 0
 
 
 @pytest.mark.parametrize(

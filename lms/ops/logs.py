@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 
 from flask import Flask, g, has_request_context, request
 
+access = logging.getLogger("lms.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -24,12 +26,16 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = g.get("request_id")
             entry["method"] = request.method
             entry["path"] = request.path
+        for field in ("status", "ms"):  # the access line's own fields
+            if hasattr(record, field):
+                entry[field] = getattr(record, field)
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
 def _assign_request_id() -> None:
+    g.request_started = time.perf_counter()
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
 
@@ -39,10 +45,21 @@ def _echo_request_id(response):
     return response
 
 
+def _access_line(response):
+    """One line a request (the access log), with its status and time, in JSON like the rest."""
+    started = g.get("request_started")
+    ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    access.info(
+        "%s %s", request.method, request.path, extra={"status": response.status_code, "ms": ms}
+    )
+    return response
+
+
 def init_logs(app: Flask) -> None:
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
     if app.config.get("LOG_JSON"):
+        app.after_request(_access_line)
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
         root = logging.getLogger()
