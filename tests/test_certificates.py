@@ -168,6 +168,26 @@ def test_issue_renders_real_glyphs_and_is_idempotent(client, course_session, app
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 5
 
 
+def test_a_job_whose_worker_died_is_recovered_by_issuing_again(client, course_session):
+    """The worker was killed mid-job: the job stays "running" for ever; issuing again starts a
+    new job, which issues what is missing and nothing twice."""
+    session, lessons = course_session
+    members = [_graduate(session, lessons, name) for name in ("张喆", "李堃")]
+    organizer = make_user(roles={Role.ORGANIZER})
+    services.issue_batch(services.to_issue(session)[:1], session=session)
+    dead = IssuanceJob(session_id=session.id, status=JobStatus.RUNNING, total=2, done=1)
+    db.session.add(dead)
+    db.session.flush()
+    login(client, organizer)
+    page = client.get(f"/certificates/jobs/{dead.id}").get_data(as_text=True)
+    assert "再点一次" in page  # the way out is on the page that seems stuck
+    client.post(f"/certificates/sessions/{session.id}/issue")
+    new = db.session.scalars(sa.select(IssuanceJob).where(IssuanceJob.id != dead.id)).one()
+    assert new.status is JobStatus.DONE and (new.total, new.issued) == (1, 1)
+    holders = db.session.scalars(sa.select(Certificate.member_id)).all()
+    assert sorted(holders) == sorted(m.id for m in members)
+
+
 def test_downloads_are_for_the_owner_and_organizers(client, course_session):
     session, lessons = course_session
     member = _graduate(session, lessons)
