@@ -160,7 +160,9 @@ ERROR_MESSAGES = {
     413: lambda: _("上传的文件超过了允许的大小，请压缩或拆分后再试。"),
     429: lambda: _("尝试次数过多，请稍后再试。"),
     500: lambda: _("服务器处理请求时出错，我们已记录此问题。请稍后再试。"),
-    503: lambda: _("暂时连接不上数据库，您刚才的操作没有保存。请稍等片刻后刷新页面重试。"),
+    503: lambda: _(
+        "暂时连接不上数据库，您刚才的操作可能没有保存。请稍等片刻，刷新页面查看后再试。"
+    ),
     507: lambda: _("服务器存储空间不足，文件没有保存。请联系管理员清理空间后重试。"),
 }
 # Errors from the disk filling up (or a file-size limit): nothing was kept, so say so plainly.
@@ -198,6 +200,22 @@ def _handle_rate_limited(error: HTTPException):
     return render_error(429)
 
 
+# PostgreSQL's connection errors (class 08) and "shutting down", "crashed", "starting up".
+UNAVAILABLE_STATES = {"57P01", "57P02", "57P03"}
+
+
+def _database_unreachable(error: Exception) -> bool:
+    """The database is down, restarting or cut off, as opposed to a failing query (a deadlock,
+    a timeout, SQLite's "database is locked"): those are errors like any other."""
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if error.connection_invalidated:
+        return True
+    # psycopg gives every error from the server a SQLSTATE; a failed connection has none.
+    state = getattr(error.orig, "sqlstate", "")
+    return state is None or state.startswith("08") or state in UNAVAILABLE_STATES
+
+
 def _handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return _handle_http_error(error)
@@ -205,8 +223,8 @@ def _handle_unexpected(error: Exception):
         db.session.rollback()
     except SQLAlchemyError:
         log.warning("rollback after error failed", exc_info=True)
-    if isinstance(error, OperationalError | InterfaceError):
-        # The database is down or restarting. The page must not need it: show it signed out.
+    if _database_unreachable(error):
+        # The page must not need the database: it is shown as to a visitor who is signed out.
         log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
         g._login_user = current_app.login_manager.anonymous_user()
         return render_error(503)

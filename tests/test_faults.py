@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import errno
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import psycopg
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from lms import create_app
 from lms.auth.models import Role
@@ -18,6 +21,7 @@ from lms.certificates.models import IssuanceJob
 from lms.extensions import db
 from lms.files import atomic_file
 from lms.materials.models import Material, MaterialVersion
+from lms.web import _database_unreachable
 from tests import samples
 from tests.conftest import login
 from tests.factories import make_lesson, make_session, make_user
@@ -57,10 +61,32 @@ def test_an_unreachable_database_gives_a_friendly_503(unreachable_database_app, 
     response = client.open(url, method=method, json={} if method == "POST" else None)
     html = response.get_data(as_text=True)
     assert response.status_code == 503
-    assert "暂时连接不上数据库" in html and "没有保存" in html
+    assert "暂时连接不上数据库" in html and "可能没有保存" in html
     assert "Traceback" not in html and "psycopg" not in html
     # The site's own page, rendered signed out so it needs nothing from the database:
     assert "navbar-brand" in html and "navbar-toggler" not in html
+
+
+@pytest.mark.parametrize(
+    ("orig", "invalidated", "unreachable"),
+    [
+        (psycopg.OperationalError("connection failed: Connection refused"), False, True),
+        (psycopg.errors.AdminShutdown("terminating connection"), False, True),
+        (psycopg.errors.CannotConnectNow("the database system is starting up"), False, True),
+        (psycopg.errors.ConnectionFailure("connection failure"), False, True),
+        (psycopg.errors.DeadlockDetected("deadlock detected"), False, False),
+        (psycopg.errors.QueryCanceled("statement timeout"), False, False),
+        (sqlite3.OperationalError("database is locked"), False, False),
+        (sqlite3.OperationalError("no such table: users"), False, False),
+        (Exception("server closed the connection unexpectedly"), True, True),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_only_a_lost_database_is_called_unreachable(orig, invalidated, unreachable):
+    """A deadlock or a locked SQLite file is a failure like any other (500, logged with its
+    stack); only a database that cannot be reached gets the "try again shortly" 503."""
+    error = OperationalError("SELECT 1", {}, orig, connection_invalidated=invalidated)
+    assert _database_unreachable(error) is unreachable
 
 
 @pytest.mark.once

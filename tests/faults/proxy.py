@@ -36,6 +36,10 @@ class Proxy:
         """Stop listening and drop every connection (both sides see them closed)."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown() wakes the accept() blocked in the other thread; close() alone would not,
+            # and the port would go on accepting.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             dropped, self._sockets = self._sockets, set()
