@@ -18,7 +18,7 @@ serve: install
 	@test -n "$$LMS_DATABASE_URL" || { echo "set LMS_DATABASE_URL (PostgreSQL)"; exit 1; }
 	@test -n "$$LMS_REDIS_URL" || { echo "set LMS_REDIS_URL"; exit 1; }
 	LMS_ENV=production $(BIN)/lms db upgrade
-	LMS_ENV=production $(BIN)/rq worker --url "$$LMS_REDIS_URL" lms & worker=$$!; \
+	LMS_ENV=production $(BIN)/rq worker --url "$$LMS_REDIS_URL" $${LMS_RQ_QUEUE:-lms} & worker=$$!; \
 	trap 'kill $$worker' EXIT INT TERM; \
 	LMS_ENV=production $(BIN)/gunicorn --workers $${LMS_WORKERS:-2} --threads 4 \
 		--worker-class gthread --bind $${LMS_BIND:-0.0.0.0:8000} 'lms:create_app()'

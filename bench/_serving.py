@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +52,12 @@ class Gunicorn:
     """One gunicorn master serving `module:app` on a free local port; stop() ends it."""
 
     def __init__(
-        self, target: str, folder: Path, args: list[str], env: dict[str, str], preexec_fn=None
+        self,
+        target: str,
+        folder: Path,
+        args: list[str],
+        env: dict[str, str],
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.port = free_port()
         self.log = folder / f"gunicorn-{self.port}.log"
@@ -74,7 +80,11 @@ class Gunicorn:
                 env={**os.environ, **env},
                 preexec_fn=preexec_fn,  # e.g. a resource limit for the fault suite
             )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except RuntimeError:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

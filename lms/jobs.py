@@ -10,7 +10,6 @@ import threading
 from flask import current_app
 
 log = logging.getLogger(__name__)
-QUEUE = "lms"
 
 
 def enqueue(function, *args) -> str:
@@ -27,7 +26,8 @@ def enqueue(function, *args) -> str:
         from rq import Queue
 
         try:
-            queue = Queue(QUEUE, connection=Redis.from_url(url, socket_connect_timeout=2))
+            connection = Redis.from_url(url, socket_connect_timeout=2)
+            queue = Queue(app.config["RQ_QUEUE"], connection=connection)
             queue.enqueue(function, *args, job_timeout=3600)
             return "rq"
         except (RedisError, OSError):

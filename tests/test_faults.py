@@ -39,7 +39,9 @@ def unreachable_database_app(app, tmp_path, monkeypatch):
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@{NOBODY_LISTENS}/lms",
+            "SQLALCHEMY_DATABASE_URI": (
+                f"postgresql+psycopg://postgres@{NOBODY_LISTENS}/lms?connect_timeout=2"
+            ),
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
         }

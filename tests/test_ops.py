@@ -40,6 +40,11 @@ def test_every_response_carries_a_request_id(client):
     assert "<" not in forged.headers["X-Request-Id"] and len(forged.headers["X-Request-Id"]) == 32
 
 
+def test_a_request_refused_before_any_view_still_has_its_id(client, csrf_enabled):
+    response = client.post("/login", data={"username": "x"}, headers={"X-Request-Id": "lb-9"})
+    assert response.status_code == 400 and response.headers["X-Request-Id"] == "lb-9"
+
+
 def test_json_logs_carry_the_request_id(app):
     with app.test_request_context("/x"):
         from flask import g

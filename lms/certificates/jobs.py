@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
+from flask import Flask
 
 from lms.certificates import services
 from lms.certificates.models import IssuanceJob, JobStatus
@@ -16,7 +17,7 @@ from lms.sessions.models import TrainingSession
 log = logging.getLogger(__name__)
 
 
-def run_issuance(job_id: int, app=None, in_context: bool = False) -> None:
+def run_issuance(job_id: int, app: Flask | None = None, in_context: bool = False) -> None:
     """Issue every missing certificate of the job's session or cycle. Safe to run twice.
 
     An RQ worker passes no app (one is built from the environment), a thread passes the app,

@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 
 access = logging.getLogger("lms.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -40,12 +40,12 @@ def _assign_request_id() -> None:
     g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
-def _echo_request_id(response):
+def _echo_request_id(response: Response) -> Response:
     response.headers["X-Request-Id"] = g.get("request_id", "")
     return response
 
 
-def _access_line(response):
+def _access_line(response: Response) -> Response:
     """One line a request (the access log), with its status and time, in JSON like the rest."""
     started = g.get("request_started")
     ms = round((time.perf_counter() - started) * 1000, 1) if started else None
@@ -56,7 +56,8 @@ def _access_line(response):
 
 
 def init_logs(app: Flask) -> None:
-    app.before_request(_assign_request_id)
+    # First of all, so even a request the CSRF check or a rate limit refuses has its id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _assign_request_id)
     app.after_request(_echo_request_id)
     if app.config.get("LOG_JSON"):
         app.after_request(_access_line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
 
 from bench._serving import Client, Gunicorn
 from tests.faults.proxy import Proxy
@@ -26,21 +28,26 @@ TRAINEES = 20
 QUESTIONS = 10
 PASSWORD = "Fault@2026"
 ORGANIZER = ("organizer", "Organizer@2026")
-REDIS_DB = 13
+FAILED_SIGN_INS = 3  # allowed per account and minute
+REDIS_URL = "redis://127.0.0.1:6379/13"
 GUNICORN_ARGS = ["-w", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "30"]
 
 
-def _postgres_problem() -> str | None:
+def _services_problem() -> str | None:
     try:
         psycopg.connect(ADMIN_DSN, connect_timeout=3).close()
     except psycopg.Error as error:
         return f"PostgreSQL at 127.0.0.1:5432 is unreachable ({error})"
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except (RedisError, OSError) as error:
+        return f"Redis at 127.0.0.1:6379 is unreachable ({error})"
     return None
 
 
 def pytest_collection_modifyitems(config, items):
     ours = [item for item in items if f"{os.sep}faults{os.sep}" in str(item.fspath)]
-    if not ours or (problem := _postgres_problem()) is None:
+    if not ours or (problem := _services_problem()) is None:
         return
     if os.environ.get("CI") == "true":
         raise pytest.UsageError(f"the fault suite cannot run under CI=true: {problem}")
@@ -166,33 +173,38 @@ def _graduated_session(members):
     return session
 
 
+@contextmanager
+def database() -> Iterator[str]:
+    """A new, empty PostgreSQL database of its own, dropped afterwards."""
+    name = f"lms_fault_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("faults")
-    database = f"lms_fault_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')
-    Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()  # no jobs of earlier runs
-    postgres = Proxy(5432)
-    redis = Proxy(6379)
-    server = None
-    try:
-        prepared = _prepare(f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}")
+    with ExitStack() as stack:
+        name = stack.enter_context(database())
+        postgres = stack.enter_context(closing(Proxy(5432)))
+        redis = stack.enter_context(closing(Proxy(6379)))
+        prepared = _prepare(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+        redis_db = REDIS_URL.rsplit("/", 1)[1]
         env = {
             "LMS_ENV": "production",
             "LMS_SECRET_KEY": secrets.token_urlsafe(48),
-            "LMS_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{database}",
-            "LMS_REDIS_URL": f"redis://127.0.0.1:{redis.port}/{REDIS_DB}",
+            "LMS_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/{name}",
+            "LMS_REDIS_URL": f"redis://127.0.0.1:{redis.port}/{redis_db}",
+            "LMS_RQ_QUEUE": name,  # its own queue: nothing of another run's is picked up
             "LMS_INSTANCE_PATH": str(folder),
             "LMS_LOGIN_LIMIT_PER_IP": "10000 per minute",
-            "LMS_LOGIN_LIMIT_PER_ACCOUNT": "1000 per minute",
+            "LMS_LOGIN_LIMIT_PER_ACCOUNT": f"{FAILED_SIGN_INS} per minute",
         }
         server = Gunicorn("lms:create_app()", folder, GUNICORN_ARGS, env)
-        yield Site(database, folder, env, server, postgres, redis, **prepared)
-    finally:
-        if server is not None:
-            server.stop()
-        postgres.close()
-        redis.close()
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        stack.callback(server.stop)
+        yield Site(name, folder, env, server, postgres, redis, **prepared)
