@@ -10,6 +10,18 @@ from wtforms.validators import ValidationError
 MAX_ID = 2**31 - 1  # the largest id the database's integer columns hold
 
 
+class NotBefore:
+    """Field validator: this date may not be earlier than the form's date field `start`."""
+
+    def __init__(self, start: str) -> None:
+        self.start = start
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        start = form[self.start].data
+        if field.data is not None and start is not None and field.data < start:
+            raise ValidationError(_l("结束日期不能早于开始日期。"))
+
+
 def bounded_int(value: str) -> int:
     """For `request.args.get(..., type=bounded_int)`: a whole number the database can take, or
     ValueError (the caller's default is used), so an absurd page or id never reaches SQL."""

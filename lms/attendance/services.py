@@ -157,17 +157,9 @@ def signed_in_count(lesson: Lesson) -> tuple[int, int]:
 # --- totals for reports ---------------------------------------------------------------------
 
 
-def refresh_totals(member_ids: set[int], session_ids: set[int]) -> None:
-    """Recompute the attended lessons and hours of these members in these sessions."""
-    if not member_ids or not session_ids:
-        return
-    db.session.flush()
-    db.session.execute(
-        sa.delete(AttendanceTotal).where(
-            AttendanceTotal.member_id.in_(member_ids), AttendanceTotal.session_id.in_(session_ids)
-        )
-    )
-    rows = db.session.execute(
+def _session_totals_select() -> sa.Select:
+    """Attended lessons and their hours, per member and session."""
+    return (
         sa.select(
             Attendance.member_id,
             Lesson.session_id,
@@ -176,19 +168,9 @@ def refresh_totals(member_ids: set[int], session_ids: set[int]) -> None:
         )
         .join(Lesson, Lesson.id == Attendance.lesson_id)
         .join(Course, Course.id == Lesson.course_id)
-        .where(
-            Attendance.member_id.in_(member_ids),
-            Lesson.session_id.in_(session_ids),
-            Attendance.status.in_(ATTENDED),
-        )
+        .where(Attendance.status.in_(ATTENDED))
         .group_by(Attendance.member_id, Lesson.session_id)
-    ).all()
-    if rows:
-        db.session.execute(
-            sa.insert(AttendanceTotal),
-            [{"member_id": m, "session_id": s, "lessons": n, "hours": h} for m, s, n, h in rows],
-        )
-    _refresh_year_totals(member_ids)
+    )
 
 
 def _year_totals_select() -> sa.Select:
@@ -205,11 +187,32 @@ def _year_totals_select() -> sa.Select:
     )
 
 
-def _refresh_year_totals(member_ids: set[int]) -> None:
+SESSION_TOTAL_COLUMNS = ["member_id", "session_id", "lessons", "hours"]
+YEAR_TOTAL_COLUMNS = ["member_id", "year", "lessons", "hours"]
+
+
+def refresh_totals(member_ids: set[int], session_ids: set[int]) -> None:
+    """Recompute the attended lessons and hours of these members in these sessions."""
+    if not member_ids or not session_ids:
+        return
+    db.session.flush()
+    db.session.execute(
+        sa.delete(AttendanceTotal).where(
+            AttendanceTotal.member_id.in_(member_ids), AttendanceTotal.session_id.in_(session_ids)
+        )
+    )
+    db.session.execute(
+        sa.insert(AttendanceTotal).from_select(
+            SESSION_TOTAL_COLUMNS,
+            _session_totals_select().where(
+                Attendance.member_id.in_(member_ids), Lesson.session_id.in_(session_ids)
+            ),
+        )
+    )
     db.session.execute(sa.delete(MemberYearTotal).where(MemberYearTotal.member_id.in_(member_ids)))
     db.session.execute(
         sa.insert(MemberYearTotal).from_select(
-            ["member_id", "year", "lessons", "hours"],
+            YEAR_TOTAL_COLUMNS,
             _year_totals_select().where(AttendanceTotal.member_id.in_(member_ids)),
         )
     )
@@ -219,25 +222,11 @@ def rebuild_all_totals() -> None:
     """After a bulk load that wrote attendance directly."""
     db.session.execute(sa.delete(AttendanceTotal))
     db.session.execute(
-        sa.insert(AttendanceTotal).from_select(
-            ["member_id", "session_id", "lessons", "hours"],
-            sa.select(
-                Attendance.member_id,
-                Lesson.session_id,
-                sa.func.count(Attendance.id),
-                sa.func.coalesce(sa.func.sum(Course.hours), 0),
-            )
-            .join(Lesson, Lesson.id == Attendance.lesson_id)
-            .join(Course, Course.id == Lesson.course_id)
-            .where(Attendance.status.in_(ATTENDED))
-            .group_by(Attendance.member_id, Lesson.session_id),
-        )
+        sa.insert(AttendanceTotal).from_select(SESSION_TOTAL_COLUMNS, _session_totals_select())
     )
     db.session.execute(sa.delete(MemberYearTotal))
     db.session.execute(
-        sa.insert(MemberYearTotal).from_select(
-            ["member_id", "year", "lessons", "hours"], _year_totals_select()
-        )
+        sa.insert(MemberYearTotal).from_select(YEAR_TOTAL_COLUMNS, _year_totals_select())
     )
 
 

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from lms.forms import CheckboxesField, choices
+from lms.forms import MAX_ID, CheckboxesField, NotBefore, choices
 from lms.org.models import CATEGORY_LABELS
 
 
@@ -27,7 +27,7 @@ class CycleForm(FlaskForm):
         description=_l("例如：2026年度全员轮训"),
     )
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
-    end_date = DateField(_l("结束日期"), validators=[InputRequired()])
+    end_date = DateField(_l("结束日期"), validators=[InputRequired(), NotBefore("start_date")])
     categories = CheckboxesField(
         _l("培训对象"),
         choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
@@ -51,19 +51,11 @@ class CycleForm(FlaskForm):
     )
     submit = SubmitField(_l("保存"))
 
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        if self.end_date.data < self.start_date.data:
-            self.end_date.errors.append(_l("结束日期不能早于开始日期。"))
-            return False
-        return True
-
 
 class MoveForm(FlaskForm):
     staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
     session_id = IntegerField(
-        _l("调入期次"), validators=[InputRequired(), NumberRange(min=1, max=2**31 - 1)]
+        _l("调入期次"), validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)]
     )
     force = BooleanField(_l("已知悉超出安全比例等提示，仍然调整"))
     submit = SubmitField(_l("调整"))
@@ -72,15 +64,7 @@ class MoveForm(FlaskForm):
 class BlackoutForm(FlaskForm):
     staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
-    end_date = DateField(_l("结束日期"), validators=[InputRequired()])
+    end_date = DateField(_l("结束日期"), validators=[InputRequired(), NotBefore("start_date")])
     reason = SelectField(_l("原因"))
     note = StringField(_l("备注"), validators=[Length(max=200)])
     submit = SubmitField(_l("登记"))
-
-    def validate(self, extra_validators=None) -> bool:
-        if not super().validate(extra_validators):
-            return False
-        if self.end_date.data < self.start_date.data:
-            self.end_date.errors.append(_l("结束日期不能早于开始日期。"))
-            return False
-        return True

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.forms import CheckboxesField, choices, int_or_none
+from lms.forms import CheckboxesField, NotBefore, choices, int_or_none
 from lms.org.models import CATEGORY_LABELS
 
 
@@ -33,7 +33,9 @@ class SessionForm(FlaskForm):
     )
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
     end_date = DateField(
-        _l("结束日期"), validators=[Optional()], description=_l("留空则为开始日期的次日（两天）")
+        _l("结束日期"),
+        validators=[Optional(), NotBefore("start_date")],
+        description=_l("留空则为开始日期的次日（两天）"),
     )
     venue = StringField(_l("地点"), validators=[Optional(), Length(max=128)], filters=[_strip])
     capacity = IntegerField(
@@ -65,10 +67,7 @@ class SessionForm(FlaskForm):
         if self.end_date.data is None:
             self.end_date.data = self.start_date.data + timedelta(days=1)
         ok = True
-        if self.end_date.data < self.start_date.data:
-            self.end_date.errors.append(_l("结束日期不能早于开始日期。"))
-            ok = False
-        elif (self.end_date.data - self.start_date.data).days > 30:
+        if (self.end_date.data - self.start_date.data).days > 30:
             self.end_date.errors.append(_l("一期最长 31 天。"))
             ok = False
         deadline = self.enrolment_deadline.data
