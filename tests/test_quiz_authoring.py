@@ -260,3 +260,16 @@ def test_question_versions_are_kept_in_the_database():
         )
         == 2
     )
+
+
+@pytest.mark.parametrize("page", [1, 2])
+def test_a_bank_of_more_than_one_page_keeps_its_id_in_the_pager(client, page):
+    organizer = make_user(roles={Role.ORGANIZER})
+    bank = make_bank()
+    for _ in range(51):
+        make_question(bank)
+    login(client, organizer)
+    response = client.get(f"/quizzes/banks/{bank.id}?page={page}")
+    assert response.status_code == 200
+    other = 2 if page == 1 else 1
+    assert f"/quizzes/banks/{bank.id}?page={other}" in response.get_data(as_text=True)
