@@ -148,7 +148,12 @@ class Client:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         all_headers = {"Cookie": self.cookie_header(), **(headers or {})}
         try:
-            conn.request(method, path, body=body, headers=all_headers)
+            try:
+                conn.request(method, path, body=body, headers=all_headers)
+            except (BrokenPipeError, ConnectionResetError):
+                # The server answered before reading the whole body (a refused upload) and
+                # closed; its answer is still waiting to be read.
+                pass
             response = conn.getresponse()
             data = response.read()
         finally:
