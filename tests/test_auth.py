@@ -86,6 +86,30 @@ def test_logout_requires_post_and_ends_session(client):
 
 
 @pytest.mark.security
+def test_copied_session_cookie_is_refused_after_logout(app):
+    user = make_user(username="copy")
+    browser, thief = app.test_client(), app.test_client()
+    assert _post_login(browser, "copy", PASSWORD).status_code == 302
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    assert thief.get("/").status_code == 200  # the copy works while the owner is signed in
+    browser.post("/logout")
+    assert thief.get("/").location.startswith("/login")
+    response = thief.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Stolen#2026",
+            "confirm": "Stolen#2026",
+        },
+    )
+    assert response.status_code == 302 and response.location.startswith("/login")
+    assert db.session.get(User, user.id).check_password(PASSWORD)
+    # Signing in again works as before.
+    assert _post_login(browser, "copy", PASSWORD).status_code == 302
+    assert browser.get("/").status_code == 200
+
+
+@pytest.mark.security
 def test_account_throttled_after_repeated_failures(client, app):
     make_user(username="sun")
     for _ in range(5):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,7 +75,7 @@ def update_user(
     }
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if "active" in changed and not active:
-        user.session_token = secrets.token_hex(16)
+        user.end_sessions()
     if changed:
         record_audit("user.updated", "user", user.id, changed)
     if "display_name" in changed or "member_id" in changed:

@@ -47,6 +47,12 @@ def change_password(user: User, current: str, new: str) -> bool:
     return True
 
 
+def sign_out(user: User) -> None:
+    """End the account's sessions on the server, so a copied session cookie is refused too."""
+    user.end_sessions()
+    db.session.flush()
+
+
 def safe_next_url(target: str | None) -> str | None:
     """Keep `next` inside this site: a path only, no scheme, host or protocol-relative tricks."""
     if not target:

@@ -67,6 +67,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    # The cookie alone is not enough: a copy of it must stop working too. With one token per
+    # account this signs the account out on every device, as a password change does.
+    if current_user.is_authenticated:
+        services.sign_out(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("您已退出登录。"), "info")
