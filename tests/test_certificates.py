@@ -246,6 +246,34 @@ def test_verification_revocation_and_reissue(client, course_session):
 
 
 @pytest.mark.parametrize(
+    ("referrer", "expected"),
+    [
+        ("http://evil.example/phish", "/certificates/mine"),
+        ("https://evil.example/certificates/mine", "/certificates/mine"),
+        ("//evil.example/x", "/certificates/mine"),
+        ("javascript:alert(1)", "/certificates/mine"),
+        ("http://localhost/certificates/sessions/7?page=2", "/certificates/sessions/7?page=2"),
+    ],
+)
+@pytest.mark.parametrize("action", ["revoke", "reissue"])
+@pytest.mark.security
+def test_revoke_and_reissue_go_back_only_inside_the_site(
+    client, course_session, action, referrer, expected
+):
+    session, lessons = course_session
+    _graduate(session, lessons, name="张小明")
+    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(
+        f"/certificates/{certificate.id}/{action}",
+        data={"reason": "考核成绩作废"},
+        headers={"Referer": referrer},
+    )
+    assert response.status_code == 302 and response.location == expected
+    assert certificate.status is not CertificateStatus.LIVE  # the action itself was done
+
+
+@pytest.mark.parametrize(
     ("html", "message"),
     [
         ("<p>{{ name </p>", "模板有误"),

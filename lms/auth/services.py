@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
+from flask import request
 
 from lms.admin.services import record_audit
 from lms.auth.models import User
@@ -64,6 +65,15 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def safe_referrer() -> str | None:
+    """The page this request came from, as a path, when it is a page of this site; None for
+    another site's page (a forged or planted Referer) or no Referer at all."""
+    parts = urlsplit(request.referrer or "")
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return safe_next_url(urlunsplit(("", "", parts.path, parts.query, "")))
 
 
 def set_locale(user: User, locale: str) -> None:
