@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
 from lms.extensions import db
@@ -99,6 +101,21 @@ def test_reset_password(client):
     password = re.search(r'one-time-password">([^<]+)<', html).group(1)
     assert user.check_password(password) and user.must_change_password
     assert _audit("user.password_reset")
+
+
+@pytest.mark.parametrize("query", ["钱学", "T7701", "7701", "qxs"])
+def test_user_search_finds_the_linked_members_name_and_staff_number(client, query):
+    _admin(client)
+    make_user(username="qxs", member=make_member(name="钱学森", staff_no="T770123"))
+    make_user(username="other", member=make_member(name="赵六"))
+    html = client.get("/admin/users", query_string={"q": query}).get_data(as_text=True)
+    assert "钱学森" in html and "赵六" not in html
+
+
+def test_user_search_says_when_nothing_matches(client):
+    _admin(client)
+    html = client.get("/admin/users", query_string={"q": "无此人"}).get_data(as_text=True)
+    assert "没有找到与「无此人」匹配的用户" in html
 
 
 def test_user_list_search_and_audit_page(client):

@@ -11,6 +11,7 @@ from flask_login import current_user
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
 from lms.extensions import db
+from lms.org.models import Member
 
 
 def record_audit(
@@ -36,15 +37,25 @@ def record_audit(
     return entry
 
 
+def matching_users(query: str) -> sa.ColumnElement[bool]:
+    """Accounts whose username, display name, or linked member's name or 工号 contains `query`
+    (% and _ are searched for as themselves, not as wildcards)."""
+    return sa.or_(
+        User.username.icontains(query, autoescape=True),
+        User.display_name.icontains(query, autoescape=True),
+        User.member.has(
+            sa.or_(
+                Member.name.icontains(query, autoescape=True),
+                Member.staff_no.icontains(query, autoescape=True),
+            )
+        ),
+    )
+
+
 def search_users(query: str = "") -> sa.Select:
     stmt = sa.select(User).order_by(User.username)
-    if query:  # % and _ are searched for as themselves, not as wildcards
-        stmt = stmt.where(
-            sa.or_(
-                User.username.icontains(query, autoescape=True),
-                User.display_name.icontains(query, autoescape=True),
-            )
-        )
+    if query:
+        stmt = stmt.where(matching_users(query))
     return stmt
 
 

@@ -55,7 +55,7 @@ def users():
         per_page=50,
         error_out=False,
     )
-    return render_template("admin/users.html", form=form, page=page)
+    return render_template("admin/users.html", form=form, page=page, query=query)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
