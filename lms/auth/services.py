@@ -11,6 +11,7 @@ from lms.admin.services import record_audit
 from lms.auth.models import User
 from lms.database import utcnow
 from lms.extensions import db, login_manager
+from lms.org.models import Member
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 
@@ -26,13 +27,23 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def find_user(username: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.username == username.strip()))
+def find_user(login: str) -> User | None:
+    """The account `login` names: the one with that username, else the one linked to the member
+    with that 工号. A username wins over another account's 工号, so a name never means two
+    accounts (a 工号 is unique, and a member is linked to at most one account)."""
+    login = login.strip()
+    if not login:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.username == login))
+    if user is None:
+        user = db.session.scalar(sa.select(User).join(User.member).where(Member.staff_no == login))
+    return user
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None; stamps the login time."""
-    user = find_user(username)
+def authenticate(login: str, password: str) -> User | None:
+    """Return the active user with these credentials (username or 工号), or None; stamps the
+    login time."""
+    user = find_user(login)
     if user is None or not user.active or not user.check_password(password):
         return None
     user.last_login_at = utcnow()
