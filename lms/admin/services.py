@@ -15,14 +15,20 @@ from lms.org.models import Member
 
 
 def record_audit(
-    action: str, target_type: str, target_id: object, details: dict[str, Any] | None = None
+    action: str,
+    target_type: str,
+    target_id: object,
+    details: dict[str, Any] | None = None,
+    *,
+    actor_id: int | None = None,
+    flush: bool = True,
 ) -> AuditLog:
-    """Add an audit entry for the current user (or the system, outside a request)."""
-    actor_id = None
+    """Add an audit entry for `actor_id`, else the current user (or the system, outside a
+    request). A caller adding many entries at once may flush them itself."""
     ip = None
     if has_request_context():
         ip = request.remote_addr
-        if current_user and current_user.is_authenticated:
+        if actor_id is None and current_user and current_user.is_authenticated:
             actor_id = current_user.id
     entry = AuditLog(
         actor_id=actor_id,
@@ -33,7 +39,8 @@ def record_audit(
         ip=ip,
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return entry
 
 
