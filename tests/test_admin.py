@@ -157,7 +157,7 @@ def test_audit_log_shows_names_labels_and_readable_details(client):
     )
     html = client.get("/admin/audit").get_data(as_text=True)
     row = html[html.index("<tbody>") : html.index("</tbody>")]
-    assert "管理员甲" in row and "修改账号" in row and "账号 钱学森" in row
+    assert "管理员甲" in row and "修改账号" in row and "用户 钱学森" in row
     assert "角色：" in row and "学员 → 组织者、学员" in row
     assert "关联学员：</span>— → 钱学森（G4001）" in row
     for raw in ("user.updated", "#", "{", "member_id", admin.username):

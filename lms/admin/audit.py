@@ -176,7 +176,7 @@ NAMED: dict[str, tuple[type, Callable[[Any], str]]] = {
     "shift": (Shift, lambda shift: shift.name),
 }
 TARGET_LABELS = {
-    "user": _l("账号"),
+    "user": _l("用户"),
     "member": _l("学员"),
     "certificate": _l("证书"),
     "session": _l("期次"),
@@ -187,7 +187,7 @@ TARGET_LABELS = {
     "enrollment": _l("调训"),
     "material": _l("课件"),
     "bank": _l("题库"),
-    "question": _l("题目"),
+    "question": _l("试题"),
     "quiz": _l("测试"),
     "roster": _l("花名册文件"),
     "template": _l("证书模板"),
