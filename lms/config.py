@@ -45,10 +45,12 @@ def load_config(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_OPTIONS": (
             {"socket_connect_timeout": 1, "socket_timeout": 1} if redis_url else {}
         ),
-        "LOGIN_LIMIT_PER_IP": os.environ.get("LMS_LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
-        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get(
-            "LMS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"
+        # Failed sign-ins allowed (see lms/auth/throttle.py).
+        "LOGIN_LIMIT_PER_ACCOUNT_ADDRESS": os.environ.get(
+            "LMS_LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", "5 per 15 minutes"
         ),
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LMS_LOGIN_LIMIT_PER_IP", "100 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LMS_LOGIN_LIMIT_PER_ACCOUNT", "50 per hour"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES"),

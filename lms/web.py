@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from lms.auth.services import SUPPORTED_LOCALES
+from lms.auth.throttle import retry_after
 from lms.extensions import db
 
 log = logging.getLogger(__name__)
@@ -195,9 +197,15 @@ def _handle_csrf_error(error: CSRFError):
 
 
 def _handle_rate_limited(error: HTTPException):
+    seconds = retry_after()
+    message = None
     if request.endpoint == "auth.login":
-        return render_error(429, _("登录失败次数过多，请 15 分钟后再试，或联系管理员重置密码。"))
-    return render_error(429)
+        message = _(
+            "登录失败次数过多，请 %(minutes)s 分钟后再试，或联系管理员重置密码。",
+            minutes=math.ceil(seconds / 60),
+        )
+    body, code = render_error(429, message)
+    return body, code, {"Retry-After": str(seconds)}
 
 
 # PostgreSQL's connection errors (class 08) and "shutting down", "crashed", "starting up".

@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
 from lms.extensions import db
@@ -101,6 +103,21 @@ def test_reset_password(client):
     assert _audit("user.password_reset")
 
 
+@pytest.mark.parametrize("query", ["钱学", "T7701", "7701", "qxs"])
+def test_user_search_finds_the_linked_members_name_and_staff_number(client, query):
+    _admin(client)
+    make_user(username="qxs", member=make_member(name="钱学森", staff_no="T770123"))
+    make_user(username="other", member=make_member(name="赵六"))
+    html = client.get("/admin/users", query_string={"q": query}).get_data(as_text=True)
+    assert "钱学森" in html and "赵六" not in html
+
+
+def test_user_search_says_when_nothing_matches(client):
+    _admin(client)
+    html = client.get("/admin/users", query_string={"q": "无此人"}).get_data(as_text=True)
+    assert "没有找到与「无此人」匹配的用户" in html
+
+
 def test_user_list_search_and_audit_page(client):
     _admin(client)
     make_user(username="findme")
@@ -111,4 +128,97 @@ def test_user_list_search_and_audit_page(client):
     make_user(username="x1")
     client.post("/admin/users/new", data={"username": "newone", "roles": ["trainee"]})
     html = client.get("/admin/audit").get_data(as_text=True)
-    assert "user.created" in html and "trainee" in html
+    rows = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert "新建账号" in rows and "学员" in rows and "user.created" not in rows
+
+
+def _entry(action, at, actor=None, target_type="user", target_id=1, details=None):
+    entry = AuditLog(
+        action=action,
+        at=at,
+        actor_id=actor.id if actor else None,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=details or {},
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def test_audit_log_shows_names_labels_and_readable_details(client):
+    admin = make_user(roles={Role.ADMIN}, member=make_member(name="管理员甲"))
+    login(client, admin)
+    trainee = make_user(username="t100", roles={Role.TRAINEE})
+    make_member(name="钱学森", staff_no="G4001")
+    client.post(
+        f"/admin/users/{trainee.id}",
+        data={"roles": ["trainee", "organizer"], "active": "y", "member_staff_no": "G4001"},
+    )
+    html = client.get("/admin/audit").get_data(as_text=True)
+    row = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert "管理员甲" in row and "修改账号" in row and "用户 钱学森" in row
+    assert "角色：" in row and "学员 → 组织者、学员" in row
+    assert "关联学员：</span>— → 钱学森（G4001）" in row
+    for raw in ("user.updated", "#", "{", "member_id", admin.username):
+        assert raw not in row, raw
+
+
+def test_audit_log_filters_by_action_person_and_dates(client):
+    from datetime import UTC, datetime
+
+    _admin(client)
+    li = make_user(member=make_member(name="李喆", staff_no="G5001"))
+    wang = make_user(member=make_member(name="王堃"))
+    _entry("course.created", datetime(2026, 3, 1, 2, tzinfo=UTC), li, "course", 7, {"code": "C-LI"})
+    _entry(
+        "course.created", datetime(2026, 3, 5, 2, tzinfo=UTC), wang, "course", 8, {"code": "C-WANG"}
+    )
+    # 2026-03-09 23:30 UTC is already 3 月 10 日 in the plant's zone (Asia/Shanghai).
+    _entry(
+        "quiz.created", datetime(2026, 3, 9, 23, 30, tzinfo=UTC), li, "quiz", 9, {"title": "Q-LI"}
+    )
+
+    def shown(**query):
+        html = client.get("/admin/audit", query_string=query).get_data(as_text=True)
+        return {code for code in ("C-LI", "C-WANG", "Q-LI") if code in html}
+
+    assert shown() == {"C-LI", "C-WANG", "Q-LI"}
+    assert shown(action="course.created") == {"C-LI", "C-WANG"}
+    assert shown(who="李喆") == {"C-LI", "Q-LI"}
+    assert shown(who="G5001", action="quiz.created") == {"Q-LI"}
+    assert shown(start="2026-03-02", end="2026-03-09") == {"C-WANG"}
+    assert shown(start="2026-03-10") == {"Q-LI"}
+    html = client.get("/admin/audit", query_string={"who": "无此人"}).get_data(as_text=True)
+    assert "没有符合条件的记录" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"start": "2026-02-30"}, "不是有效的日期值"),
+        ({"end": "yesterday"}, "不是有效的日期值"),
+        ({"start": "2026-03-10", "end": "2026-03-01"}, "结束日期不能早于开始日期"),
+        ({"action": "no.such.action"}, "筛选条件有误"),
+        ({"who": "x" * 65}, "筛选条件有误"),
+    ],
+)
+def test_audit_log_refuses_bad_filters_with_a_message(client, query, message):
+    _admin(client)
+    response = client.get("/admin/audit", query_string=query)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+
+
+def test_every_audited_action_has_a_label():
+    from pathlib import Path
+
+    from lms.admin.audit import ACTION_LABELS
+    from lms.paths import PACKAGE_DIR
+
+    codes = set()
+    for path in Path(PACKAGE_DIR).rglob("*.py"):
+        for first in re.findall(r"record_audit\(\s*([^,]+),", path.read_text()):
+            codes |= set(re.findall(r'"([a-z_]+\.[a-z_]+)"', first))
+    assert codes, "no audit calls found"
+    assert not codes - set(ACTION_LABELS), sorted(codes - set(ACTION_LABELS))

@@ -86,6 +86,30 @@ def test_logout_requires_post_and_ends_session(client):
 
 
 @pytest.mark.security
+def test_copied_session_cookie_is_refused_after_logout(app):
+    user = make_user(username="copy")
+    browser, thief = app.test_client(), app.test_client()
+    assert _post_login(browser, "copy", PASSWORD).status_code == 302
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    assert thief.get("/").status_code == 200  # the copy works while the owner is signed in
+    browser.post("/logout")
+    assert thief.get("/").location.startswith("/login")
+    response = thief.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Stolen#2026",
+            "confirm": "Stolen#2026",
+        },
+    )
+    assert response.status_code == 302 and response.location.startswith("/login")
+    assert db.session.get(User, user.id).check_password(PASSWORD)
+    # Signing in again works as before.
+    assert _post_login(browser, "copy", PASSWORD).status_code == 302
+    assert browser.get("/").status_code == 200
+
+
+@pytest.mark.security
 def test_account_throttled_after_repeated_failures(client, app):
     make_user(username="sun")
     for _ in range(5):
@@ -96,6 +120,95 @@ def test_account_throttled_after_repeated_failures(client, app):
     # Another account from the same address is not blocked by this account's limit.
     make_user(username="zhou")
     assert _post_login(client, "zhou", PASSWORD).status_code == 302
+
+
+# Who tries: "owner" is a browser that signed in to `owner` before (it holds the known-device
+# cookie), "stranger" and "newcomer" are browsers that never did, "forger" sends a made-up cookie.
+# Each row: what happened first (who, address, account, right password?, how many times), then
+# the last try and its answer.
+THROTTLING = {
+    "stranger's 5 failures do not lock the owner out of a known device": (
+        [("stranger", "10.0.0.66", "owner", False, 5)],
+        ("owner", "10.0.0.1", "owner", True, 302),
+    ),
+    "... not even from the stranger's own address (one NAT)": (
+        [("stranger", "10.0.0.66", "owner", False, 5)],
+        ("owner", "10.0.0.66", "owner", True, 302),
+    ),
+    "the same address and account is throttled, right password or not": (
+        [("stranger", "10.0.0.66", "owner", False, 5)],
+        ("stranger", "10.0.0.66", "owner", True, 429),
+    ),
+    "another address is not throttled by one address's failures": (
+        [("stranger", "10.0.0.66", "owner", False, 5)],
+        ("newcomer", "10.0.0.2", "owner", True, 302),
+    ),
+    "50 failures from 50 addresses throttle the account for unknown devices": (
+        [("stranger", f"10.0.1.{n}", "owner", False, 1) for n in range(50)],
+        ("newcomer", "10.0.0.2", "owner", True, 429),
+    ),
+    "... but not for the owner's known device": (
+        [("stranger", f"10.0.1.{n}", "owner", False, 1) for n in range(50)],
+        ("owner", "10.0.0.2", "owner", True, 302),
+    ),
+    "a NAT address with 60 users' failures still lets another user in": (
+        [("stranger", "10.1.1.1", f"user{n}", False, 1) for n in range(60)],
+        ("newcomer", "10.1.1.1", "owner", True, 302),
+    ),
+    "100 failures across accounts throttle the address for unknown devices": (
+        [("stranger", "10.1.1.1", f"user{n}", False, 1) for n in range(100)],
+        ("newcomer", "10.1.1.1", "owner", True, 429),
+    ),
+    "... but not for a known device": (
+        [("stranger", "10.1.1.1", f"user{n}", False, 1) for n in range(100)],
+        ("owner", "10.1.1.1", "owner", True, 302),
+    ),
+    "a known device is throttled by its own failures": (
+        [("owner", "10.0.0.1", "owner", False, 5)],
+        ("owner", "10.0.0.1", "owner", True, 429),
+    ),
+    "a forged known-device cookie is a stranger's": (
+        [("stranger", "10.0.0.66", "owner", False, 5)],
+        ("forger", "10.0.0.66", "owner", True, 429),
+    ),
+    "username and 工号 count against the same account": (
+        [
+            ("stranger", "10.0.0.66", "owner", False, 3),
+            ("stranger", "10.0.0.66", "G1001", False, 2),
+        ],
+        ("stranger", "10.0.0.66", "G1001", True, 429),
+    ),
+}
+
+
+@pytest.mark.parametrize(("before", "last"), THROTTLING.values(), ids=THROTTLING.keys())
+@pytest.mark.security
+def test_sign_in_throttling(app, before, last):
+    make_user(username="owner", member=make_member(staff_no="G1001"))
+    browsers = {name: app.test_client() for name in ("owner", "stranger", "newcomer", "forger")}
+    assert _post_login(browsers["owner"], "owner", PASSWORD).status_code == 302
+    browsers["owner"].post("/logout")
+    browsers["forger"].set_cookie("lms_device", "eyJkIjoieCIsInUiOlsxXX0.forged", path="/login")
+
+    def attempt(who, address, account, right, expected=None):
+        response = browsers[who].post(
+            "/login",
+            data={"username": account, "password": PASSWORD if right else "wrong"},
+            environ_base={"REMOTE_ADDR": address},
+        )
+        if expected is not None:
+            assert response.status_code == expected
+        if response.status_code == 302:
+            browsers[who].post("/logout")
+        return response
+
+    for who, address, account, right, times in before:
+        for _ in range(times):
+            assert attempt(who, address, account, right).status_code == 200
+    response = attempt(*last)
+    if last[-1] == 429:
+        assert 0 < int(response.headers["Retry-After"]) <= 3600
+        assert "登录失败次数过多" in response.get_data(as_text=True)
 
 
 @pytest.mark.security
@@ -240,3 +353,21 @@ def test_member_can_log_in_with_linked_account(client):
     db.session.commit()
     _post_login(client, "100200", "Trainee#1")
     assert "李喆" in client.get("/").get_data(as_text=True)
+
+
+def test_member_can_sign_in_with_their_staff_number(client):
+    member = make_member(name="周玥", staff_no="G2001")
+    make_user(username="zhouyue", member=member)
+    response = _post_login(client, " G2001 ", PASSWORD)
+    assert response.status_code == 302 and response.location == "/"
+    assert "周玥" in client.get("/").get_data(as_text=True)
+
+
+def test_a_username_wins_over_another_accounts_staff_number(client):
+    """A name that is one account's username and another's 工号 only ever means the first."""
+    make_user(username="G3001", password="Owner#2026x")
+    make_user(username="linked", member=make_member(staff_no="G3001"))
+    assert _post_login(client, "G3001", PASSWORD).status_code == 200  # not the linked account
+    assert _post_login(client, "G3001", "Owner#2026x").status_code == 302
+    client.post("/logout")
+    assert _post_login(client, "linked", PASSWORD).status_code == 302

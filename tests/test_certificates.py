@@ -245,6 +245,63 @@ def test_verification_revocation_and_reissue(client, course_session):
     assert "证书已撤销" in html and "考核成绩作废" in html
 
 
+def test_issuing_revoking_and_reissuing_are_audited(client, course_session):
+    from lms.admin.models import AuditLog
+
+    session, lessons = course_session
+    member = _graduate(session, lessons, name="张小明")
+    organizer = make_user(roles={Role.ORGANIZER})
+    login(client, organizer)
+    client.post(f"/certificates/sessions/{session.id}/issue")
+    certificate = db.session.scalar(sa.select(Certificate))
+    member.name = "张晓明"
+    db.session.flush()
+    client.post(f"/certificates/{certificate.id}/reissue")
+    new = db.session.scalar(
+        sa.select(Certificate).where(Certificate.status == CertificateStatus.LIVE)
+    )
+    client.post(f"/certificates/{new.id}/revoke", data={"reason": "考核成绩作废"})
+    entries = db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id)).all()
+    assert [(e.action, e.target_id, e.actor_id) for e in entries] == [
+        ("certificate.issued", str(certificate.id), organizer.id),
+        ("certificate.reissued", str(new.id), organizer.id),
+        ("certificate.revoked", str(new.id), organizer.id),
+    ]
+    assert entries[0].details == {"serial": certificate.serial, "session": session.id}
+    login(client, make_user(roles={Role.ADMIN}))
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "颁发证书" in html and "换发证书" in html and "撤销证书" in html
+    assert f"证书 {certificate.serial} 张小明" in html and session.title in html
+
+
+@pytest.mark.parametrize(
+    ("referrer", "expected"),
+    [
+        ("http://evil.example/phish", "/certificates/mine"),
+        ("https://evil.example/certificates/mine", "/certificates/mine"),
+        ("//evil.example/x", "/certificates/mine"),
+        ("javascript:alert(1)", "/certificates/mine"),
+        ("http://localhost/certificates/sessions/7?page=2", "/certificates/sessions/7?page=2"),
+    ],
+)
+@pytest.mark.parametrize("action", ["revoke", "reissue"])
+@pytest.mark.security
+def test_revoke_and_reissue_go_back_only_inside_the_site(
+    client, course_session, action, referrer, expected
+):
+    session, lessons = course_session
+    _graduate(session, lessons, name="张小明")
+    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(
+        f"/certificates/{certificate.id}/{action}",
+        data={"reason": "考核成绩作废"},
+        headers={"Referer": referrer},
+    )
+    assert response.status_code == 302 and response.location == expected
+    assert certificate.status is not CertificateStatus.LIVE  # the action itself was done
+
+
 @pytest.mark.parametrize(
     ("html", "message"),
     [

@@ -2,11 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, SubmitField
+from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from lms.admin.audit import action_choices
 from lms.auth.models import ROLE_LABELS
-from lms.forms import CheckboxesField, choices
+from lms.forms import CheckboxesField, NotBefore, choices
 
 
 def _role_choices():
@@ -44,3 +45,23 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("搜索"), validators=[Optional(), Length(max=64)])
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, in the query string."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("操作"), validators=[Optional()])
+    who = StringField(
+        _l("操作人"),
+        validators=[Optional(), Length(max=64)],
+        filters=[lambda v: v.strip() if v else v],
+    )
+    start = DateField(_l("从"), validators=[Optional()])
+    end = DateField(_l("到"), validators=[Optional(), NotBefore("start")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = choices([("", _l("全部操作")), *action_choices()])

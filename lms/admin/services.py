@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,17 +11,24 @@ from flask_login import current_user
 from lms.admin.models import AuditLog
 from lms.auth.models import Role, User
 from lms.extensions import db
+from lms.org.models import Member
 
 
 def record_audit(
-    action: str, target_type: str, target_id: object, details: dict[str, Any] | None = None
+    action: str,
+    target_type: str,
+    target_id: object,
+    details: dict[str, Any] | None = None,
+    *,
+    actor_id: int | None = None,
+    flush: bool = True,
 ) -> AuditLog:
-    """Add an audit entry for the current user (or the system, outside a request)."""
-    actor_id = None
+    """Add an audit entry for `actor_id`, else the current user (or the system, outside a
+    request). A caller adding many entries at once may flush them itself."""
     ip = None
     if has_request_context():
         ip = request.remote_addr
-        if current_user and current_user.is_authenticated:
+        if actor_id is None and current_user and current_user.is_authenticated:
             actor_id = current_user.id
     entry = AuditLog(
         actor_id=actor_id,
@@ -33,19 +39,30 @@ def record_audit(
         ip=ip,
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return entry
+
+
+def matching_users(query: str) -> sa.ColumnElement[bool]:
+    """Accounts whose username, display name, or linked member's name or 工号 contains `query`
+    (% and _ are searched for as themselves, not as wildcards)."""
+    return sa.or_(
+        User.username.icontains(query, autoescape=True),
+        User.display_name.icontains(query, autoescape=True),
+        User.member.has(
+            sa.or_(
+                Member.name.icontains(query, autoescape=True),
+                Member.staff_no.icontains(query, autoescape=True),
+            )
+        ),
+    )
 
 
 def search_users(query: str = "") -> sa.Select:
     stmt = sa.select(User).order_by(User.username)
-    if query:  # % and _ are searched for as themselves, not as wildcards
-        stmt = stmt.where(
-            sa.or_(
-                User.username.icontains(query, autoescape=True),
-                User.display_name.icontains(query, autoescape=True),
-            )
-        )
+    if query:
+        stmt = stmt.where(matching_users(query))
     return stmt
 
 
@@ -76,7 +93,7 @@ def update_user(
     }
     changed = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
     if "active" in changed and not active:
-        user.session_token = secrets.token_hex(16)
+        user.end_sessions()
     if changed:
         record_audit("user.updated", "user", user.id, changed)
     if "display_name" in changed or "member_id" in changed:

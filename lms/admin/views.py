@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from lms.access import load, roles_required
 from lms.admin import services
-from lms.admin.forms import NewUserForm, SearchForm, UserForm
-from lms.admin.models import AuditLog
+from lms.admin.audit import AuditFilter, audit_query, readable_rows
+from lms.admin.forms import AuditFilterForm, NewUserForm, SearchForm, UserForm
 from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.forms import bounded_int
@@ -55,7 +55,7 @@ def users():
         per_page=50,
         error_out=False,
     )
-    return render_template("admin/users.html", form=form, page=page)
+    return render_template("admin/users.html", form=form, page=page, query=query)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -124,10 +124,25 @@ def reset_password(user_id: int):
 @bp.route("/audit")
 @roles_required(Role.ADMIN)
 def audit():
+    form = AuditFilterForm(request.args)
+    if not form.validate():  # e.g. a date that is no date: say so, list nothing
+        return render_template("admin/audit.html", form=form, page=None, rows=[])
+    criteria = AuditFilter(
+        action=form.action.data or "",
+        who=form.who.data or "",
+        start=form.start.data,
+        end=form.end.data,
+    )
     page = db.paginate(
-        sa.select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()),
+        audit_query(criteria),
         page=request.args.get("page", 1, type=bounded_int),
         per_page=100,
         error_out=False,
     )
-    return render_template("admin/audit.html", page=page)
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        page=page,
+        rows=readable_rows(page.items),
+        filtered=criteria != AuditFilter(),
+    )

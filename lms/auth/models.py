@@ -64,7 +64,7 @@ class User(db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(8))
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    # Changing it logs out every other session of this account (see get_id).
+    # Changing it ends every session of this account (see get_id and end_sessions).
     session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[timestamp]
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -90,6 +90,10 @@ class User(db.Model):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
 
+    def end_sessions(self) -> None:
+        """Sign this account out everywhere: every session cookie issued so far stops working."""
+        self.session_token = secrets.token_hex(16)
+
     # --- roles ----------------------------------------------------------------------------
     @property
     def roles(self) -> set[Role]:
@@ -107,12 +111,12 @@ class User(db.Model):
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
         self.must_change_password = False
-        self.session_token = secrets.token_hex(16)
+        self.end_sessions()
 
     def set_one_time_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=ONE_TIME_PASSWORD_METHOD)
         self.must_change_password = True
-        self.session_token = secrets.token_hex(16)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

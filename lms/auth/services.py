@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
+from flask import request
 
 from lms.admin.services import record_audit
 from lms.auth.models import User
 from lms.database import utcnow
 from lms.extensions import db, login_manager
+from lms.org.models import Member
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 
@@ -25,13 +27,23 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def find_user(username: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.username == username.strip()))
+def find_user(login: str) -> User | None:
+    """The account `login` names: the one with that username, else the one linked to the member
+    with that 工号. A username wins over another account's 工号, so a name never means two
+    accounts (a 工号 is unique, and a member is linked to at most one account)."""
+    login = login.strip()
+    if not login:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.username == login))
+    if user is None:
+        user = db.session.scalar(sa.select(User).join(User.member).where(Member.staff_no == login))
+    return user
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None; stamps the login time."""
-    user = find_user(username)
+def authenticate(login: str, password: str) -> User | None:
+    """Return the active user with these credentials (username or 工号), or None; stamps the
+    login time."""
+    user = find_user(login)
     if user is None or not user.active or not user.check_password(password):
         return None
     user.last_login_at = utcnow()
@@ -47,6 +59,12 @@ def change_password(user: User, current: str, new: str) -> bool:
     return True
 
 
+def sign_out(user: User) -> None:
+    """End the account's sessions on the server, so a copied session cookie is refused too."""
+    user.end_sessions()
+    db.session.flush()
+
+
 def safe_next_url(target: str | None) -> str | None:
     """Keep `next` inside this site: a path only, no scheme, host or protocol-relative tricks."""
     if not target:
@@ -58,6 +76,15 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def safe_referrer() -> str | None:
+    """The page this request came from, as a path, when it is a page of this site; None for
+    another site's page (a forged or planted Referer) or no Referer at all."""
+    parts = urlsplit(request.referrer or "")
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return safe_next_url(urlunsplit(("", "", parts.path, parts.query, "")))
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -13,35 +13,29 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms.auth import services
+from lms.auth import services, throttle
 from lms.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from lms.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
 
 
-def _login_failed(response) -> bool:
-    # A failed attempt re-renders the form (200); a success redirects.
-    return request.method == "POST" and response.status_code == 200
-
-
-def _account_key() -> str:
-    return "login-account:" + request.form.get("username", "").strip().lower()[:64]
+def _failed_sign_ins(setting: str, **how):
+    """Count failed sign-ins (only) against the limit in config `setting`."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        methods=["POST"],
+        deduct_when=throttle.failed,
+        scope=setting.lower(),
+        **how,
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="login-ip",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="login-account",
+@_failed_sign_ins("LOGIN_LIMIT_PER_ACCOUNT_ADDRESS", key_func=throttle.account_address_key)
+@_failed_sign_ins("LOGIN_LIMIT_PER_IP", exempt_when=throttle.known_device)
+@_failed_sign_ins(
+    "LOGIN_LIMIT_PER_ACCOUNT", key_func=throttle.account_key, exempt_when=throttle.known_device
 )
 def login():
     if current_user.is_authenticated:
@@ -59,17 +53,25 @@ def login():
             db.session.commit()
             if user.must_change_password:
                 flash(_("首次登录，请先修改密码。"), "warning")
-                return redirect(url_for("auth.change_password"))
-            return redirect(services.safe_next_url(form.next.data) or url_for("main.index"))
+                response = redirect(url_for("auth.change_password"))
+            else:
+                response = redirect(services.safe_next_url(form.next.data) or url_for("main.index"))
+            throttle.remember_device(response, user)
+            return response
         flash(_("用户名或密码错误，或账号已停用。"), "danger")
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    # The cookie alone is not enough: a copy of it must stop working too. With one token per
+    # account this signs the account out on every device, as a password change does.
+    if current_user.is_authenticated:
+        services.sign_out(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
-    flash(_("您已退出登录。"), "info")
+    flash(_("您已退出登录。"), "success")
     return redirect(url_for("auth.login"))
 
 

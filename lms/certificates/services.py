@@ -511,6 +511,19 @@ def issue_batch(
         certificate.pdf_sha256 = store_pdf(pdf)
         db.session.add(certificate)
     db.session.flush()
+    if replaces is None:  # a reissue is recorded as such by reissue()
+        training = {"session": session.id} if session else {"cycle": cycle.id}
+        for certificate in certificates:
+            details = {"serial": certificate.serial, **training}
+            record_audit(
+                "certificate.issued",
+                "certificate",
+                certificate.id,
+                details,
+                actor_id=user_id,
+                flush=False,
+            )
+        db.session.flush()
     return certificates
 
 

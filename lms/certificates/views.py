@@ -26,6 +26,7 @@ from pypdf import PdfWriter
 
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
+from lms.auth.services import safe_referrer
 from lms.certificates import jobs, services
 from lms.certificates.models import (
     CERTIFICATE_STATUS_LABELS,
@@ -279,7 +280,7 @@ def revoke(certificate_id: int):
         services.revoke(certificate, reason)
         db.session.commit()
         flash(_("证书 %(serial)s 已撤销。", serial=certificate.serial), "success")
-    return redirect(request.referrer or url_for("certificates.mine"))
+    return redirect(safe_referrer() or url_for("certificates.mine"))
 
 
 @bp.route("/certificates/<int:certificate_id>/reissue", methods=["POST"])
@@ -295,7 +296,7 @@ def reissue(certificate_id: int):
     else:
         db.session.commit()
         flash(_("已按现在的姓名换发证书 %(serial)s。", serial=new.serial), "success")
-    return redirect(request.referrer or url_for("certificates.mine"))
+    return redirect(safe_referrer() or url_for("certificates.mine"))
 
 
 @bp.route("/verify/<token>")
