@@ -210,6 +210,10 @@ class ItemsForm(FlaskForm):
 
 
 class DrawForm(FlaskForm):
+    # The bank whose categories `category_id` offers, and the banks one may switch to.
+    draw_bank = None
+    banks: tuple = ()
+
     category_id = SelectField(_l("分类"), coerce=int_or_none, validators=[DataRequired()])
     difficulty = SelectField(
         _l("难度"),
