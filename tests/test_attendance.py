@@ -247,6 +247,25 @@ def test_import_refuses_a_file_that_is_not_excel(client, lesson, trainee):
     assert "无法读取该 Excel 文件" in response.get_data(as_text=True)
 
 
+def test_import_reads_a_bounded_number_of_rows_and_quotes_cells_short(
+    client, app, lesson, trainee, monkeypatch
+):
+    login(client, make_user(roles={Role.ORGANIZER}))
+    workbook = _export(client, lesson)
+    sheet = workbook.active
+    sheet.cell(row=2, column=3, value="睡" * 100_000)
+    html = _upload(client, lesson, workbook).get_data(as_text=True)
+    assert "“" + "睡" * 50 + "…”不是出勤" in html and "睡" * 51 not in html
+    # Rows declared far out to the right and empty ones count against the limit.
+    sheet.cell(row=2, column=3, value="出勤")
+    for number in range(3, 30):
+        sheet.cell(row=number, column=16384, value=" ")
+    monkeypatch.setitem(app.config, "ROSTER_MAX_ROWS", 10)
+    html = _upload(client, lesson, workbook).get_data(as_text=True)
+    assert "文件超过 10 行（空行也计算在内）" in html
+    assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+
+
 def test_sign_in_sheet_lists_the_enrolled(client, lesson, trainee):
     login(client, make_user(roles={Role.ORGANIZER}))
     data = client.get(f"/attendance/sessions/{lesson.session_id}/sheet.xlsx").data
