@@ -2,8 +2,8 @@
 
 Every reader returns a ParseResult: the questions, and every error found, each located at a line
 (GIFT, Aiken) or spreadsheet row. Callers import nothing when there is any error. Every parsed
-question also passes `validate_question`. A file must hold 1 to MAX_QUESTIONS questions, and a
-`ref` may appear only once in it.
+question also passes `validate_question` (the question form's own check). A file must hold 1 to
+MAX_QUESTIONS questions, and a `ref` may appear only once in it.
 
 GIFT — the supported subset of Moodle's format:
 
@@ -43,7 +43,8 @@ Aiken — single-choice only: the question (one or more lines), options `A. text
 (also `A．`, `A）`, `A、`) in letter order, then `ANSWER: B`; blank lines between questions.
 
 Excel — the first sheet: a header row (names below, matched exactly, in any order), then one
-question per row; blank rows are skipped and errors name the Excel row number. `答案` holds
+question per row; blank rows are skipped (but count towards the row limit of the one bounded
+reader, `lms.excel.read_sheet_rows`) and errors name the Excel row number. `答案` holds
 letters for choice questions (`B`, `ACD`, `a, c`), 正确/错误 (or 对/错, T/F, true/false) for
 true/false ones, and for fill-in ones the blanks separated by `|` with accepted alternatives
 separated by `/` (`中国共产党|共产主义/communism`) — so a fill-in answer cannot itself contain
