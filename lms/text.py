@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
@@ -44,15 +45,13 @@ def excerpt(value: object, length: int = EXCERPT_LENGTH) -> str:
     return text if len(text) <= length else text[:length] + "…"
 
 
-class PlainText:
-    """Field validator running `text_problem` on the field, so a form refuses what imports do."""
+class Checked:
+    """Field validator from a plain check (text → problem or None), so that a form refuses
+    exactly what the importers refuse with the same function: `Checked(name_problem)`."""
 
-    def __init__(self, max_length: int, multiline: bool = False) -> None:
-        self.max_length = max_length
-        self.multiline = multiline
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        self.check = check
 
     def __call__(self, form, field) -> None:
-        label = str(field.label.text)
-        problem = text_problem(label, field.data or "", self.max_length, self.multiline)
-        if problem:
+        if problem := self.check(field.data or ""):
             raise ValidationError(problem)

@@ -11,11 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from lms.forms import choices, int_or_none
 from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
 from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN, name_problem
-
-
-def _plain_name(form: FlaskForm, field: StringField) -> None:
-    if problem := name_problem(field.data or ""):
-        raise ValidationError(problem)
+from lms.text import Checked
 
 
 class MemberForm(FlaskForm):
@@ -30,7 +26,7 @@ class MemberForm(FlaskForm):
     )
     name = StringField(
         _l("姓名"),
-        validators=[DataRequired(), _plain_name],
+        validators=[DataRequired(), Checked(name_problem)],
         filters=[lambda v: v.strip(" \t\u3000") if v else v],
         render_kw={"maxlength": MAX_NAME},
     )
