@@ -31,6 +31,8 @@ def text_problem(label: str, text: str, max_length: int, multiline: bool = False
     if len(text) > max_length:
         return _("%(field)s太长（最多 %(max)d 个字符）。", field=label, max=max_length)
     if (ch := hidden_character(text, multiline)) is not None:
+        if ch in _LINE_BREAKS:
+            return _("%(field)s只能写一行（不能有换行符或制表符）。", field=label)
         return _(
             "%(field)s含有不允许的不可见字符（U+%(code)04X），请删除后重试。",
             field=label,
