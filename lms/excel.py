@@ -1,13 +1,17 @@
-"""Small helpers for writing .xlsx files that open safely in Excel."""
+"""Small helpers for writing .xlsx files that open safely in Excel, and the one bounded reader
+every import uses."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
 from urllib.parse import quote
 
 from flask import Response
-from openpyxl import Workbook
+from flask_babel import gettext as _
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -63,3 +67,88 @@ def inline_headers(filename: str) -> dict[str, str]:
 
 def xlsx_response(filename: str, data: bytes) -> Response:
     return Response(data, mimetype=XLSX_MIMETYPE, headers=attachment_headers(filename))
+
+
+# --- reading ---------------------------------------------------------------------------------
+MAX_UNCOMPRESSED = 32 * 1024 * 1024  # what all parts of an uploaded .xlsx may unpack to
+MAX_COLUMNS = 64
+_CHUNK = 1024 * 1024
+
+
+class SpreadsheetError(Exception):
+    """The upload as a whole cannot be read; the message says why, in the user's language."""
+
+
+def _check_unpacked_size(stream: IO[bytes], limit: int) -> None:
+    """Refuse a zip whose parts unpack to more than `limit` bytes, before openpyxl parses any.
+
+    The declared sizes are checked first (cheap); then every part is unpacked through a capped
+    read, as the declared sizes are the sender's word. zipfile stops at the declared size and
+    checks the CRC, so openpyxl afterwards reads no more than was counted here."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            members = archive.infolist()
+            if sum(member.file_size for member in members) > limit:
+                raise SpreadsheetError(_too_big(limit))
+            unpacked = 0
+            for member in members:
+                with archive.open(member) as part:
+                    while chunk := part.read(_CHUNK):
+                        unpacked += len(chunk)
+                        if unpacked > limit:
+                            raise SpreadsheetError(_too_big(limit))
+    except SpreadsheetError:
+        raise
+    except Exception as exc:  # not a zip, encrypted, a bad CRC or deflate stream: many kinds
+        raise SpreadsheetError(_unreadable()) from exc
+    finally:
+        stream.seek(0)
+
+
+def too_many_rows(max_rows: int) -> str:
+    return _("文件超过 %(max)d 行（空行也计算在内），请分批导入。", max=max_rows)
+
+
+def _unreadable() -> str:
+    return _("无法读取该 Excel 文件，请使用 .xlsx 格式（可下载模板）。")
+
+
+def _too_big(limit: int) -> str:
+    return _("Excel 文件解压后超过 %(mb)d MB，请删除多余内容或分批导入。", mb=limit // 2**20)
+
+
+def read_sheet_rows(
+    stream: IO[bytes],
+    max_rows: int,
+    max_columns: int = MAX_COLUMNS,
+) -> Iterator[tuple[int, list[object]]]:
+    """Yield (row number, cell values) of the first sheet of an uploaded .xlsx, header first.
+
+    Bounded whatever the file says about itself: its unpacked size, at most `max_rows` rows
+    below the header (empty rows count: a sheet may declare a million) and the first `max_columns`
+    columns. Raises SpreadsheetError, with a message for the user, for a file it cannot read."""
+    _check_unpacked_size(stream, MAX_UNCOMPRESSED)
+    try:
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+    except Exception as exc:  # not a workbook, damaged: openpyxl raises many kinds
+        raise SpreadsheetError(_unreadable()) from exc
+    try:
+        if not workbook.worksheets:
+            raise SpreadsheetError(_("Excel 文件中没有工作表。"))
+        rows = workbook.worksheets[0].iter_rows(
+            max_row=max_rows + 2, max_col=max_columns, values_only=True
+        )
+        number = 0
+        while True:
+            try:
+                row = next(rows, None)
+            except Exception as exc:  # a damaged sheet fails while being read
+                raise SpreadsheetError(_("Excel 文件已损坏，无法读取。")) from exc
+            if row is None:
+                return
+            number += 1
+            if number > max_rows + 1:
+                raise SpreadsheetError(too_many_rows(max_rows))
+            yield number, list(row)
+    finally:
+        workbook.close()

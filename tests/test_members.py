@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -224,3 +225,33 @@ def test_member_form_never_fails_on_odd_input(client, data):
     expected = 400 if any("\x00" in v for v in data.values()) else 200  # never valid enough
     assert response.status_code == expected
     assert db.session.scalar(db.select(db.func.count()).select_from(Member)) == before
+
+
+@pytest.mark.parametrize("name", ["钱\u202e强军", "王\u200b五", "赵\u2060六", "孙\u0007七"])
+def test_form_refuses_hidden_characters_in_names_as_the_roster_does(client, name):
+    branch = make_branch()
+    _organizer(client)
+    response = client.post("/members/new", data=_form(branch, name=name))
+    assert response.status_code == 200
+    assert "姓名含有不允许的不可见字符" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Member)) == 0
+
+
+@pytest.mark.parametrize("name", ["张喆", "李堃", "王昇", "赵玥", "𠮷田", "阿卜杜拉·买买提"])
+def test_form_keeps_legitimate_names(client, name):
+    branch = make_branch()
+    _organizer(client)
+    assert client.post("/members/new", data=_form(branch, name=name)).status_code == 302
+    assert db.session.scalar(db.select(Member.name)) == name
+
+
+def test_form_sets_the_committee_flag(client):
+    branch = make_branch()
+    _organizer(client)
+    client.post("/members/new", data=_form(branch, committee_member="y"))
+    member = db.session.scalar(db.select(Member))
+    assert member.committee_member is True
+    assert "支部委员" in client.get(f"/members/{member.id}/edit").get_data(as_text=True)
+    client.post(f"/members/{member.id}/edit", data=_form(branch))
+    db.session.refresh(member)
+    assert member.committee_member is False

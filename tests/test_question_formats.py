@@ -426,19 +426,23 @@ def test_sheet_without_rows_or_not_xlsx_is_refused():
 
 def test_sheet_with_too_many_questions_is_refused():
     rows = [row(题型="判断", 题干=f"题{i}", 答案="对") for i in range(MAX_QUESTIONS + 1)]
-    assert read_question_sheet(sheet(rows)).errors == ["文件中的题目超过 5000 道，请分批导入。"]
+    assert read_question_sheet(sheet(rows)).errors == [
+        "文件超过 5000 行（空行也计算在内），请分批导入。"
+    ]
 
 
 # --- round trips -----------------------------------------------------------------------------
+# Control and format characters are refused in any question (line breaks only in the stem and
+# the explanation), so valid questions hold none.
 GIFT_CHARS = st.one_of(
-    st.characters(codec="utf-8", exclude_characters="\r"),
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs")),
     st.sampled_from(list("{}=~#:\\\n[]->%/|_ 。，：；“”《》、？！（）")),
     st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF),
 )
 # .xlsx holds no control characters but the line feed; tags, fill-in answers and category
 # names cannot hold the sheet's own separators.
 SHEET_CHARS = st.one_of(
-    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cn")),
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Cn")),
     st.sampled_from(list("{}=~#:\\\n[]->%_ 。：；“”《》？！（）")),
     st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF),
 )
@@ -452,19 +456,20 @@ def texts(chars, exclude: str = "", max_size: int = 12):
 @st.composite
 def questions(draw, chars, sheet: bool = False):
     text = texts(chars)
+    line = texts(chars, exclude="\n")
     kind = draw(st.sampled_from(list(QuestionType)))
     q = QuestionData(
         type=kind,
         stem=draw(text),
         explanation=draw(st.one_of(st.just(""), text)),
-        source=draw(st.one_of(st.just(""), text)),
+        source=draw(st.one_of(st.just(""), line)),
         difficulty=draw(st.integers(1, 3)),
-        tags=draw(st.lists(texts(chars, exclude=",，、" if sheet else ""), max_size=3)),
+        tags=draw(st.lists(texts(chars, exclude=",，、\n" if sheet else "\n"), max_size=3)),
         category="/".join(draw(st.lists(texts(chars, exclude="/\n"), max_size=3))),
-        ref=draw(st.one_of(st.just(""), text)),
+        ref=draw(st.one_of(st.just(""), line)),
     )
     if kind in (SINGLE, MULTIPLE):
-        q.options = draw(st.lists(text, min_size=2, max_size=8, unique=True))
+        q.options = draw(st.lists(line, min_size=2, max_size=8, unique=True))
         indices = st.integers(0, len(q.options) - 1)
         if kind is SINGLE:
             q.correct = [draw(indices)]
@@ -486,7 +491,7 @@ def questions(draw, chars, sheet: bool = False):
         ends = draw(st.lists(st.text(no_underscore, max_size=8), min_size=2, max_size=2))
         q.stem = "____".join([ends[0], *middle, ends[1]])
         q.stem = q.stem.strip()
-        answer = texts(chars, exclude="|/" if sheet else "")
+        answer = texts(chars, exclude="|/\n" if sheet else "\n")
         q.blanks = draw(
             st.lists(st.lists(answer, min_size=1, max_size=3), min_size=count, max_size=count)
         )
@@ -531,19 +536,133 @@ def test_sheet_round_trip(qs):
 
 def test_gift_round_trip_of_awkward_text():
     awkward = "::a:: //b [html] {c} #d =e ~f \\g \\n h\ni %50% -> ____"
+    one_line = awkward.replace("\n", " ")
     qs = [
         QuestionData(type=TRUE_FALSE, stem="//注释样子", correct=[1], ref="x"),
         QuestionData(type=TRUE_FALSE, stem="[html]标记样子", correct=[0]),
         QuestionData(
             type=SINGLE,
             stem=awkward,
-            options=["%50%甲", awkward],
+            options=["%50%甲", one_line],
             correct=[0],
             explanation=awkward,
-            source="[第三条]" + awkward,
-            tags=["[a]", awkward],
+            source="[第三条]" + one_line,
+            tags=["[a]", one_line[:32]],
             ref="a::b",
         ),
         QuestionData(type=FILL_BLANK, stem="____", blanks=[["a->b", "%10%c", "=d", "T"]]),
     ]
     assert parse_gift(dump_gift(qs)).questions == qs
+
+
+# --- limits shared with the question form ------------------------------------------------------
+def test_gift_category_depth_is_limited():
+    deep = "/".join(f"c{i}" for i in range(3000))
+    result = parse_gift(f"$CATEGORY: {deep}\n\n题{{T}}\n")
+    assert result.questions == []
+    assert result.errors == ["第 3 行：分类层级太多（最多 8 级）。"]
+    eight = "/".join(f"c{i}" for i in range(8))
+    assert one(parse_gift(f"$CATEGORY: {eight}\n\n题{{T}}\n")).category == eight
+    long_name = parse_gift(f"$CATEGORY: 党章/{'名' * 65}\n\n题{{T}}\n")
+    assert long_name.errors == ["第 3 行：分类名称太长（最多 64 个字符）。"]
+
+
+@pytest.mark.parametrize(
+    ("gift", "message"),
+    [
+        ("题\x00干{T}", "题干含有不允许的不可见字符（U+0000）"),
+        ("题\u202e干{T}", "题干含有不允许的不可见字符（U+202E）"),
+        ("// [source:" + "出" * 1000 + "]\n题{T}", "出处太长（最多 255 个字符）"),
+        ("题{T####" + "解" * 1_000_000 + "}", "解析太长（最多 2000 个字符）"),
+        ("题{=对\x07 ~错}", "选项含有不允许的不可见字符（U+0007）"),
+        ("题{=对\\n对 ~错}", "选项只能写一行（不能有换行符或制表符）"),
+        ("::编\u200b号::题{T}", "编号含有不允许的不可见字符（U+200B）"),
+        ("".join(f"// [tag:{i}{'签' * 5000}]\n" for i in range(200)) + "题{T}", "标签太多"),
+        ("// [tag:" + "签" * 5000 + "]\n题{T}", "标签太长（最多 32 个字符）"),
+    ],
+)
+def test_gift_refuses_what_the_form_refuses(gift, message):
+    result = parse_gift(gift)
+    assert result.questions == []
+    assert any(message in error for error in result.errors), result.errors
+    assert all(len(error) < 500 for error in result.errors)
+
+
+def test_aiken_refuses_hidden_characters_and_long_options():
+    result = parse_aiken("题\u200b干\nA. 甲\nB. " + "乙" * 501 + "\nANSWER: A\n")
+    assert result.errors == [
+        "第 1 行：题干含有不允许的不可见字符（U+200B），请删除后重试。",
+        "第 1 行：选项太长（最多 500 个字符）。",
+    ]
+
+
+def test_sheet_refuses_what_the_form_refuses():
+    rows = [
+        row(题型="判断", 题干="题", 答案="对", 出处="出" * 1000),
+        row(题型="判断", 题干="题\u202e干", 答案="对"),
+        row(题型="判断", 题干="题", 答案="对", 标签="，".join(["签" * 40] * 3)),
+        row(题型="判断", 题干="题", 答案="对", 分类="/".join("abcdefghi")),
+    ]
+    assert read_question_sheet(sheet(rows)).errors == [
+        "第 2 行：出处太长（最多 255 个字符）。",
+        "第 3 行：题干含有不允许的不可见字符（U+202E），请删除后重试。",
+        "第 4 行：标签太长（最多 32 个字符）。",
+        "第 5 行：分类层级太多（最多 8 级）。",
+    ]
+
+
+def test_sheet_cell_quoted_in_an_error_is_cut_short():
+    errors = read_question_sheet(sheet([row(题型="单" * 100_000, 题干="题", 答案="A")])).errors
+    assert errors == ["第 2 行：题型应为 单选、多选、判断 或 填空，而不是“" + "单" * 50 + "…”。"]
+
+
+def test_sheet_empty_rows_count_against_the_limit(monkeypatch):
+    import lms.quizzes.formats
+
+    monkeypatch.setattr(lms.quizzes.formats, "MAX_QUESTIONS", 20)
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.append(SHEET_HEADER)
+    for number in range(2, 40):
+        worksheet.cell(row=number, column=16384, value=" ")
+    buffer = BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    assert read_question_sheet(buffer).errors == ["文件超过 20 行（空行也计算在内），请分批导入。"]
+
+
+# --- parsers never raise -------------------------------------------------------------------
+def test_gift_of_private_use_characters_parses():
+    # Every private-use character appears (the escapes once took their placeholders from them).
+    private = "".join(chr(c) for c in range(0xE000, 0xF900))
+    text = f"// {private}\n{private[:1000]}\\{{\\={{T}}\n"
+    assert one(parse_gift(text)).stem == private[:1000] + "{="
+    assert parse_gift(private).errors == ["第 1 行：缺少答案部分 {…}。"]
+
+
+ANY_TEXT = st.text(
+    st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from(list("{}=~#:\\\n[]->%/_$T ")),
+        st.characters(min_codepoint=0xE000, max_codepoint=0xF8FF),
+    ),
+    max_size=200,
+)
+ANY_LINES = st.lists(
+    st.one_of(
+        ANY_TEXT,
+        st.sampled_from(["", "ANSWER: A", "A. 甲", "B) 乙", "$CATEGORY: a/b", "// [tag:x]"]),
+    ),
+    max_size=12,
+).map("\n".join)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.one_of(ANY_TEXT, ANY_LINES))
+def test_gift_and_aiken_only_ever_return_questions_or_errors(text):
+    for parse in (parse_gift, parse_aiken):
+        result = parse(text)
+        assert all(isinstance(error, str) and error for error in result.errors)
+        assert result.questions or result.errors
+        if not result.errors:
+            assert all(validate_question(q) == [] for q in result.questions)

@@ -13,7 +13,7 @@ from lms.admin.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.quizzes import attempts, formats, stats
-from lms.quizzes.models import AttemptStatus, Question, QuestionVersion
+from lms.quizzes.models import AttemptStatus, Question, QuestionCategory, QuestionVersion
 from lms.quizzes.questions import QuestionData, QuestionType
 from tests.conftest import login
 from tests.factories import make_bank, make_member, make_question, make_quiz, make_user
@@ -273,3 +273,61 @@ def test_a_bank_of_more_than_one_page_keeps_its_id_in_the_pager(client, page):
     assert response.status_code == 200
     other = 2 if page == 1 else 1
     assert f"/quizzes/banks/{bank.id}?page={other}" in response.get_data(as_text=True)
+
+
+# --- the form and the imports share one validation -------------------------------------------
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"stem": "党员的预备期为\x07____年。"}, "题干含有不允许的不可见字符（U+0007）"),
+        ({"source": "《党章》\u202e第七条"}, "出处含有不允许的不可见字符（U+202E）"),
+        ({"tags": ",".join(f"标签{i}" for i in range(21))}, "标签太多（最多 20 个）"),
+        ({"tags": "签" * 33}, "标签太长（最多 32 个字符）"),
+        ({"blanks": "一\u200b"}, "填空答案含有不允许的不可见字符（U+200B）"),
+        ({"category": "/".join("abcdefghi")}, "分类层级太多（最多 8 级）"),
+        ({"category": "党章/" + "名" * 65}, "分类名称太长（最多 64 个字符）"),
+    ],
+)
+def test_the_form_refuses_what_imports_refuse(client, fields, message):
+    bank = make_bank()
+    login(client, make_user(roles={Role.ORGANIZER}))
+    url = f"/quizzes/banks/{bank.id}/questions/new?type=fill_blank"
+    response = client.post(url, data=_question_form(**fields))
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0
+
+
+def test_web_import_of_hostile_gift_changes_nothing(client):
+    bank = make_bank()
+    login(client, make_user(roles={Role.ORGANIZER}))
+    private = "".join(chr(c) for c in range(0xE000, 0xF900))
+    deep = "/".join(f"c{i}" for i in range(3000))
+    gift = f"// {private}\n\n$CATEGORY: {deep}\n\n题{{T}}\n".encode()
+    response = _import(client, bank, io.BytesIO(gift), "gift", "a.txt")
+    assert response.status_code == 200
+    assert "分类层级太多（最多 8 级）" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(QuestionCategory.id))) == 0
+
+
+def test_the_draw_select_lists_one_banks_categories(client):
+    first, second = make_bank("A 党章题库"), make_bank("B 条例题库")
+    make_question(first, category="党章/总纲")
+    make_question(second, category="条例/六项纪律")
+    quiz = make_quiz()
+    login(client, make_user(roles={Role.ORGANIZER}))
+    html = client.get(f"/quizzes/{quiz.id}").get_data(as_text=True)
+    assert ">党章/总纲</option>" in html and "六项纪律" not in html
+    html = client.get(f"/quizzes/{quiz.id}?draw_bank={second.id}").get_data(as_text=True)
+    assert ">条例/六项纪律</option>" in html and "党章/总纲" not in html
+    category = db.session.scalar(
+        sa.select(QuestionCategory).where(QuestionCategory.name == "六项纪律")
+    )
+    response = client.post(
+        f"/quizzes/{quiz.id}/draws",
+        data={"draw-category_id": str(category.id), "draw-count": "1", "draw-points": "1"},
+    )
+    assert response.status_code == 302
+    db.session.refresh(quiz)
+    assert [(d.bank_id, d.category_id) for d in quiz.draws] == [(second.id, category.id)]

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -179,7 +180,7 @@ def test_bad_rows_are_all_reported_and_nothing_changes(client, org, organizer):
         (7, "不属于部门"),
         (8, "未知类别：皇帝"),
         (9, "日期格式应为"),
-        (10, "姓名超过 64"),
+        (10, "姓名太长（最多 64 个字符）"),
         (11, "工号超过 32"),
         (12, "性别应为"),
         (13, "未知班组：九值"),
@@ -313,3 +314,113 @@ def test_cli_import_reports_bad_rows_and_fails(runner, org, tmp_path):
     assert result.exit_code != 0
     assert "row 3" in result.output and "nothing was imported" in result.output
     assert member_count() == 0
+
+
+# --- hostile files and hidden characters -----------------------------------------------------
+def sparse_xlsx(rows: int, value: str = " ", column: int = 16384) -> bytes:
+    """A roster header, then `rows` rows holding only `value` in `column` (XFD by default): the
+    sheet declares A1:XFD<n>, which openpyxl would pad every row to."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(TEMPLATE_HEADER)
+    for number in range(2, rows + 2):
+        sheet.cell(row=number, column=column, value=value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_empty_rows_count_against_the_row_limit(client, app, org, organizer, monkeypatch):
+    monkeypatch.setitem(app.config, "ROSTER_MAX_ROWS", 50)
+    response = upload(client, sparse_xlsx(60), "sparse.xlsx")
+    assert "文件超过 50 行（空行也计算在内）" in response.get_data(as_text=True)
+    assert member_count() == 0
+
+
+def test_the_reader_reads_only_the_first_columns():
+    from lms.excel import MAX_COLUMNS, read_sheet_rows
+
+    rows = list(read_sheet_rows(io.BytesIO(sparse_xlsx(3, value="x")), max_rows=10))
+    assert [len(cells) for _number, cells in rows] == [MAX_COLUMNS] * 4
+    assert [cells[0] for _number, cells in rows] == ["工号", None, None, None]
+
+
+def bloated_xlsx(unpacked_mb: int) -> bytes:
+    """A small valid roster whose zip carries a part unpacking to `unpacked_mb` MB of text,
+    written in chunks so the test itself never holds it."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes(GOOD_ROWS[:1])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        with target.open("xl/padding.xml", "w") as part:
+            for _ in range(unpacked_mb):
+                part.write(b"x" * 2**20)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_parsed(client, org, organizer, monkeypatch):
+    import lms.excel
+
+    def never(*args, **kwargs):
+        raise AssertionError("openpyxl must not see a file that unpacks this big")
+
+    monkeypatch.setattr(lms.excel, "load_workbook", never)
+    data = bloated_xlsx(40)
+    assert len(data) < 200_000
+    response = upload(client, data, "bomb.xlsx")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Excel 文件解压后超过 32 MB" in html
+    assert len(html) < 50_000
+    assert member_count() == 0
+
+
+def test_a_bad_cell_is_quoted_short_in_the_error(client, org, organizer):
+    row = list(GOOD_ROWS[0])
+    row[3] = "部" * 10_000
+    html = upload(client, xlsx_bytes([row]), "long.xlsx").get_data(as_text=True)
+    assert "未知部门：" + "部" * 50 + "…" in html
+    assert "部" * 51 not in html
+    assert member_count() == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["钱\u202e强军", "王\u200b五", "赵\ufeff六", "孙\u0007七", "李\u2066八"]
+)
+def test_names_with_hidden_characters_are_refused(client, org, organizer, name):
+    row = [*GOOD_ROWS[0][:1], name, *GOOD_ROWS[0][2:]]
+    html = upload(client, csv_bytes([row]), "hidden.csv").get_data(as_text=True)
+    assert "姓名含有不允许的不可见字符" in html
+    assert member_count() == 0
+
+
+def test_legitimate_rare_names_are_imported(client, org, organizer):
+    names = ["张喆", "李堃", "王昇", "赵玥", "𠮷田", "阿卜杜拉·买买提"]
+    rows = [[f"40000{i}", name, *GOOD_ROWS[0][2:]] for i, name in enumerate(names)]
+    assert upload(client, xlsx_bytes(rows), "rare.xlsx").status_code == 302
+    assert sorted(db.session.scalars(db.select(Member.name))) == sorted(names)
+
+
+def test_committee_column_is_optional_and_kept_when_absent(client, org, organizer):
+    assert TEMPLATE_HEADER[-1] == "支部委员"
+    header, old_header = TEMPLATE_HEADER, TEMPLATE_HEADER[:-1]
+    rows = [[*GOOD_ROWS[0], "是"], [*GOOD_ROWS[1], ""]]
+    assert upload(client, xlsx_bytes(rows, header=header), "a.xlsx").status_code == 302
+    flags = dict(db.session.execute(db.select(Member.staff_no, Member.committee_member)).all())
+    assert flags == {"300001": True, "300002": False}
+    # A roster without the column (an older template) leaves the flags as they are.
+    assert upload(client, xlsx_bytes(GOOD_ROWS[:2], old_header), "b.xlsx").status_code == 302
+    flags = dict(db.session.execute(db.select(Member.staff_no, Member.committee_member)).all())
+    assert flags == {"300001": True, "300002": False}
+    bad = upload(client, xlsx_bytes([[*GOOD_ROWS[0], "也许"]], header=header), "c.xlsx")
+    assert "支部委员应为“是”或“否”" in bad.get_data(as_text=True)
+
+
+def test_template_and_export_carry_the_committee_column(client, org, organizer):
+    make_member(staff_no="C1").committee_member = True
+    db.session.commit()
+    sheet = load_workbook(io.BytesIO(client.get("/members/export.xlsx").data)).active
+    header = [cell.value for cell in sheet[1]]
+    assert header[-1] == "支部委员"
+    assert [cell.value for cell in sheet[2]][-1] == "是"

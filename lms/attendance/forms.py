@@ -27,7 +27,7 @@ class CreditForm(FlaskForm):
 
 class TargetsForm(FlaskForm):
     secretary = IntegerField(
-        _l("党支部书记、中层党员干部"),
+        _l("党支部书记、支部委员"),
         validators=[InputRequired(), NumberRange(min=0, max=500)],
     )
     submit = SubmitField(_l("保存"))

@@ -299,9 +299,12 @@ def set_attendance(
 
 # --- hours -----------------------------------------------------------------------------------
 
+# 32 学时 a year for every member: 《中国共产党党员教育管理工作条例》(2019) 第二十条. 56 学时 for
+# the secretaries and committee members of grassroots party organisations (基层党组织书记和班子
+# 成员): 《2019—2023年全国党员教育培训工作规划》. Both are settings; the settings page cites them.
 DEFAULT_TARGETS = {
     "categories": {category.value: 32 for category in Category},
-    "secretary": 56,
+    "secretary": 56,  # branch secretaries and branch committee members (支部委员)
 }
 
 
@@ -331,9 +334,10 @@ def is_secretary(member: Member) -> bool:
 
 
 def annual_target(member: Member, targets: dict | None = None) -> int:
-    """56 for branch secretaries and cadres (committee members), else the category's target."""
+    """The secretaries' target (56) for a branch secretary or committee member (支部委员),
+    whatever their category; else their category's target (32)."""
     targets = targets or hours_targets()
-    if member.category is Category.CADRE or is_secretary(member):
+    if member.committee_member or is_secretary(member):
         return int(targets["secretary"])
     return int(targets["categories"].get(member.category.value, 32))
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from flask import current_app
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 
 from lms.attendance.models import AttendanceStatus
 from lms.attendance.services import Grid
-from lms.excel import build_workbook
+from lms.excel import MAX_COLUMNS, SpreadsheetError, build_workbook, read_sheet_rows
 from lms.sessions.models import Lesson
+from lms.text import excerpt
 
 # The words accepted in a cell, in Chinese whatever the UI language (and the English values).
 STATUS_WORDS = {
@@ -70,39 +72,51 @@ def _text(value: object) -> str:
 
 
 def read_attendance(grid: Grid, stream: IO[bytes]) -> ParsedAttendance:
+    """Read the export's layout back, row by row (a sheet has no more rows than a roster)."""
     result = ParsedAttendance()
+    rows = read_sheet_rows(
+        stream,
+        current_app.config["ROSTER_MAX_ROWS"],
+        max_columns=max(MAX_COLUMNS, len(grid.lessons) + 2),
+    )
     try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not xlsx
-        result.errors.append(_("文件不是有效的 Excel（.xlsx）文件。"))
-        return result
-    try:
-        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
-    finally:
-        workbook.close()
-    if not rows:
-        result.errors.append(_("文件是空的。"))
-        return result
-    header = [_text(v) for v in rows[0]]
+        result.errors = _read_rows(grid, rows, result.changes)
+    except SpreadsheetError as exc:
+        return ParsedAttendance(errors=[str(exc)])
+    if not result.changes and not result.errors:
+        result.errors.append(_("文件中没有考勤记录。"))
+    return result
+
+
+def _read_rows(grid: Grid, rows: Iterator[tuple[int, list[object]]], changes: dict) -> list[str]:
+    errors: list[str] = []
+    first = next(rows, None)
+    if first is None:
+        return [_("文件是空的。")]
+    header = [_text(v) for v in first[1]]
     by_heading = {lesson_heading(lesson): lesson for lesson in grid.lessons}
     columns = {}
     for index, name in enumerate(header[2:], start=2):
         if not name:
             continue
         if name not in by_heading:
-            result.errors.append(_("第 1 行：不认识的课次列“%(name)s”。", name=name))
+            errors.append(_("第 1 行：不认识的课次列“%(name)s”。", name=excerpt(name)))
         else:
             columns[index] = by_heading[name]
     members = {m.staff_no: m for m in grid.members}
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows:
         cells = [_text(v) for v in row]
         if not any(cells):
             continue
         staff_no = cells[0] if cells else ""
         member = members.get(staff_no)
         if member is None:
-            result.errors.append(
-                _("第 %(row)d 行：工号 %(no)s 不在本期参训名单中。", row=number, no=staff_no)
+            errors.append(
+                _(
+                    "第 %(row)d 行：工号 %(no)s 不在本期参训名单中。",
+                    row=number,
+                    no=excerpt(staff_no),
+                )
             )
             continue
         for index, lesson in columns.items():
@@ -111,16 +125,14 @@ def read_attendance(grid: Grid, stream: IO[bytes]) -> ParsedAttendance:
                 continue
             status = STATUS_WORDS.get(word)
             if status is None:
-                result.errors.append(
+                errors.append(
                     _(
                         "第 %(row)d 行“%(column)s”：“%(word)s”不是出勤、迟到、早退、缺勤或请假。",
                         row=number,
                         column=header[index],
-                        word=word,
+                        word=excerpt(word),
                     )
                 )
                 continue
-            result.changes[(member.id, lesson.id)] = status
-    if not result.changes and not result.errors:
-        result.errors.append(_("文件中没有考勤记录。"))
-    return result
+            changes[(member.id, lesson.id)] = status
+    return errors

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from lms.files import atomic_file
+from lms.text import hidden_character
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def clean_name(raw: str | None) -> str:
         or name in {".", ".."}
         or name.startswith("..")
         or PurePath(name).name != name
-        or any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in name)
+        or hidden_character(name) is not None
     ):
         raise UploadRefused(_("文件名无效：不能包含路径或控制字符。"))
     if len(name) > MAX_NAME_LENGTH:

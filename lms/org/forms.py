@@ -10,12 +10,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 
 from lms.forms import choices, int_or_none
 from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
-from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN
-
-
-def _plain_name(form: FlaskForm, field: StringField) -> None:
-    if any(ord(ch) < 32 or ch in "<>" for ch in field.data or ""):
-        raise ValidationError(_l("姓名含有不允许的字符。"))
+from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN, name_problem
+from lms.text import Checked
 
 
 class MemberForm(FlaskForm):
@@ -30,8 +26,9 @@ class MemberForm(FlaskForm):
     )
     name = StringField(
         _l("姓名"),
-        validators=[DataRequired(), Length(max=MAX_NAME), _plain_name],
+        validators=[DataRequired(), Checked(name_problem)],
         filters=[lambda v: v.strip(" \t\u3000") if v else v],
+        render_kw={"maxlength": MAX_NAME},
     )
     gender = SelectField(
         _l("性别"), choices=choices((g.value, label) for g, label in GENDER_LABELS.items())
@@ -43,6 +40,10 @@ class MemberForm(FlaskForm):
         _l("类别"), choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items())
     )
     joined_party_on = DateField(_l("入党日期"), validators=[Optional()])
+    committee_member = BooleanField(
+        _l("支部委员"),
+        description=_l("支部委员和党支部书记的年度学时目标另行设置（默认 56 学时）。"),
+    )
     submit = SubmitField(_l("保存"))
 
     def set_choices(self, departments, branches, shifts) -> None:

@@ -150,6 +150,8 @@ class Member(db.Model):
     category: Mapped[Category] = mapped_column(enum_column(Category, "category"), index=True)
     joined_party_on: Mapped[date | None]
     active: Mapped[bool] = mapped_column(default=True, index=True)
+    # 支部委员: on the branch committee (the secretary is named on the branch itself).
+    committee_member: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[timestamp]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

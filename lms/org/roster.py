@@ -15,12 +15,17 @@ from typing import IO
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
-from lms.excel import build_workbook
+from lms.excel import (
+    MAX_COLUMNS,
+    SpreadsheetError,
+    build_workbook,
+    read_sheet_rows,
+    too_many_rows,
+)
 from lms.extensions import db
 from lms.org.models import (
     CATEGORY_ROSTER_NAMES,
@@ -33,6 +38,7 @@ from lms.org.models import (
     Shift,
 )
 from lms.org.services import MEMBER_FIELDS, MemberData
+from lms.text import excerpt, text_problem
 
 # (field, header in the template, required, other headers accepted)
 COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
@@ -45,6 +51,7 @@ COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
     ("category", "类别", True, ("培训对象类别", "人员类别", "category")),
     ("joined_party_on", "入党日期", False, ("入党时间", "joined_party_on", "joined")),
     ("active", "在册", False, ("状态", "active")),
+    ("committee_member", "支部委员", False, ("支委", "committee_member", "committee")),
 ]
 TEMPLATE_HEADER = [header for _field, header, _required, _aliases in COLUMNS]
 MAX_NAME = 64
@@ -69,6 +76,15 @@ _SPACE = " \t\r\n\u3000\u00a0\ufeff"
 ONE_TIME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 
 
+def name_problem(name: str) -> str | None:
+    """Why a member's name cannot be stored: the member form and the roster import both ask."""
+    if problem := text_problem(_("姓名"), name, MAX_NAME):
+        return problem
+    if any(ch in "<>" for ch in name):
+        return _("姓名含有不允许的字符。")
+    return None
+
+
 class RosterFileError(Exception):
     """The file as a whole cannot be read (wrong type, no header, too many rows)."""
 
@@ -82,10 +98,12 @@ class RowError:
 
 @dataclass
 class RosterRow(MemberData):
-    """A validated roster line: the member's data, the line number and the 在册 flag."""
+    """A validated roster line: the member's data, the line number and the 在册 flag. Without a
+    支部委员 column, `committee_member` is None: the members' flags are left as they are."""
 
-    row: int
-    active: bool
+    row: int = 0
+    active: bool = True
+    committee_member: bool | None = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -114,34 +132,22 @@ Progress = Callable[[int], None]
 
 # --- reading --------------------------------------------------------------------------------
 def read_rows(filename: str, stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
-    """Yield (spreadsheet row number, cells) from an .xlsx or .csv file, header first."""
+    """Yield (spreadsheet row number, cells) from an .xlsx or .csv file, header first; at most
+    the header and ROSTER_MAX_ROWS rows, empty or not, and the first MAX_COLUMNS columns."""
+    max_rows = current_app.config["ROSTER_MAX_ROWS"]
     suffix = PurePath(filename or "").suffix.lower()
     if suffix == ".xlsx":
-        yield from _read_xlsx(stream)
+        try:
+            yield from read_sheet_rows(stream, max_rows)
+        except SpreadsheetError as exc:
+            raise RosterFileError(str(exc)) from exc
     elif suffix == ".csv":
-        yield from _read_csv(stream.read())
+        yield from _read_csv(stream.read(), max_rows)
     else:
         raise RosterFileError(_("只支持 .xlsx 或 .csv 文件。"))
 
 
-def _read_xlsx(stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
-    try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # not a zip, not a workbook, damaged: openpyxl raises many kinds
-        raise RosterFileError(
-            _("无法读取该 Excel 文件，请使用 .xlsx 格式（可下载模板）。")
-        ) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-    except Exception as exc:  # openpyxl raises many kinds of error on a damaged file
-        raise RosterFileError(_("Excel 文件已损坏，无法读取。")) from exc
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> Iterator[tuple[int, list[object]]]:
+def _read_csv(data: bytes, max_rows: int) -> Iterator[tuple[int, list[object]]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -154,7 +160,9 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, list[object]]]:
         raise RosterFileError(_("该文件不是文本格式的 CSV 文件。"))
     try:
         for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-            yield number, list(row)
+            if number > max_rows + 1:
+                raise RosterFileError(too_many_rows(max_rows))
+            yield number, list(row[:MAX_COLUMNS])
     except csv.Error as exc:
         raise RosterFileError(_("CSV 文件格式有误：%(reason)s", reason=str(exc))) from exc
 
@@ -217,7 +225,6 @@ def parse_rows(
     rows: Iterable[tuple[int, list[object]]], progress: Progress | None = None
 ) -> tuple[list[RosterRow], list[RowError]]:
     """Validate every row; return the good rows and every error (with its row number)."""
-    max_rows = current_app.config["ROSTER_MAX_ROWS"]
     iterator = iter(rows)
     header_row = next(iterator, None)
     if header_row is None:
@@ -236,8 +243,6 @@ def parse_rows(
         if not any(_text(cell) for cell in cells):
             continue
         count += 1
-        if count > max_rows:
-            raise RosterFileError(_("文件超过 %(max)s 行，请分批导入。", max=max_rows))
         row, row_errors = _parse_row(number, cells, positions, lookups, seen)
         errors.extend(row_errors)
         if row is not None:
@@ -283,32 +288,30 @@ def _parse_row(
     name = _text(cell("name"))
     if not name:
         error("姓名", _("姓名不能为空。"))
-    elif len(name) > MAX_NAME:
-        error("姓名", _("姓名超过 %(max)s 个字符。", max=MAX_NAME))
-    elif any(ord(ch) < 32 or ch in "<>" for ch in name):
-        error("姓名", _("姓名含有不允许的字符。"))
+    elif problem := name_problem(name):
+        error("姓名", problem)
 
     gender_text = _text(cell("gender"))
     gender = GENDER_WORDS.get(gender_text.lower())
     if gender is None:
-        error("性别", _("性别应为“男”或“女”：%(value)s", value=gender_text or _("（空）")))
+        error("性别", _("性别应为“男”或“女”：%(value)s", value=excerpt(gender_text) or _("（空）")))
 
     department_name = _text(cell("department"))
     department_id = lookups.departments.get(department_name)
     if department_id is None:
-        error("部门", _("未知部门：%(value)s", value=department_name or _("（空）")))
+        error("部门", _("未知部门：%(value)s", value=excerpt(department_name) or _("（空）")))
 
     branch_name = _text(cell("branch"))
     branch = lookups.branches.get(branch_name)
     if branch is None:
-        error("党支部", _("未知党支部：%(value)s", value=branch_name or _("（空）")))
+        error("党支部", _("未知党支部：%(value)s", value=excerpt(branch_name) or _("（空）")))
     elif department_id is not None and branch[1] != department_id:
         error(
             "党支部",
             _(
                 "党支部“%(branch)s”不属于部门“%(department)s”。",
-                branch=branch_name,
-                department=department_name,
+                branch=excerpt(branch_name),
+                department=excerpt(department_name),
             ),
         )
 
@@ -317,12 +320,12 @@ def _parse_row(
     if shift_name:
         shift_id = lookups.shifts.get(shift_name)
         if shift_id is None:
-            error("班组", _("未知班组：%(value)s", value=shift_name))
+            error("班组", _("未知班组：%(value)s", value=excerpt(shift_name)))
 
     category_text = _text(cell("category"))
     category = CATEGORY_WORDS.get(category_text) or CATEGORY_WORDS.get(category_text.lower())
     if category is None:
-        error("类别", _("未知类别：%(value)s", value=category_text or _("（空）")))
+        error("类别", _("未知类别：%(value)s", value=excerpt(category_text) or _("（空）")))
 
     joined = None
     try:
@@ -330,7 +333,7 @@ def _parse_row(
     except ValueError:
         error(
             "入党日期",
-            _("日期格式应为 2020-07-01：%(value)s", value=_text(cell("joined_party_on"))),
+            _("日期格式应为 2020-07-01：%(value)s", value=excerpt(_text(cell("joined_party_on")))),
         )
     if joined is not None and not (PARTY_FOUNDED <= joined <= date.today()):
         error("入党日期", _("入党日期不在合理范围内：%(value)s", value=joined.isoformat()))
@@ -340,13 +343,21 @@ def _parse_row(
     if active_text in FALSE_WORDS:
         active = False
     elif active_text and active_text not in TRUE_WORDS:
-        error("在册", _("在册应为“是”或“否”：%(value)s", value=active_text))
+        error("在册", _("在册应为“是”或“否”：%(value)s", value=excerpt(active_text)))
+
+    committee_member = None
+    if "committee_member" in positions:
+        committee_text = _text(cell("committee_member")).lower()
+        committee_member = committee_text in TRUE_WORDS
+        if committee_text and not committee_member and committee_text not in FALSE_WORDS:
+            error("支部委员", _("支部委员应为“是”或“否”：%(value)s", value=excerpt(committee_text)))
 
     if errors:
         return None, errors
     return (
         RosterRow(
             row=number,
+            committee_member=committee_member,
             staff_no=staff_no,
             name=name,
             gender=gender,
@@ -364,6 +375,12 @@ def _parse_row(
 # --- applying -------------------------------------------------------------------------------
 # What a roster line sets on a member: everything but the key, plus 在册.
 _APPLIED_FIELDS = (*(f for f in MEMBER_FIELDS if f != "staff_no"), "active")
+
+
+def _applied_fields(row: RosterRow) -> tuple[str, ...]:
+    if row.committee_member is None:  # no 支部委员 column: the flags stay as they are
+        return tuple(f for f in _APPLIED_FIELDS if f != "committee_member")
+    return _APPLIED_FIELDS
 
 
 def import_roster(
@@ -399,13 +416,14 @@ def import_roster(
 
     for row in rows:
         member = existing.get(row.staff_no)
+        fields = _applied_fields(row)
         if member is None:
-            member = Member(staff_no=row.staff_no, **{f: getattr(row, f) for f in _APPLIED_FIELDS})
+            member = Member(staff_no=row.staff_no, **{f: getattr(row, f) for f in fields})
             db.session.add(member)
             existing[row.staff_no] = member
             result.created += 1
-        elif any(getattr(member, f) != getattr(row, f) for f in _APPLIED_FIELDS):
-            for f in _APPLIED_FIELDS:
+        elif any(getattr(member, f) != getattr(row, f) for f in fields):
+            for f in fields:
                 setattr(member, f, getattr(row, f))
             result.updated += 1
         else:
@@ -471,6 +489,7 @@ def template_workbook() -> bytes:
             "党员",
             "2015-07-01",
             "是",
+            "否",
         ]
     ]
     notes = [
@@ -479,6 +498,7 @@ def template_workbook() -> bytes:
         [_("类别"), " / ".join(CATEGORY_ROSTER_NAMES.values())],
         [_("入党日期"), _("可空，格式 2015-07-01")],
         [_("在册"), _("是 / 否，空为是")],
+        [_("支部委员"), _("可空：是 / 否，空为否；没有此列时不改变已有的标记")],
     ]
     return build_workbook(
         [
@@ -500,6 +520,7 @@ def roster_rows(members: Iterable[Member]) -> Iterator[list[object]]:
             CATEGORY_ROSTER_NAMES[m.category],
             m.joined_party_on.isoformat() if m.joined_party_on else "",
             "是" if m.active else "否",
+            "是" if m.committee_member else "否",
         ]
 
 

@@ -22,6 +22,7 @@ MEMBER_FIELDS = (
     "shift_id",
     "category",
     "joined_party_on",
+    "committee_member",
 )
 
 
@@ -142,6 +143,7 @@ class MemberData:
     shift_id: int | None
     category: Category
     joined_party_on: date | None
+    committee_member: bool = False
 
 
 def create_member(data: MemberData) -> Member:

@@ -87,6 +87,7 @@ def _member_data(form: MemberForm) -> services.MemberData:
         shift_id=form.shift_id.data,
         category=Category(form.category.data),
         joined_party_on=form.joined_party_on.data,
+        committee_member=form.committee_member.data,
     )
 
 

@@ -2,8 +2,8 @@
 
 Every reader returns a ParseResult: the questions, and every error found, each located at a line
 (GIFT, Aiken) or spreadsheet row. Callers import nothing when there is any error. Every parsed
-question also passes `validate_question`. A file must hold 1 to MAX_QUESTIONS questions, and a
-`ref` may appear only once in it.
+question also passes `validate_question` (the question form's own check). A file must hold 1 to
+MAX_QUESTIONS questions, and a `ref` may appear only once in it.
 
 GIFT — the supported subset of Moodle's format:
 
@@ -43,7 +43,8 @@ Aiken — single-choice only: the question (one or more lines), options `A. text
 (also `A．`, `A）`, `A、`) in letter order, then `ANSWER: B`; blank lines between questions.
 
 Excel — the first sheet: a header row (names below, matched exactly, in any order), then one
-question per row; blank rows are skipped and errors name the Excel row number. `答案` holds
+question per row; blank rows are skipped (but count towards the row limit of the one bounded
+reader, `lms.excel.read_sheet_rows`) and errors name the Excel row number. `答案` holds
 letters for choice questions (`B`, `ACD`, `a, c`), 正确/错误 (or 对/错, T/F, true/false) for
 true/false ones, and for fill-in ones the blanks separated by `|` with accepted alternatives
 separated by `/` (`中国共产党|共产主义/communism`) — so a fill-in answer cannot itself contain
@@ -59,10 +60,9 @@ from datetime import date, datetime
 from typing import IO
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from lms.excel import build_workbook
+from lms.excel import SpreadsheetError, build_workbook, read_sheet_rows
 from lms.quizzes.questions import (
     BLANK,
     LETTERS,
@@ -70,6 +70,7 @@ from lms.quizzes.questions import (
     QuestionType,
     validate_question,
 )
+from lms.text import excerpt
 
 MAX_QUESTIONS = 5000
 GIFT_BLANK = "____"
@@ -120,7 +121,7 @@ class _Collector:
                     problems.append(
                         _(
                             "编号“%(ref)s”与第 %(line)d 行的题目重复。",
-                            ref=question.ref,
+                            ref=excerpt(question.ref),
                             line=self.refs[question.ref],
                         )
                     )
@@ -146,6 +147,8 @@ def _category(path: str) -> str:
 
 # --- GIFT: escapes ---------------------------------------------------------------------------
 _ESCAPABLE = "\\~=#{}:[]>n"
+_PLACEHOLDER_BASE = 0xD800  # the first surrogate; see _Escapes
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WEIGHT = re.compile(r"\s*%(-?\d+(?:\.\d+)?)%")
 _FORMAT = re.compile(r"\[(moodle|plain|html|markdown)\]")
 _DIRECTIVE = re.compile(r"\[(tag|source|difficulty):([^\]]*)\]")
@@ -153,13 +156,15 @@ _TRUE_FALSE = {"T": 0, "TRUE": 0, "F": 1, "FALSE": 1}
 
 
 class _Escapes:
-    """Swaps each escape sequence for a private character absent from the text, so the text's
-    structure can be read with plain string operations, then swaps them back."""
+    """Swaps each escape sequence for a placeholder character, so the text's structure can be
+    read with plain string operations, then swaps them back.
 
-    def __init__(self, text: str) -> None:
-        used = set(text)
-        free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in used)
-        self.placeholders = {ch: next(free) for ch in _ESCAPABLE}
+    The placeholders are lone surrogates: decoded text (UTF-8, GB18030) never holds one, and
+    `parse_gift` refuses a text that does, so a placeholder can never meet the same character
+    in the file (private-use characters could: a file may be made of them)."""
+
+    def __init__(self) -> None:
+        self.placeholders = {ch: chr(_PLACEHOLDER_BASE + i) for i, ch in enumerate(_ESCAPABLE)}
         self.restore_table = str.maketrans(
             {p: ("\n" if ch == "n" else ch) for ch, p in self.placeholders.items()}
         )
@@ -209,7 +214,7 @@ class _Block:
 
 
 def _read_directives(line: int, comment: str, meta: _Meta) -> None:
-    escapes = _Escapes(comment)
+    escapes = _Escapes()
     for name, raw in _DIRECTIVE.findall(escapes.protect(comment)):
         value = escapes.restore(raw.strip())
         if name == "tag":
@@ -283,7 +288,7 @@ def _read_block(content: str, escapes: _Escapes) -> tuple[_Block | None, list[st
 def _parse_gift_question(
     text: str, meta: _Meta, category: str
 ) -> tuple[QuestionData | None, list[str]]:
-    escapes = _Escapes(text)
+    escapes = _Escapes()
     rest = escapes.protect(text).strip()
     ref = ""
     if rest.startswith("::"):
@@ -370,6 +375,8 @@ def _gift_blocks(text: str) -> Iterator[list[tuple[int, str]]]:
 
 def parse_gift(text: str) -> ParseResult:
     """Read questions in (our subset of) Moodle's GIFT format; see the module docstring."""
+    if _SURROGATE.search(text):
+        return ParseResult(errors=[_("文件不是有效的文本（含有无法识别的字符）。")])
     collector = _Collector()
     category = ""
     meta = _Meta()
@@ -487,7 +494,10 @@ def _finish_aiken(collector: _Collector, q: _AikenQuestion, answer: str | None) 
         problems.append(_("缺少 ANSWER 行（如 ANSWER: B）。"))
     elif len(answer) != 1 or answer.upper() not in LETTERS:
         problems.append(
-            _("ANSWER 行须为一个选项字母（如 ANSWER: B），而不是“%(value)s”。", value=answer)
+            _(
+                "ANSWER 行须为一个选项字母（如 ANSWER: B），而不是“%(value)s”。",
+                value=excerpt(answer),
+            )
         )
     elif LETTERS.index(answer.upper()) >= len(q.options):
         problems.append(_("答案 %(letter)s 不在选项中。", letter=answer.upper()))
@@ -594,31 +604,6 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-class _BadFile(Exception):
-    """The file is not a readable .xlsx workbook."""
-
-
-def _sheet_rows(stream: IO[bytes]) -> Iterator[tuple[int, list[object]]]:
-    try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # not a zip, not a workbook, damaged: openpyxl raises many kinds
-        raise _BadFile from exc
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        number = 0
-        while True:
-            try:
-                row = next(rows, None)
-            except Exception as exc:  # a damaged sheet fails while being read
-                raise _BadFile from exc
-            if row is None:
-                return
-            number += 1
-            yield number, list(row)
-    finally:
-        workbook.close()
-
-
 def _header(cells: list[object]) -> tuple[dict[str, int], list[str]]:
     positions: dict[str, int] = {}
     problems = []
@@ -630,11 +615,13 @@ def _header(cells: list[object]) -> tuple[dict[str, int], list[str]]:
         if name not in SHEET_HEADER:
             unknown.append(name)
         elif name in positions:
-            problems.append(_("“%(column)s”列出现了两次。", column=name))
+            problems.append(_("“%(column)s”列出现了两次。", column=excerpt(name)))
         else:
             positions[name] = index
     if unknown:
-        problems.append(_("未知的列：%(columns)s。", columns="、".join(unknown)))
+        problems.append(
+            _("未知的列：%(columns)s。", columns="、".join(excerpt(name) for name in unknown[:10]))
+        )
     missing = [name for name in REQUIRED_COLUMNS if name not in positions]
     if missing:
         problems.append(_("缺少必填列：%(columns)s。", columns="、".join(missing)))
@@ -655,7 +642,7 @@ def _sheet_question(
         problems.append(
             _(
                 "题型应为 单选、多选、判断 或 填空，而不是“%(value)s”。",
-                value=type_text or _("（空）"),
+                value=excerpt(type_text) or _("（空）"),
             )
         )
     difficulty = 2
@@ -683,12 +670,16 @@ def _sheet_question(
     if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
         letters = _LETTER_SEPARATORS.sub("", answer).upper()
         if any(letter not in LETTERS for letter in letters):
-            problems.append(_("答案应为选项字母（如 B 或 ACD），而不是“%(value)s”。", value=answer))
+            problems.append(
+                _("答案应为选项字母（如 B 或 ACD），而不是“%(value)s”。", value=excerpt(answer))
+            )
         else:
             question.correct = sorted({LETTERS.index(letter) for letter in letters})
     elif kind is QuestionType.TRUE_FALSE:
         if answer.lower() not in TRUE_FALSE_WORDS:
-            problems.append(_("判断题的答案应为“正确”或“错误”，而不是“%(value)s”。", value=answer))
+            problems.append(
+                _("判断题的答案应为“正确”或“错误”，而不是“%(value)s”。", value=excerpt(answer))
+            )
         else:
             question.correct = [TRUE_FALSE_WORDS[answer.lower()]]
     elif kind is QuestionType.FILL_BLANK:
@@ -709,7 +700,7 @@ def read_question_sheet(stream: IO[bytes]) -> ParseResult:
     """Read the questions of an .xlsx file laid out as `template_sheet()`."""
     collector = _Collector()
     try:
-        rows = _sheet_rows(stream)
+        rows = read_sheet_rows(stream, MAX_QUESTIONS)
         header = next(rows, None)
         if header is None:
             return _no_questions()
@@ -723,8 +714,8 @@ def read_question_sheet(stream: IO[bytes]) -> ParseResult:
             collector.add(number, question, problems)
     except _TooMany:
         return _too_many()
-    except _BadFile:
-        return ParseResult(errors=[_("无法读取该 Excel 文件，请使用 .xlsx 格式（可下载模板）。")])
+    except SpreadsheetError as exc:
+        return ParseResult(errors=[str(exc)])
     return collector.finish()
 
 

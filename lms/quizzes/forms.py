@@ -22,7 +22,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from lms.forms import CheckboxesField, choices, int_or_none
 from lms.quizzes.models import COUNTING_LABELS, FEEDBACK_LABELS
-from lms.quizzes.questions import LETTERS, MAX_OPTIONS, QuestionData, QuestionType
+from lms.quizzes.questions import (
+    LETTERS,
+    MAX_CATEGORY_PATH,
+    MAX_EXPLANATION,
+    MAX_OPTION,
+    MAX_OPTIONS,
+    MAX_REF,
+    MAX_SOURCE,
+    MAX_STEM,
+    QuestionData,
+    QuestionType,
+)
 
 
 def _strip(value):
@@ -44,17 +55,17 @@ class BankForm(FlaskForm):
 class QuestionForm(FlaskForm):
     stem = TextAreaField(
         _l("题干"),
-        validators=[DataRequired(), Length(max=2000)],
+        validators=[DataRequired(), Length(max=MAX_STEM)],
         description=_l("填空题用 ____（四条下划线）标出每个空。"),
     )
-    option_a = StringField("A", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_b = StringField("B", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_c = StringField("C", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_d = StringField("D", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_e = StringField("E", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_f = StringField("F", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_g = StringField("G", validators=[Optional(), Length(max=500)], filters=[_strip])
-    option_h = StringField("H", validators=[Optional(), Length(max=500)], filters=[_strip])
+    option_a = StringField("A", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_b = StringField("B", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_c = StringField("C", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_d = StringField("D", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_e = StringField("E", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_f = StringField("F", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_g = StringField("G", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
+    option_h = StringField("H", validators=[Optional(), Length(max=MAX_OPTION)], filters=[_strip])
     correct = CheckboxesField(
         _l("正确答案"), choices=choices((letter, letter) for letter in LETTERS[:MAX_OPTIONS])
     )
@@ -68,10 +79,10 @@ class QuestionForm(FlaskForm):
         validators=[Optional(), Length(max=2000)],
         description=_l("每行一个空，按顺序；同一空的多个可接受答案用 / 分隔。"),
     )
-    explanation = TextAreaField(_l("解析"), validators=[Optional(), Length(max=2000)])
+    explanation = TextAreaField(_l("解析"), validators=[Optional(), Length(max=MAX_EXPLANATION)])
     source = StringField(
         _l("出处"),
-        validators=[Optional(), Length(max=255)],
+        validators=[Optional(), Length(max=MAX_SOURCE)],
         filters=[_strip],
         description=_l("例如：《中国共产党章程》第一章第三条"),
     )
@@ -79,11 +90,11 @@ class QuestionForm(FlaskForm):
     tags = StringField(_l("标签"), validators=[Optional(), Length(max=200)], filters=[_strip])
     category = StringField(
         _l("分类"),
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), Length(max=MAX_CATEGORY_PATH)],
         filters=[_strip],
         description=_l("用 / 分隔多级分类，例如：中国共产党章程/第一章 党员"),
     )
-    ref = StringField(_l("编号"), validators=[Optional(), Length(max=64)], filters=[_strip])
+    ref = StringField(_l("编号"), validators=[Optional(), Length(max=MAX_REF)], filters=[_strip])
     submit = SubmitField(_l("保存"))
 
     def option_fields(self):
@@ -210,6 +221,10 @@ class ItemsForm(FlaskForm):
 
 
 class DrawForm(FlaskForm):
+    # The bank whose categories `category_id` offers, and the banks one may switch to.
+    draw_bank = None
+    banks: tuple = ()
+
     category_id = SelectField(_l("分类"), coerce=int_or_none, validators=[DataRequired()])
     difficulty = SelectField(
         _l("难度"),

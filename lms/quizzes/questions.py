@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from lms.text import text_problem
+
 
 class QuestionType(enum.StrEnum):
     SINGLE = "single"
@@ -34,6 +36,18 @@ CHOICE_TYPES = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FA
 BLANK = re.compile(r"_{3,}")
 MAX_OPTIONS = 8
 LETTERS = "ABCDEFGH"
+# Limits shared by the question form, the file imports and the shipped banks.
+MAX_STEM = 2000
+MAX_OPTION = 500
+MAX_ANSWER = 200
+MAX_EXPLANATION = 2000
+MAX_SOURCE = 255
+MAX_TAGS = 20
+MAX_TAG = 32
+MAX_REF = 64
+MAX_CATEGORY_DEPTH = 8
+MAX_CATEGORY_NAME = 64
+MAX_CATEGORY_PATH = 200
 
 
 @dataclass
@@ -60,12 +74,27 @@ def validate_question(q: QuestionData) -> list[str]:
     problems: list[str] = []
     if not q.stem.strip():
         problems.append(_("题干不能为空。"))
-    if len(q.stem) > 2000:
-        problems.append(_("题干太长（最多 2000 字）。"))
     if q.difficulty not in (1, 2, 3):
         problems.append(_("难度须为 1、2 或 3。"))
-    if len(q.ref) > 64:
-        problems.append(_("题目编号太长（最多 64 个字符）。"))
+    if len(q.tags) > MAX_TAGS:
+        problems.append(_("标签太多（最多 %(n)d 个）。", n=MAX_TAGS))
+    texts = [
+        (_("题干"), q.stem, MAX_STEM, True),
+        *((_("选项"), option, MAX_OPTION, False) for option in q.options),
+        *((_("填空答案"), a, MAX_ANSWER, False) for accepted in q.blanks for a in accepted),
+        (_("解析"), q.explanation, MAX_EXPLANATION, True),
+        (_("出处"), q.source, MAX_SOURCE, False),
+        *((_("标签"), tag, MAX_TAG, False) for tag in q.tags),
+        (_("编号"), q.ref, MAX_REF, False),
+    ]
+    # One message per kind of field: a file of 200 bad tags needs saying once.
+    said: set[str] = set()
+    for label, text, limit, multiline in texts:
+        problem = text_problem(label, text, limit, multiline)
+        if problem and label not in said:
+            said.add(label)
+            problems.append(problem)
+    problems.extend(category_problems(q.category))
     if q.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
         options = [o.strip() for o in q.options]
         if not 2 <= len(options) <= MAX_OPTIONS:
@@ -101,6 +130,24 @@ def validate_question(q: QuestionData) -> list[str]:
         elif any(not a.strip() for accepted in q.blanks for a in accepted):
             problems.append(_("填空题的可接受答案不能为空白。"))
     return problems
+
+
+def category_parts(path: str) -> list[str]:
+    """The names of a category path "a / b/c", trimmed, empty ones dropped."""
+    return [part.strip() for part in path.split("/") if part.strip()]
+
+
+def category_problems(path: str) -> list[str]:
+    """What is wrong with a category path: too deep, a name too long, hidden characters."""
+    parts = category_parts(path)
+    if len(parts) > MAX_CATEGORY_DEPTH:
+        return [_("分类层级太多（最多 %(n)d 级）。", n=MAX_CATEGORY_DEPTH)]
+    if len(path) > MAX_CATEGORY_PATH:
+        return [_("分类路径太长（最多 %(n)d 个字符）。", n=MAX_CATEGORY_PATH)]
+    for part in parts:
+        if problem := text_problem(_("分类名称"), part, MAX_CATEGORY_NAME):
+            return [problem]
+    return []
 
 
 def normalise_text(text: str) -> str:

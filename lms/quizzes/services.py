@@ -25,7 +25,7 @@ from lms.quizzes.models import (
     QuizItem,
     QuizStatus,
 )
-from lms.quizzes.questions import QuestionData
+from lms.quizzes.questions import QuestionData, category_parts
 
 # --- access ----------------------------------------------------------------------------------
 
@@ -85,8 +85,7 @@ def update_bank(bank: QuestionBank, name: str, description: str, author_ids: lis
 def category_by_path(bank: QuestionBank, path: str) -> QuestionCategory | None:
     """The category at `path` ("a/b/c"), created with its parents when missing; None for ""."""
     parent: QuestionCategory | None = None
-    for name in [part.strip() for part in path.split("/") if part.strip()]:
-        name = name[:64]
+    for name in category_parts(path):
         same_parent = (
             QuestionCategory.parent_id == parent.id
             if parent is not None

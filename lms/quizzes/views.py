@@ -28,7 +28,7 @@ from lms.clock import local_zone
 from lms.database import utcnow
 from lms.excel import attachment_headers, xlsx_response
 from lms.extensions import db
-from lms.forms import bounded_int, choices
+from lms.forms import bounded_int, choices, int_or_none
 from lms.org.forms import ConfirmForm
 from lms.quizzes import attempts, formats, services, stats
 from lms.quizzes.forms import BankForm, DrawForm, ImportForm, ItemsForm, QuestionForm, QuizForm
@@ -427,8 +427,18 @@ def _items_forms(quiz: Quiz) -> tuple[ItemsForm, DrawForm]:
     items_form = ItemsForm(prefix="items")
     items_form.bank_id.choices = choices((b.id, b.name) for b in banks)
     draw_form = DrawForm(prefix="draw")
+    # The draw's select lists one bank's categories, never every bank's: the bank chosen on the
+    # page (?draw_bank=), or on a POST the bank of the category sent.
+    bank_id = request.args.get("draw_bank", type=bounded_int)
+    if request.method == "POST":
+        sent_id = int_or_none(request.form.get(draw_form.category_id.name))
+        sent = db.session.get(QuestionCategory, sent_id) if sent_id is not None else None
+        bank_id = sent.bank_id if sent is not None else None
+    draw_bank = next((b for b in banks if b.id == bank_id), banks[0] if banks else None)
+    draw_form.draw_bank = draw_bank
+    draw_form.banks = banks
     draw_form.category_id.choices = choices(
-        (c.id, f"{b.name} / {c.path}") for b in banks for c in services.categories_of(b)
+        (c.id, c.path) for c in (services.categories_of(draw_bank) if draw_bank else [])
     )
     return items_form, draw_form
 

@@ -1,0 +1,59 @@
+"""One set of rules for text people type or import: forms and importers call the same checks."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+from wtforms.validators import ValidationError
+
+# Control (Cc), format (Cf: bidi overrides, zero-width characters) and lone surrogates (Cs):
+# invisible, they reorder or hide what people read and break searches and comparisons.
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
+_LINE_BREAKS = "\n\r\t"
+EXCERPT_LENGTH = 50
+
+
+def hidden_character(text: str, multiline: bool = False) -> str | None:
+    """The first invisible character of `text` that may not be stored, or None. Line breaks and
+    tabs are allowed in multi-line text."""
+    for ch in text:
+        if multiline and ch in _LINE_BREAKS:
+            continue
+        if unicodedata.category(ch) in _HIDDEN_CATEGORIES:
+            return ch
+    return None
+
+
+def text_problem(label: str, text: str, max_length: int, multiline: bool = False) -> str | None:
+    """Why the text of the field `label` cannot be stored, in the user's language, or None."""
+    if len(text) > max_length:
+        return _("%(field)s太长（最多 %(max)d 个字符）。", field=label, max=max_length)
+    if (ch := hidden_character(text, multiline)) is not None:
+        if ch in _LINE_BREAKS:
+            return _("%(field)s只能写一行（不能有换行符或制表符）。", field=label)
+        return _(
+            "%(field)s含有不允许的不可见字符（U+%(code)04X），请删除后重试。",
+            field=label,
+            code=ord(ch),
+        )
+    return None
+
+
+def excerpt(value: object, length: int = EXCERPT_LENGTH) -> str:
+    """A value quoted back in an error message, cut short: a file may hold a megabyte in a cell."""
+    text = str(value)
+    return text if len(text) <= length else text[:length] + "…"
+
+
+class Checked:
+    """Field validator from a plain check (text → problem or None), so that a form refuses
+    exactly what the importers refuse with the same function: `Checked(name_problem)`."""
+
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        self.check = check
+
+    def __call__(self, form, field) -> None:
+        if problem := self.check(field.data or ""):
+            raise ValidationError(problem)
