@@ -468,3 +468,31 @@ def test_no_page_is_wider_than_a_phone(browser, demo, crawled, language):
                 failing.append(f"{role} {url}: {measured['scroll']} px wide; {measured['wider']}")
         context.close()
     assert not failing, "\n".join(failing)
+
+
+# --- at a desktop's width -----------------------------------------------------------------------
+
+TEXT_LINES = """(selector) => {
+    const range = document.createRange();
+    range.selectNodeContents(document.querySelector(selector));
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_menu_and_search_buttons_do_not_wrap_at_1280px(browser, demo, language):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=language)
+    page = context.new_page()
+    _browser_login(page, demo["url"], "organizer")
+    assert page.locator("nav.navbar").bounding_box()["height"] < 80  # one row, or collapsed
+    for path in ["/members/", "/courses/"]:
+        page.goto(demo["url"] + path)
+        assert page.evaluate(TEXT_LINES, "main form[method=get] button") == 1, path
+    context.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=language)
+    page = context.new_page()
+    _browser_login(page, demo["url"], "admin")
+    page.goto(demo["url"] + "/admin/users")
+    assert page.locator("nav.navbar").bounding_box()["height"] < 80
+    assert page.evaluate(TEXT_LINES, "main form[method=get] button") == 1
+    context.close()
