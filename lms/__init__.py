@@ -180,6 +180,34 @@ def _template_globals(app: Flask) -> None:
     app.jinja_env.filters["nl2br"] = _nl2br
     app.jinja_env.filters["blank_parts"] = lambda stem: _interleave(BLANK.split(stem))
     app.jinja_env.filters["option_labels"] = option_labels
+    app.jinja_env.filters["file_size"] = file_size
+    app.jinja_env.filters["locale_list"] = locale_list
+
+
+FILE_SIZE_UNITS = ["digital-kilobyte", "digital-megabyte", "digital-gigabyte"]
+
+
+def file_size(size: int) -> str:
+    """A file size in the user's language: "602字节" / "602 bytes", then "1.2 MB" (1024-based)."""
+    from babel.units import format_unit
+    from flask_babel import get_locale
+
+    if size < 1024:
+        return format_unit(size, "digital-byte", length="long", locale=get_locale())
+    value = float(size)
+    for unit in FILE_SIZE_UNITS:
+        value /= 1024
+        if value < 1024 or unit == FILE_SIZE_UNITS[-1]:
+            break
+    return format_unit(value, unit, length="short", format="#,##0.#", locale=get_locale())
+
+
+def locale_list(items) -> str:
+    """Items joined as the user's language joins a list: "甲、乙和丙" / "A, B, and C"."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    return format_list([str(item) for item in items], locale=get_locale())
 
 
 def _nl2br(text: str) -> Markup:

@@ -101,3 +101,20 @@ def test_form_errors_follow_the_language(client):
 
 def test_translations_folder_is_inside_the_package():
     assert Path(EN_MO).is_file()
+
+
+def test_file_sizes_and_lists_read_in_the_users_language(app):
+    from flask_babel import refresh
+
+    from lms import file_size, locale_list
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        refresh()  # the test's app context has a language already
+        assert file_size(602) == "602字节"
+        assert file_size(1258291) == "1.2 MB"
+        assert locale_list(["王喆", "张三", "李四"]) == "王喆、张三和李四"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        refresh()
+        assert file_size(602) == "602 bytes"
+        assert file_size(2048) == "2 kB"
+        assert locale_list(["Wang", "Zhang", "Li"]) == "Wang, Zhang, and Li"
