@@ -420,3 +420,28 @@ def test_quiz_list_shows_what_counts_and_only_what_the_member_may_take(client, t
     html = client.get("/quizzes/").get_data(as_text=True)
     assert "计分测验" in html and "100.0" in html
     assert "本期测验" in html and "别期测验" not in html
+
+
+def test_review_shows_each_of_the_trainees_own_choices(client, trainee):
+    """Every question of the review is its own group of inputs, so the browser shows each
+    single-choice and true/false answer checked, not only the last one on the page."""
+    single = make_question(type=QuestionType.SINGLE, correct=[1])
+    true_false = make_question(type=QuestionType.TRUE_FALSE, correct=[0])
+    multiple = make_question(type=QuestionType.MULTIPLE, correct=[0, 2])
+    quiz = make_quiz([single, true_false, multiple], feedback=Feedback.IMMEDIATE)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    given = {1: [2], 2: [1], 3: [0, 1]}
+    for position, choices in given.items():
+        assert _save(client, attempt, position, {"choices": choices}).json["ok"]
+    client.post(f"/quizzes/attempts/{attempt.id}/submit")
+    html = client.get(f"/quizzes/attempts/{attempt.id}/result").get_data(as_text=True)
+    inputs = re.findall(r'<input class="form-check-input[^>]*>', html)
+    names = [re.search(r'name="([^"]+)"', tag).group(1) for tag in inputs]
+    # one name per question: radios of different questions never share a group
+    assert len(set(names)) == 3 and names == sorted(names, key=names.index)
+    checked = {}
+    for name, tag in zip(names, inputs, strict=True):
+        if "checked" in tag:
+            checked.setdefault(name, []).append(int(re.search(r'value="(\d+)"', tag).group(1)))
+    assert list(checked.values()) == list(given.values())
