@@ -445,3 +445,20 @@ def test_review_shows_each_of_the_trainees_own_choices(client, trainee):
         if "checked" in tag:
             checked.setdefault(name, []).append(int(re.search(r'value="(\d+)"', tag).group(1)))
     assert list(checked.values()) == list(given.values())
+
+
+def test_the_saved_mark_shows_the_plants_time_not_utc(client, trainee, questions):
+    from zoneinfo import ZoneInfo
+
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    answer = _save(client, attempt, 1, RIGHT[0]).json
+    saved_at = attempt.questions[0].saved_at
+    local = saved_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M:%S")
+    assert local != saved_at.strftime("%H:%M:%S")  # eight hours apart
+    assert answer["saved_time"] == local
+    page = client.get(f"/quizzes/attempts/{attempt.id}?q=1").get_data(as_text=True)
+    assert f"已保存 {local}" in page
+    script = client.get("/static/quiz.js").get_data(as_text=True)
+    assert "data.saved_time" in script and "toLocaleTimeString" not in script

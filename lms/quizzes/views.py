@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -674,6 +675,8 @@ def autosave(attempt_id: int):
         position=saved.position,
         seq=saved.seq,
         saved_at=saved.saved_at.isoformat() if saved.saved_at else None,
+        # The plant's wall clock, not the browser's: a phone set to UTC still shows local time.
+        saved_time=format_time(saved.saved_at, "HH:mm:ss") if saved.saved_at else None,
     )
 
 

@@ -41,8 +41,8 @@
     }).then(function (result) {
       if (result.r.ok && result.data.ok) {
         if (mySeq === seq) {
-          var time = new Date().toLocaleTimeString();
-          say(form.dataset.msgSaved.replace("%(time)s", time));
+          // The server formats the time in the plant's zone; the browser's zone may differ.
+          say(form.dataset.msgSaved.replace("%(time)s", result.data.saved_time || ""));
           markAnswered(response !== null);
         }
       } else if (result.r.status >= 500 || result.r.status === 429) {
