@@ -462,3 +462,29 @@ def test_the_saved_mark_shows_the_plants_time_not_utc(client, trainee, questions
     assert f"已保存 {local}" in page
     script = client.get("/static/quiz.js").get_data(as_text=True)
     assert "data.saved_time" in script and "toLocaleTimeString" not in script
+
+
+def test_the_submit_panel_counts_what_is_unanswered_and_the_script_keeps_it_true(
+    client, trainee, questions
+):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    for position, data in ((1, {"choice": "1"}), (3, {"choice": "0"})):
+        client.post(f"/quizzes/attempts/{attempt.id}/q/{position}", data={**data, "go": "4"})
+    # the navigation to the last question saved the answer on screen before counting
+    landing = client.post(
+        f"/quizzes/attempts/{attempt.id}/q/2", data={"choice": ["0", "2"], "go": "4"}
+    )
+    page = client.get(landing.location).get_data(as_text=True)
+    assert "还有 1 题未作答。" in page
+    flags = re.findall(r'data-position="(\d+)" data-answered="([01])"', page)
+    assert flags == [("1", "1"), ("2", "1"), ("3", "1"), ("4", "0")]
+    # what the script counts from, and the wording it fills in
+    assert 'data-msg-some="还有 %(n)d 题未作答。"' in page
+    assert 'data-msg-none="所有题目都已作答。"' in page
+    script = client.get("/static/quiz.js").get_data(as_text=True)
+    assert "countUnanswered()" in script and "[data-answered='0']" in script
+    client.post(f"/quizzes/attempts/{attempt.id}/q/4", data={"blank": "共产主义", "go": "submit"})
+    page = client.get(f"/quizzes/attempts/{attempt.id}?q=4&confirm=1").get_data(as_text=True)
+    assert '"所有题目都已作答。">所有题目都已作答。</span>' in page

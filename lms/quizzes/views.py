@@ -596,6 +596,8 @@ def take(attempt_id: int):
         now=utcnow(),
         confirm=ConfirmForm(),
         types=QUESTION_TYPE_LABELS,
+        # the message with its placeholder, for the script to count live as answers are saved
+        unanswered_message=_("还有 %(n)d 题未作答。"),
     )
 
 

@@ -27,6 +27,15 @@
   function markAnswered(answered) {
     var button = form.querySelector(".question-palette [data-position='" + position + "']");
     if (button) { button.dataset.answered = answered ? "1" : "0"; }
+    countUnanswered();
+  }
+
+  // The submit panel's count follows every save, not only the page as it was rendered.
+  function countUnanswered() {
+    var note = document.getElementById("unanswered");
+    if (!note) { return; }
+    var left = form.querySelectorAll(".question-palette [data-answered='0']").length;
+    note.textContent = left ? note.dataset.msgSome.replace("%(n)d", left) : note.dataset.msgNone;
   }
 
   function send(mySeq, response, tries) {
