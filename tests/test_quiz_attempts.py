@@ -488,3 +488,17 @@ def test_the_submit_panel_counts_what_is_unanswered_and_the_script_keeps_it_true
     client.post(f"/quizzes/attempts/{attempt.id}/q/4", data={"blank": "共产主义", "go": "submit"})
     page = client.get(f"/quizzes/attempts/{attempt.id}?q=4&confirm=1").get_data(as_text=True)
     assert '"所有题目都已作答。">所有题目都已作答。</span>' in page
+
+
+def test_a_deeply_nested_autosave_body_is_refused_and_changes_nothing(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    body = '{"position": 1, "response": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json["message"] == "答案的格式不正确。"
+    db.session.expire_all()
+    assert all(item.response is None and item.saved_seq == 0 for item in attempt.questions)

@@ -653,7 +653,10 @@ def autosave(attempt_id: int):
     loaded, checked and locked by the service in one statement (the busiest request)."""
     if current_user.member_id is None:
         abort(403)
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not an answer either
+        payload = None
     try:
         if not isinstance(payload, dict) or not isinstance(payload.get("position"), int):
             attempts.check_owner(attempt_id, current_user.member_id)  # a stranger learns nothing
