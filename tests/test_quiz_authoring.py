@@ -275,3 +275,30 @@ def test_a_bank_of_more_than_one_page_keeps_its_id_in_the_pager(client, page):
     assert response.status_code == 200
     other = 2 if page == 1 else 1
     assert f"/quizzes/banks/{bank.id}?page={other}" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes"),
+    [("0001-01-01T00:00", ""), ("", "9999-12-31T23:59"), ("0001-01-01T00:00", "9999-12-31T23:59")],
+)
+def test_a_quiz_window_at_the_ends_of_the_calendar_is_refused_clearly(client, opens, closes):
+    quiz = make_quiz([make_question()])
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(
+        f"/quizzes/{quiz.id}/edit",
+        data={
+            "title": "边界测验",
+            "home": f"course:{quiz.course_id}",
+            "time_limit_minutes": "30",
+            "opens_at": opens,
+            "closes_at": closes,
+            "max_attempts": "1",
+            "pass_mark": "80",
+            "counting": "highest",
+            "feedback": "immediate",
+        },
+    )
+    assert response.status_code == 200
+    assert "时间须在 2000 年至 2100 年之间。" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert quiz.title != "边界测验" and quiz.opens_at is None and quiz.closes_at is None
