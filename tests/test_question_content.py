@@ -85,3 +85,34 @@ def test_a_bad_bank_file_names_file_question_and_reason(tmp_path: Path, body, re
         load_questions(tmp_path)
     assert "bad.yaml" in str(error.value) and reason in str(error.value)
     assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0  # not even good.yaml
+
+
+def _shipped_questions() -> dict:
+    return {
+        q.ref: q
+        for path in sorted((shipped("content") / "questions").glob("*.yaml"))
+        for q in read_bank_file(path).questions
+    }
+
+
+def test_discipline_questions_cite_the_article_that_lists_the_five_kinds():
+    questions = _shipped_questions()
+    for ref in ("ZC-036", "ZC-037", "ZC-038"):
+        q = questions[ref]
+        assert "第四十一条" in q.source and "第四十二条" not in q.source, ref
+        assert "第四十二条" not in q.explanation, ref
+    assert "对党员的纪律处分有五种" in questions["ZC-036"].explanation
+
+
+def test_regulation_questions_use_the_2023_wording():
+    questions = _shipped_questions()
+    jl7, jl8, jl12, zc34 = (questions[r] for r in ("JL-007", "JL-008", "JL-012", "ZC-034"))
+    assert "上一级党的委员会在查明核实后" in jl7.stem and "第九条" in jl7.source
+    assert "不得在党内提拔职务或者进一步使用" in jl8.stem and "第十条" in jl8.source
+    assert "受到严重警告处分一年半内" in jl8.explanation and "提升职务" not in jl8.explanation
+    # extension of probation (one year, not yet fit to be restored) is not expulsion
+    assert "延长一年留党察看期限" in jl12.explanation and "应当开除党籍" in jl12.explanation
+    whole = "发挥领导作用，把方向、管大局、保落实，依照规定讨论和决定企业重大事项"
+    assert whole in zc34.explanation and "第三十三条" in zc34.explanation
+    assert "第三十三条" in zc34.source
+    assert zc34.options[zc34.correct[0]] == "管大局" and "保落实" in zc34.stem

@@ -420,3 +420,85 @@ def test_quiz_list_shows_what_counts_and_only_what_the_member_may_take(client, t
     html = client.get("/quizzes/").get_data(as_text=True)
     assert "计分测验" in html and "100.0" in html
     assert "本期测验" in html and "别期测验" not in html
+
+
+def test_review_shows_each_of_the_trainees_own_choices(client, trainee):
+    """Every question of the review is its own group of inputs, so the browser shows each
+    single-choice and true/false answer checked, not only the last one on the page."""
+    single = make_question(type=QuestionType.SINGLE, correct=[1])
+    true_false = make_question(type=QuestionType.TRUE_FALSE, correct=[0])
+    multiple = make_question(type=QuestionType.MULTIPLE, correct=[0, 2])
+    quiz = make_quiz([single, true_false, multiple], feedback=Feedback.IMMEDIATE)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    given = {1: [2], 2: [1], 3: [0, 1]}
+    for position, choices in given.items():
+        assert _save(client, attempt, position, {"choices": choices}).json["ok"]
+    client.post(f"/quizzes/attempts/{attempt.id}/submit")
+    html = client.get(f"/quizzes/attempts/{attempt.id}/result").get_data(as_text=True)
+    inputs = re.findall(r'<input class="form-check-input[^>]*>', html)
+    names = [re.search(r'name="([^"]+)"', tag).group(1) for tag in inputs]
+    # one name per question: radios of different questions never share a group
+    assert len(set(names)) == 3 and names == sorted(names, key=names.index)
+    checked = {}
+    for name, tag in zip(names, inputs, strict=True):
+        if "checked" in tag:
+            checked.setdefault(name, []).append(int(re.search(r'value="(\d+)"', tag).group(1)))
+    assert list(checked.values()) == list(given.values())
+
+
+def test_the_saved_mark_shows_the_plants_time_not_utc(client, trainee, questions):
+    from zoneinfo import ZoneInfo
+
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    answer = _save(client, attempt, 1, RIGHT[0]).json
+    saved_at = attempt.questions[0].saved_at
+    local = saved_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M:%S")
+    assert local != saved_at.strftime("%H:%M:%S")  # eight hours apart
+    assert answer["saved_time"] == local
+    page = client.get(f"/quizzes/attempts/{attempt.id}?q=1").get_data(as_text=True)
+    assert f"已保存 {local}" in page
+    script = client.get("/static/quiz.js").get_data(as_text=True)
+    assert "data.saved_time" in script and "toLocaleTimeString" not in script
+
+
+def test_the_submit_panel_counts_what_is_unanswered_and_the_script_keeps_it_true(
+    client, trainee, questions
+):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    for position, data in ((1, {"choice": "1"}), (3, {"choice": "0"})):
+        client.post(f"/quizzes/attempts/{attempt.id}/q/{position}", data={**data, "go": "4"})
+    # the navigation to the last question saved the answer on screen before counting
+    landing = client.post(
+        f"/quizzes/attempts/{attempt.id}/q/2", data={"choice": ["0", "2"], "go": "4"}
+    )
+    page = client.get(landing.location).get_data(as_text=True)
+    assert "还有 1 题未作答。" in page
+    flags = re.findall(r'data-position="(\d+)" data-answered="([01])"', page)
+    assert flags == [("1", "1"), ("2", "1"), ("3", "1"), ("4", "0")]
+    # what the script counts from, and the wording it fills in
+    assert 'data-msg-some="还有 %(n)d 题未作答。"' in page
+    assert 'data-msg-none="所有题目都已作答。"' in page
+    script = client.get("/static/quiz.js").get_data(as_text=True)
+    assert "countUnanswered()" in script and "[data-answered='0']" in script
+    client.post(f"/quizzes/attempts/{attempt.id}/q/4", data={"blank": "共产主义", "go": "submit"})
+    page = client.get(f"/quizzes/attempts/{attempt.id}?q=4&confirm=1").get_data(as_text=True)
+    assert '"所有题目都已作答。">所有题目都已作答。</span>' in page
+
+
+def test_a_deeply_nested_autosave_body_is_refused_and_changes_nothing(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    body = '{"position": 1, "response": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(
+        f"/quizzes/attempts/{attempt.id}/answer", data=body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json["message"] == "答案的格式不正确。"
+    db.session.expire_all()
+    assert all(item.response is None and item.saved_seq == 0 for item in attempt.questions)

@@ -239,7 +239,9 @@ def test_statistics_facility_discrimination_and_options(client):
 
     login(client, make_user(roles={Role.ORGANIZER}))
     html = client.get(f"/quizzes/{quiz.id}/stats").get_data(as_text=True)
-    assert html.count("<rect") == 10 and "50.0%" in html
+    assert html.count("<rect") == 10
+    # the mean and the pass rate read as percentages, in the user's locale
+    assert '<div class="stat">75.0%</div>' in html and '<div class="stat">50.0%</div>' in html
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(f"/quizzes/{quiz.id}/stats.xlsx").data))
     assert workbook.sheetnames == ["成绩", "题目分析"]
     assert workbook["成绩"].max_row == 5
@@ -331,3 +333,30 @@ def test_the_draw_select_lists_one_banks_categories(client):
     assert response.status_code == 302
     db.session.refresh(quiz)
     assert [(d.bank_id, d.category_id) for d in quiz.draws] == [(second.id, category.id)]
+
+
+@pytest.mark.parametrize(
+    ("opens", "closes"),
+    [("0001-01-01T00:00", ""), ("", "9999-12-31T23:59"), ("0001-01-01T00:00", "9999-12-31T23:59")],
+)
+def test_a_quiz_window_at_the_ends_of_the_calendar_is_refused_clearly(client, opens, closes):
+    quiz = make_quiz([make_question()])
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(
+        f"/quizzes/{quiz.id}/edit",
+        data={
+            "title": "边界测验",
+            "home": f"course:{quiz.course_id}",
+            "time_limit_minutes": "30",
+            "opens_at": opens,
+            "closes_at": closes,
+            "max_attempts": "1",
+            "pass_mark": "80",
+            "counting": "highest",
+            "feedback": "immediate",
+        },
+    )
+    assert response.status_code == 200
+    assert "时间须在 2000 年至 2100 年之间。" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert quiz.title != "边界测验" and quiz.opens_at is None and quiz.closes_at is None

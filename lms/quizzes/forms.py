@@ -160,6 +160,9 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("导入"))
 
 
+QUIZ_YEARS = (2000, 2100)
+
+
 class QuizForm(FlaskForm):
     title = StringField(
         _l("测试名称"), validators=[DataRequired(), Length(max=128)], filters=[_strip]
@@ -198,6 +201,15 @@ class QuizForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
+        # Year 1 or 9999 is a typing slip, and would overflow once moved to UTC or extended by
+        # the time limit.
+        for field in (self.opens_at, self.closes_at):
+            if field.data and not QUIZ_YEARS[0] <= field.data.year <= QUIZ_YEARS[1]:
+                first, last = QUIZ_YEARS
+                field.errors.append(
+                    _l("时间须在 %(first)d 年至 %(last)d 年之间。", first=first, last=last)
+                )
+                return False
         if self.opens_at.data and self.closes_at.data and self.closes_at.data <= self.opens_at.data:
             self.closes_at.errors.append(_l("关闭时间须晚于开放时间。"))
             return False

@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -605,6 +606,8 @@ def take(attempt_id: int):
         now=utcnow(),
         confirm=ConfirmForm(),
         types=QUESTION_TYPE_LABELS,
+        # the message with its placeholder, for the script to count live as answers are saved
+        unanswered_message=_("还有 %(n)d 题未作答。"),
     )
 
 
@@ -660,7 +663,10 @@ def autosave(attempt_id: int):
     loaded, checked and locked by the service in one statement (the busiest request)."""
     if current_user.member_id is None:
         abort(403)
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not an answer either
+        payload = None
     try:
         if not isinstance(payload, dict) or not isinstance(payload.get("position"), int):
             attempts.check_owner(attempt_id, current_user.member_id)  # a stranger learns nothing
@@ -684,6 +690,8 @@ def autosave(attempt_id: int):
         position=saved.position,
         seq=saved.seq,
         saved_at=saved.saved_at.isoformat() if saved.saved_at else None,
+        # The plant's wall clock, not the browser's: a phone set to UTC still shows local time.
+        saved_time=format_time(saved.saved_at, "HH:mm:ss") if saved.saved_at else None,
     )
 
 

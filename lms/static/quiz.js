@@ -27,6 +27,15 @@
   function markAnswered(answered) {
     var button = form.querySelector(".question-palette [data-position='" + position + "']");
     if (button) { button.dataset.answered = answered ? "1" : "0"; }
+    countUnanswered();
+  }
+
+  // The submit panel's count follows every save, not only the page as it was rendered.
+  function countUnanswered() {
+    var note = document.getElementById("unanswered");
+    if (!note) { return; }
+    var left = form.querySelectorAll(".question-palette [data-answered='0']").length;
+    note.textContent = left ? note.dataset.msgSome.replace("%(n)d", left) : note.dataset.msgNone;
   }
 
   function send(mySeq, response, tries) {
@@ -41,8 +50,8 @@
     }).then(function (result) {
       if (result.r.ok && result.data.ok) {
         if (mySeq === seq) {
-          var time = new Date().toLocaleTimeString();
-          say(form.dataset.msgSaved.replace("%(time)s", time));
+          // The server formats the time in the plant's zone; the browser's zone may differ.
+          say(form.dataset.msgSaved.replace("%(time)s", result.data.saved_time || ""));
           markAnswered(response !== null);
         }
       } else if (result.r.status >= 500 || result.r.status === 429) {
