@@ -176,10 +176,42 @@ def test_back_to_back_lessons_and_other_rooms_are_fine(client, organizer):
     )
     assert response.status_code == 302
     response = client.post(
-        f"/sessions/{session.id}/lessons/new",
+        f"/sessions/{make_session().id}/lessons/new",
         data=_lesson_form(make_course(), start="09:00", end="11:00", room="第二教室"),
     )
     assert response.status_code == 302
+
+
+def test_a_sessions_trainees_cannot_be_in_two_lessons_at_once(client, organizer):
+    session = make_session()
+    first = make_lesson(session=session, room="报告厅", start=time(9), end=time(11))
+    response = client.post(
+        f"/sessions/{session.id}/lessons/new",
+        data=_lesson_form(make_course(), start="10:00", end="12:00", room="第二教室"),
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "本期学员在此时段已有课" in html and first.course.title in html
+    assert db.session.scalar(sa.select(sa.func.count(Lesson.id))) == 1
+    # Moving another lesson onto it is refused too.
+    second = make_lesson(session=session, start=time(14), end=time(16))
+    response = client.post(
+        f"/sessions/lessons/{second.id}/edit",
+        data=_lesson_form(second.course, start="08:00", end="09:30"),
+    )
+    assert "本期学员在此时段已有课" in response.get_data(as_text=True)
+    assert second.local_start.time() == time(14)
+
+
+def test_plan_next_refuses_a_timetable_whose_lessons_overlap(client, organizer):
+    source = make_session(start=date(2026, 11, 26))
+    make_lesson(session=source, start=time(9), end=time(11), room="A")
+    make_lesson(session=source, start=time(10), end=time(12), room="B")  # older data
+    response = client.post(
+        f"/sessions/{source.id}/plan-next", data={"title": "新一期", "start_date": "2026-12-17"}
+    )
+    assert "本期学员在此时段已有课" in response.get_data(as_text=True)
+    assert not db.session.scalar(sa.select(TrainingSession).where(TrainingSession.title == "新一期"))
 
 
 def test_lessons_of_cancelled_sessions_do_not_clash(client, organizer):

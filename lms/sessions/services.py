@@ -379,6 +379,10 @@ def lesson_problems(
     )
     if exclude_id is not None:
         overlapping = overlapping.where(Lesson.id != exclude_id)
+    if session.id is not None:
+        # The session's trainees sit in every lesson: they cannot be in two rooms at once.
+        for clash in db.session.scalars(overlapping.where(Lesson.session_id == session.id)):
+            problems.append(_("本期学员在此时段已有课：%(lesson)s。", lesson=_describe(clash)))
     if data.lecturer_id is not None:
         for clash in db.session.scalars(overlapping.where(Lesson.lecturer_id == data.lecturer_id)):
             problems.append(_("该讲师在此时段已有课：%(lesson)s。", lesson=_describe(clash)))
