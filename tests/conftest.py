@@ -150,3 +150,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
     shots = Path(__file__).resolve().parent.parent / "screenshots"
     if shots.is_dir() and any(shots.iterdir()):
         terminalreporter.write_line(f"browser journey screenshots: {shots}")
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token of a form on the page at `url` (for tests run with `csrf_enabled`)."""
+    import re
+
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

@@ -4,11 +4,13 @@ dashboard: scope for branch secretaries and a query count that does not grow wit
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
+from lms.admin.models import AuditLog
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
 from lms.extensions import db
@@ -18,7 +20,7 @@ from lms.reports import services as reports
 from lms.rotation import services
 from lms.rotation.models import Blackout, BlackoutReason, CohortMember
 from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.factories import (
     make_branch,
     make_cycle,
@@ -137,6 +139,55 @@ def test_confirming_calls_and_notifies(client, organizer):
     # Planning again leaves the called alone.
     client.post(f"/rotation/cycles/{cycle.id}/plan")
     assert db.session.scalar(sa.select(sa.func.count(Enrollment.id))) == 3
+
+
+def _xlsx_states(client, cycle) -> list[str]:
+    from openpyxl import load_workbook
+
+    data = client.get(f"/reports/cycles/{cycle.id}/members.xlsx").data
+    sheet = load_workbook(io.BytesIO(data)).active
+    return [row[-1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def test_a_draft_plan_is_not_planned_until_confirmed_and_can_be_discarded(
+    client, organizer, csrf_enabled
+):
+    members = [make_member() for _ in range(3)]
+    cycle = make_cycle()
+    make_session(start=date(2030, 3, 1), status=SessionStatus.OPEN)
+    token = csrf_token(client, f"/rotation/cycles/{cycle.id}")
+    client.post(f"/rotation/cycles/{cycle.id}/plan", data={"csrf_token": token})
+    assert len(_cohort_sessions(cycle)) == len(members)
+    # Drafted, not yet planned: the cycle page, the dashboard and the export agree.
+    assert set(services.coverage_states(cycle).values()) == {services.Coverage.UNPLANNED}
+    assert reports.dashboard(cycle, None).counts["planned"] == 0
+    assert "已安排" not in _xlsx_states(client, cycle)
+    html = client.get(f"/rotation/cycles/{cycle.id}").get_data(as_text=True)
+    assert "放弃方案" in html and "data-confirm" in html
+
+    # Discarding needs the CSRF token and the organizer role.
+    assert client.post(f"/rotation/cycles/{cycle.id}/discard").status_code == 400
+    trainee = make_user(roles={Role.TRAINEE}, member=make_member())
+    login(client, trainee)
+    forbidden = client.post(f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token})
+    assert forbidden.status_code == 403 and _cohort_sessions(cycle)
+    login(client, organizer)
+    token = csrf_token(client, f"/rotation/cycles/{cycle.id}")
+    response = client.post(
+        f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "已放弃未确认的方案" in response.get_data(as_text=True)
+    assert _cohort_sessions(cycle) == {} and cycle.plan_notes == {}
+    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "cycle.plan_discarded"))
+    assert audit is not None and audit.actor_id == organizer.id
+
+    # Confirmed cohorts count as planned, and discarding leaves them alone.
+    client.post(f"/rotation/cycles/{cycle.id}/plan", data={"csrf_token": token})
+    client.post(f"/rotation/cycles/{cycle.id}/confirm", data={"csrf_token": token})
+    assert set(services.coverage_states(cycle).values()) == {services.Coverage.PLANNED}
+    assert set(_xlsx_states(client, cycle)) == {"已安排"}
+    client.post(f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token})
+    assert reports.dashboard(cycle, None).counts["planned"] == len(members) + 1  # + the trainee
 
 
 def test_completing_a_session_marks_completed_and_absent(client, organizer):

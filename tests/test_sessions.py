@@ -211,7 +211,9 @@ def test_plan_next_refuses_a_timetable_whose_lessons_overlap(client, organizer):
         f"/sessions/{source.id}/plan-next", data={"title": "新一期", "start_date": "2026-12-17"}
     )
     assert "本期学员在此时段已有课" in response.get_data(as_text=True)
-    assert not db.session.scalar(sa.select(TrainingSession).where(TrainingSession.title == "新一期"))
+    assert not db.session.scalar(
+        sa.select(TrainingSession).where(TrainingSession.title == "新一期")
+    )
 
 
 def test_lessons_of_cancelled_sessions_do_not_clash(client, organizer):
