@@ -69,6 +69,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
             "JOBS_INLINE": True,  # background jobs run inside the request, in its transaction
+            "SESSIONS_ADVANCE_DAILY": False,  # tests advance statuses when they mean to
         }
     )
     app.test_client_class = IsolatedClient

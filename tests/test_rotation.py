@@ -5,7 +5,7 @@ dashboard: scope for branch secretaries and a query count that does not grow wit
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from lms.admin.models import AuditLog
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
+from lms.clock import local_today
 from lms.extensions import db
 from lms.main.models import Notification
 from lms.org.models import Category, Gender, Member
@@ -335,7 +336,30 @@ def test_kept_totals_follow_every_attendance_change(client, organizer, start, en
     client.post(f"/attendance/sessions/{session.id}", data={key: "late"})
     assert services.cycle_hours(cycle, ids) == {member.id: 2}
     board = reports.dashboard(cycle, None)
-    assert board.attendance_rate == 100 and board.hours_bins[0] == ("0–4", 1)
+    assert board.attendance.rate == 100 and board.hours_bins[0] == ("0–4", 1)
     client.post(f"/attendance/sessions/{session.id}", data={key: "absent"})
     assert services.cycle_hours(cycle, ids) == {}
-    assert reports.dashboard(cycle, None).attendance_rate == 0
+    assert reports.dashboard(cycle, None).attendance.rate == 0
+
+
+def test_dashboard_says_attendance_is_unrecorded_rather_than_a_rate(client, organizer):
+    from lms.rotation.enrollment import enroll
+
+    today = local_today()
+    cycle = make_cycle(start=today - timedelta(days=90), end=today + timedelta(days=90))
+    held = make_session(start=today - timedelta(days=30), status=SessionStatus.IN_PROGRESS)
+    forgotten = make_session(start=today - timedelta(days=5), status=SessionStatus.OPEN)
+    member = make_member()
+    for session in (held, forgotten):
+        lesson = make_lesson(session=session)
+        enroll(session, member, cycle_id=None)
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert "出勤率：<strong>未记录</strong>" in html
+    assert "100%" not in html and "0.0%" not in html
+    # One session with attendance: its rate, and the session without any is named, not counted.
+    first = held.lessons[0]
+    client.post(f"/attendance/sessions/{held.id}", data={f"a-{member.id}-{first.id}": "present"})
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert "出勤率：<strong>100.0%</strong>" in html
+    assert "未记录考勤" in html and forgotten.title in html
+    assert lesson.session is forgotten

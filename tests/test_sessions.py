@@ -1,14 +1,14 @@
 """Training sessions and their timetable: creating, clash checks, statuses, planning the next one,
 the day-by-day page and the month calendar."""
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from lms.admin.models import AuditLog
 from lms.auth.models import Role
-from lms.clock import from_local
+from lms.clock import from_local, local_today
 from lms.extensions import db
 from lms.org.models import Category
 from lms.sessions import services
@@ -448,3 +448,41 @@ def test_completion_rule_is_set_per_session(client, organizer):
         },
     )
     assert response.status_code == 200 and session.completion_percent == 80
+
+
+def test_statuses_follow_the_dates(app, client, runner):
+    today = local_today()
+    started = make_session(start=today - timedelta(days=6), status=SessionStatus.OPEN)
+    planned = make_session(start=today, status=SessionStatus.PLANNED)
+    future = make_session(start=today + timedelta(days=3), status=SessionStatus.OPEN)
+    done = make_session(start=today - timedelta(days=40), status=SessionStatus.COMPLETED)
+    cancelled = make_session(start=today - timedelta(days=9), status=SessionStatus.CANCELLED)
+    result = runner.invoke(args=["sessions", "advance"])
+    assert result.exit_code == 0 and "2 sessions now in progress" in result.output
+    assert (started.status, planned.status) == (SessionStatus.IN_PROGRESS,) * 2
+    assert future.status is SessionStatus.OPEN
+    assert (done.status, cancelled.status) == (SessionStatus.COMPLETED, SessionStatus.CANCELLED)
+    audit = db.session.scalar(
+        sa.select(AuditLog).where(
+            AuditLog.action == "session.status", AuditLog.target_id == str(started.id)
+        )
+    )
+    assert audit.details == {"status": ["open", "in_progress"], "by": "dates"}
+    # Completing stays the organizer's act: past its end, the session is due for completion.
+    login(client, make_user(roles={Role.ORGANIZER}))
+    html = client.get(f"/sessions/{started.id}").get_data(as_text=True)
+    assert "进行中" in html and "待结业" in html
+    assert "待结业" not in client.get(f"/sessions/{planned.id}").get_data(as_text=True)
+
+
+def test_the_first_request_of_the_day_advances_statuses(app, client):
+    session = make_session(start=local_today() - timedelta(days=6), status=SessionStatus.OPEN)
+    login(client, make_user(roles={Role.TRAINEE}, member=None))
+    app.config["SESSIONS_ADVANCE_DAILY"] = True
+    app.extensions.pop("sessions_advanced_on", None)
+    try:
+        assert client.get("/sessions/").status_code == 200
+    finally:
+        app.config["SESSIONS_ADVANCE_DAILY"] = False
+    assert session.status is SessionStatus.IN_PROGRESS
+    assert app.extensions["sessions_advanced_on"] == local_today()

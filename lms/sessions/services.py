@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus
-from lms.clock import from_local
+from lms.clock import from_local, local_today
 from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member
@@ -261,6 +261,31 @@ def set_session_status(session: TrainingSession, status: SessionStatus, reason: 
         from lms.rotation.services import close_session  # rotation builds on sessions
 
         close_session(session)
+
+
+def advance_session_statuses(today: date | None = None) -> list[TrainingSession]:
+    """Let statuses follow the dates: a planned or open session whose start date has come is in
+    progress. Completing stays the organizer's act (it marks who missed the session); a session
+    past its end shows as due for completion until then."""
+    today = today or local_today()
+    started = db.session.scalars(
+        sa.select(TrainingSession)
+        .where(
+            TrainingSession.status.in_([SessionStatus.PLANNED, SessionStatus.OPEN]),
+            TrainingSession.start_date <= today,
+        )
+        .order_by(TrainingSession.start_date, TrainingSession.id)
+    ).all()
+    for session in started:
+        record_audit(
+            "session.status",
+            "session",
+            session.id,
+            {"status": [session.status, SessionStatus.IN_PROGRESS], "by": "dates"},
+        )
+        session.status = SessionStatus.IN_PROGRESS
+    db.session.flush()
+    return list(started)
 
 
 _TITLE_PATTERN = re.compile(r"^(\d{4})年第(\d+)期$")
