@@ -363,3 +363,50 @@ def test_dashboard_says_attendance_is_unrecorded_rather_than_a_rate(client, orga
     assert "出勤率：<strong>100.0%</strong>" in html
     assert "未记录考勤" in html and forgotten.title in html
     assert lesson.session is forgotten
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "group=branch&key=99999999999999999999",
+        "group=shift&key=2147483648",
+        "group=department&key=-1",
+        "group=branch&key=%C2%B2",  # a superscript two: a "digit" int() refuses
+    ],
+)
+def test_drill_down_keys_beyond_any_id_are_not_found(client, organizer, query):
+    cycle = make_cycle()
+    assert client.get(f"/reports/cycles/{cycle.id}/members?{query}").status_code == 404
+    assert client.get(f"/reports/cycles/{cycle.id}/members.xlsx?{query}").status_code == 404
+
+
+def test_exports_survive_titles_excel_cannot_take(client, organizer):
+    from openpyxl import load_workbook
+
+    from lms.rotation.enrollment import enroll
+
+    title = "a/b\\c?d*e[f]g:h\x01期次名称非常非常非常非常非常非常非常长"
+    cycle = make_cycle(name=title[:60])
+    member = make_member(name="王\x01五")
+    session = make_session(title="第[1]期:\x02测试", start=date(2026, 6, 1))
+    lesson = make_lesson(session=session)
+    enroll(session, member, cycle_id=cycle.id)
+    client.post(
+        f"/attendance/sessions/{session.id}", data={f"a-{member.id}-{lesson.id}": "present"}
+    )
+    for url in (
+        f"/reports/cycles/{cycle.id}/members.xlsx",
+        f"/reports/cycles/{cycle.id}/hours.xlsx",
+        f"/reports/cycles/{cycle.id}/attendance.xlsx",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        book = load_workbook(io.BytesIO(response.data))
+        name = book.sheetnames[0]
+        assert len(name) <= 31 and not set(name) & set("/\\?*[]:\x01"), name
+        text = [v for row in book.active.iter_rows(values_only=True) for v in row if v]
+        assert "王五" in text and not any("\x01" in str(v) or "\x02" in str(v) for v in text)
+    exported = load_workbook(
+        io.BytesIO(client.get(f"/reports/cycles/{cycle.id}/attendance.xlsx").data)
+    )
+    assert "第[1]期:测试" in [c for row in exported.active.iter_rows(values_only=True) for c in row]

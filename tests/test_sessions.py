@@ -486,3 +486,51 @@ def test_the_first_request_of_the_day_advances_statuses(app, client):
         app.config["SESSIONS_ADVANCE_DAILY"] = False
     assert session.status is SessionStatus.IN_PROGRESS
     assert app.extensions["sessions_advanced_on"] == local_today()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"start_date": "9999-12-31"},
+        {"start_date": "0001-01-01"},
+        {"start_date": "2026-11-26", "end_date": "9999-12-31"},
+        {"start_date": "2026-11-26", "enrolment_deadline": "0001-01-01"},
+    ],
+    ids=["start-9999", "start-year-1", "end-9999", "deadline-year-1"],
+)
+def test_session_dates_at_the_ends_of_the_calendar_are_refused(client, organizer, fields):
+    response = client.post(
+        "/sessions/new", data={"title": "边界期", "capacity": "60", "venue": "", **fields}
+    )
+    assert response.status_code == 200
+    assert "日期须在 2000 年至 2100 年之间" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 0
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_lesson_days_at_the_ends_of_the_calendar_are_refused(client, organizer, day):
+    session = make_session()
+    response = client.post(
+        f"/sessions/{session.id}/lessons/new",
+        data=_lesson_form(make_course(), day=day, start="00:30", end="23:30"),
+    )
+    assert response.status_code == 200
+    assert "日期须在 2000 年至 2100 年之间" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Lesson.id))) == 0
+
+
+@pytest.mark.parametrize("start", [date(1, 1, 1), date(9999, 12, 30)], ids=["year-1", "year-9999"])
+def test_sessions_at_the_ends_of_the_calendar_plan_next_and_export(client, organizer, start):
+    source = make_session(title="边界期", start=start, days=2)
+    make_lesson(session=source, day=start + timedelta(days=1), start=time(9), end=time(11))
+    form = client.get(f"/sessions/{source.id}/plan-next")
+    assert form.status_code == 200
+    response = client.post(
+        f"/sessions/{source.id}/plan-next", data={"title": "新一期", "start_date": "9999-12-31"}
+    )
+    assert response.status_code == 200
+    assert "日期须在 2000 年至 2100 年之间" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 1
+    ics = client.get(f"/sessions/{source.id}/timetable.ics")
+    assert ics.status_code == 200 and b"BEGIN:VEVENT" in ics.data
+    assert f"DTSTART;TZID=Asia/Shanghai:{start.year:04d}".encode() in ics.data

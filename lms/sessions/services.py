@@ -19,6 +19,7 @@ from lms.catalog.models import Course, CourseStatus
 from lms.clock import from_local, local_today
 from lms.database import utcnow
 from lms.extensions import db
+from lms.forms import FIRST_SCHEDULE_DATE, LAST_SCHEDULE_DATE
 from lms.org.models import Category, Member
 from lms.sessions.models import (
     NEXT_STATUSES,
@@ -301,7 +302,10 @@ def suggest_next_title(previous: TrainingSession, start: date) -> str:
     return f"{start.year}年第{number}期"
 
 
-def same_day_next_month(day: date) -> date:
+def same_day_next_month(day: date) -> date | None:
+    """The same day a month later; None where that leaves the dates a timetable may use."""
+    if not FIRST_SCHEDULE_DATE <= day < date(LAST_SCHEDULE_DATE.year, 12, 1):
+        return None
     year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 

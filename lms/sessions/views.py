@@ -190,7 +190,8 @@ def plan_next(session_id: int):
     form = PlanNextForm()
     if request.method == "GET":
         form.start_date.data = services.same_day_next_month(source.start_date)
-        form.title.data = services.suggest_next_title(source, form.start_date.data)
+        if form.start_date.data is not None:
+            form.title.data = services.suggest_next_title(source, form.start_date.data)
     problems: list[str] = []
     if form.validate_on_submit():
         if services.title_taken(form.title.data):
