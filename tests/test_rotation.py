@@ -410,3 +410,23 @@ def test_exports_survive_titles_excel_cannot_take(client, organizer):
         io.BytesIO(client.get(f"/reports/cycles/{cycle.id}/attendance.xlsx").data)
     )
     assert "第[1]期:测试" in [c for row in exported.active.iter_rows(values_only=True) for c in row]
+
+
+def test_dashboard_charts_and_tables_are_readable_on_a_phone(client, organizer):
+    import re
+
+    from lms.charts import columns, stacked_bars
+
+    # Shown at most 36rem wide and about 340 px on a 375 px phone: text must stay ≥ 11 px there.
+    for svg in (
+        stacked_bars([("发电一部第一党支部（很长的名称）", [1, 2, 3])], ["甲", "乙", "丙"], "t"),
+        columns([(str(n), n) for n in range(8)], "t"),
+    ):
+        width = float(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
+        sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)"', svg)]
+        assert sizes and min(sizes) * 340 / width >= 11, (width, sizes)
+    cycle = make_cycle()
+    make_member()
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert '<tr class="text-nowrap">' in html and 'class="tap-target"' in html
+    assert "…" in stacked_bars([("发电一部第一党支部很长的名称", [1])], ["甲"], "t")
