@@ -102,10 +102,8 @@ def confirm_enrollment(enrollment_id: int):
 def request_leave(enrollment_id: int):
     item = load(Enrollment, enrollment_id, _own_enrollment)
     form = LeaveForm()
-    if (refusal := enrollment.leave_refusal(item)) is not None:
-        flash(refusal, "warning")
-        return redirect(url_for("main.my_timetable"))
-    if form.validate_on_submit():
+    refusal = enrollment.leave_refusal(item)
+    if refusal is None and form.validate_on_submit():
         try:
             enrollment.request_leave(item, form.reason.data)
         except enrollment.EnrollmentError as exc:
@@ -114,7 +112,7 @@ def request_leave(enrollment_id: int):
             db.session.commit()
             flash(_("请假申请已提交，等待组织者审批。"), "success")
             return redirect(url_for("main.my_timetable"))
-    return render_template("me/leave.html", item=item, form=form)
+    return render_template("me/leave.html", item=item, form=form, refusal=refusal)
 
 
 @bp.route("/me/hours")
