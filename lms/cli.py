@@ -162,6 +162,24 @@ def quizzes_import(bank: str, file: Path, kind: str | None) -> None:
     click.echo(f"{summary.created} new, {summary.updated} updated, {summary.unchanged} unchanged")
 
 
+@click.group("sessions", help="Training sessions.")
+def sessions_group() -> None:
+    pass
+
+
+@sessions_group.command(
+    "advance", help="Mark sessions whose start date has come as in progress (run it daily)."
+)
+@with_appcontext
+def sessions_advance() -> None:
+    from lms.extensions import db
+    from lms.sessions.services import advance_session_statuses
+
+    started = advance_session_statuses()
+    db.session.commit()
+    click.echo(f"{len(started)} sessions now in progress")
+
+
 @click.group("certificates", help="Completion certificates.")
 def certificates_group() -> None:
     pass
@@ -228,6 +246,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(members_group)
     app.cli.add_command(quizzes_group)
+    app.cli.add_command(sessions_group)
     app.cli.add_command(certificates_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

@@ -75,6 +75,9 @@ def load_config(instance_path: Path) -> dict:
         "CERT_SIGNATORY": os.environ.get("LMS_CERT_SIGNATORY", "党校校长"),
         "PUBLIC_URL": os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:5000"),
         "JOBS_INLINE": _flag("LMS_JOBS_INLINE"),
+        # Move sessions whose start date has come to "in progress" on a process's first request
+        # of the day (also `lms sessions advance`, for cron).
+        "SESSIONS_ADVANCE_DAILY": _flag("LMS_SESSIONS_ADVANCE_DAILY", default=True),
         "PRODUCTION": os.environ.get("LMS_ENV", "").strip().lower() == "production",
         "LOG_JSON": _flag("LMS_LOG_JSON")
         or os.environ.get("LMS_ENV", "").strip().lower() == "production",

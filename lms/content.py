@@ -175,7 +175,11 @@ def _course_from_file(path: Path, themes: dict[str, int]) -> dict:
         hours = Decimal(str(meta.get("hours")))
     except InvalidOperation:
         raise fail("hours", f"not a number: {meta.get('hours')!r}") from None
-    if not (Decimal("0.5") <= hours <= 100) or hours != hours.quantize(Decimal("0.1")):
+    if (
+        not hours.is_finite()
+        or not (Decimal("0.5") <= hours <= 100)
+        or hours != hours.quantize(Decimal("0.1"))
+    ):
         raise fail("hours", "between 0.5 and 100, at most one decimal")
     raw_categories = meta.get("categories") or []
     if not isinstance(raw_categories, list):

@@ -4,6 +4,7 @@ every import uses."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
@@ -13,6 +14,7 @@ from flask import Response
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -20,7 +22,23 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 _FORMULA_START = ("=", "+", "-", "@")
 
 
+_SHEET_TITLE_FORBIDDEN = re.compile(r"[\\/?*\[\]:]")
+
+
+def sheet_title(title: str) -> str:
+    """A name Excel accepts for a sheet: none of / \\ ? * [ ] :, no control characters, no
+    leading or trailing apostrophe, at most 31 characters, never empty."""
+    cleaned = _SHEET_TITLE_FORBIDDEN.sub("_", ILLEGAL_CHARACTERS_RE.sub("", title))
+    return cleaned.strip("' ")[:31].strip("' ") or "Sheet"
+
+
+def cell_text(value: object) -> object:
+    """A value as a cell can hold it: text loses the control characters XML cannot carry."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _cell(sheet: WriteOnlyWorksheet, value: object, bold: bool = False) -> WriteOnlyCell:
+    value = cell_text(value)
     cell = WriteOnlyCell(sheet, value=value)
     # A text that looks like a formula stays text: no formula injection through a name.
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -36,7 +54,7 @@ def build_workbook(
     """Write sheets of (title, header, rows) with a streaming workbook and return the bytes."""
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
-        sheet = workbook.create_sheet(title=title[:31])
+        sheet = workbook.create_sheet(title=sheet_title(title))
         sheet.append([_cell(sheet, name, bold=True) for name in header])
         for row in rows:
             sheet.append([_cell(sheet, value) for value in row])

@@ -1,13 +1,18 @@
 """Form helpers shared by the features."""
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectMultipleField, widgets
+from wtforms import DecimalField, SelectChoice, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
 MAX_ID = 2**31 - 1  # the largest id the database's integer columns hold
+# Dates a timetable may use: far enough either way for any real plan, and far from the ends of
+# the calendar, where "the next day" or a time zone's offset no longer exists.
+FIRST_SCHEDULE_DATE, LAST_SCHEDULE_DATE = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class NotBefore:
@@ -54,3 +59,30 @@ class CheckboxesField(SelectMultipleField):
         known = {str(choice.value) for choice in self.choices}
         if any(str(value) not in known for value in self.data or []):
             raise ValidationError(_l("所选项无效。"))
+
+
+class SchedulableDate:
+    """Field validator: a date between 2000 and 2100 (see FIRST/LAST_SCHEDULE_DATE)."""
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        if field.data is not None and not FIRST_SCHEDULE_DATE <= field.data <= LAST_SCHEDULE_DATE:
+            raise ValidationError(_l("日期须在 2000 年至 2100 年之间。"))
+
+
+class HoursField(DecimalField):
+    """学时, stored with one decimal: a finite number with at most one decimal, refused clearly
+    otherwise (NaN, Infinity, 1e27, 1.25) before any range check sees it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, places=1, **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        if self.data is None:
+            return
+        if not self.data.is_finite() or self.data.adjusted() > 6:
+            self.data = None
+            raise ValueError(_l("请输入有效的数字。"))
+        if self.data != self.data.quantize(Decimal("0.1")):  # safe: at most 7 integer digits
+            self.data = None
+            raise ValueError(_l("学时最多保留一位小数。"))

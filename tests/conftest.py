@@ -69,6 +69,7 @@ def app(database_url, tmp_path_factory) -> Iterator[Flask]:
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_STORAGE_URI": "memory://",
             "JOBS_INLINE": True,  # background jobs run inside the request, in its transaction
+            "SESSIONS_ADVANCE_DAILY": False,  # tests advance statuses when they mean to
         }
     )
     app.test_client_class = IsolatedClient
@@ -150,3 +151,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
     shots = Path(__file__).resolve().parent.parent / "screenshots"
     if shots.is_dir() and any(shots.iterdir()):
         terminalreporter.write_line(f"browser journey screenshots: {shots}")
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """The CSRF token of a form on the page at `url` (for tests run with `csrf_enabled`)."""
+    import re
+
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

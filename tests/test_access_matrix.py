@@ -698,6 +698,12 @@ CASES = [
         lambda w: f"/rotation/cycles/{w.cycle.id}/confirm",
         ORGANIZER_POST,
     ),
+    Case(
+        "rotation.discard_plan",
+        "POST",
+        lambda w: f"/rotation/cycles/{w.cycle.id}/discard",
+        ORGANIZER_POST,
+    ),
     Case("rotation.blackouts", "GET", lambda w: "/rotation/blackouts", ORGANIZER_ONLY),
     Case(
         "rotation.delete_blackout",

@@ -366,3 +366,23 @@ def test_targets_are_settings(client):
     bad = client.post("/attendance/targets", data={**data, "cat-member": "-1", "secretary": "60"})
     assert "0 到 500" in bad.get_data(as_text=True)
     assert services.hours_targets()["categories"]["member"] == 40
+
+
+@pytest.mark.parametrize("hours", ["1e27", "Infinity", "sNaN", "NaN", "-3", "2.25"])
+def test_credited_hours_must_be_a_plain_number(client, trainee, hours):
+    from lms.attendance.models import HoursCredit
+
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(
+        "/attendance/hours",
+        data={
+            "staff_no": trainee.member.staff_no,
+            "hours": hours,
+            "reason": "参加上级党校专题培训",
+            "credited_on": "2026-06-01",
+        },
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "有效的数字" in html or "一位小数" in html or "0.5" in html
+    assert db.session.scalar(sa.select(sa.func.count(HoursCredit.id))) == 0

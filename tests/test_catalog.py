@@ -288,3 +288,25 @@ def test_cached_listing_is_per_language_and_role(client):
     assert "学习党章" not in client.get("/courses/?status=draft").get_data(as_text=True)
     html = client.get("/courses/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "All themes" in html
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("1e27", "有效的数字"),
+        ("Infinity", "有效的数字"),
+        ("-Infinity", "有效的数字"),
+        ("sNaN", "有效的数字"),
+        ("NaN", "有效的数字"),
+        ("-2", "0.5 到 100"),
+        ("1.25", "一位小数"),
+        ("1.0000000000000000000000000001", "一位小数"),
+    ],
+)
+def test_course_hours_that_are_not_a_plain_number_are_refused(client, hours, message):
+    theme = make_theme()
+    _organizer(client)
+    response = client.post("/courses/new", data=_course_form(theme, hours=hours))
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Course)) == 0

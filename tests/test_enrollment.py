@@ -3,13 +3,14 @@ absence, make-up sessions, notifications and the trainee's own pages and calenda
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import icalendar
 import pytest
 import sqlalchemy as sa
 
 from lms.auth.models import Role
+from lms.clock import local_today
 from lms.extensions import db
 from lms.main.models import Notification
 from lms.rotation import enrollment as service
@@ -176,3 +177,56 @@ def test_my_hours_page(client):
     html = client.get("/me/hours?year=2026").get_data(as_text=True)
     assert "年度目标 32 学时" in html
     assert client.get("/me/hours?year=99999").status_code == 404
+
+
+def _called(session, **dates):
+    for name, value in dates.items():
+        setattr(session, name, value)
+    trainee = _trainee()
+    return trainee, service.enroll(session, trainee.member)
+
+
+@pytest.mark.parametrize(
+    ("start_in", "deadline_in", "status", "confirm_message", "leave_message"),
+    [
+        (-7, None, SessionStatus.OPEN, "本期已开始或已结束，不能再确认参训", "本期已开始或已结束"),
+        (0, None, SessionStatus.OPEN, "本期已开始或已结束，不能再确认参训", "本期已开始或已结束"),
+        (3, -1, SessionStatus.OPEN, "报名已于", None),  # leave stays possible until the start
+        (-1, None, SessionStatus.IN_PROGRESS, "本期已开始或已结束", "本期已开始或已结束"),
+    ],
+    ids=["ended-still-open", "starts-today", "past-deadline", "in-progress"],
+)
+def test_trainee_answers_are_refused_once_the_session_has_started(
+    client, start_in, deadline_in, status, confirm_message, leave_message
+):
+    today = local_today()
+    session = make_session(start=today + timedelta(days=start_in))
+    deadline = today + timedelta(days=deadline_in) if deadline_in is not None else None
+    trainee, item = _called(session, enrolment_deadline=deadline)
+    session.status = status
+    db.session.flush()
+    login(client, trainee)
+    page = client.get("/me/timetable").get_data(as_text=True)
+    assert f"/me/enrollments/{item.id}/confirm" not in page and confirm_message in page
+    response = client.post(f"/me/enrollments/{item.id}/confirm", follow_redirects=True)
+    assert response.status_code == 200 and confirm_message in response.get_data(as_text=True)
+    assert item.status is EnrollmentStatus.INVITED
+    response = client.post(
+        f"/me/enrollments/{item.id}/leave", data={"reason": "夜班"}, follow_redirects=True
+    )
+    assert response.status_code == 200
+    if leave_message is None:
+        assert item.status is EnrollmentStatus.LEAVE_REQUESTED
+    else:
+        assert leave_message in response.get_data(as_text=True)
+        assert item.status is EnrollmentStatus.INVITED and item.leave_reason == ""
+        assert f"/me/enrollments/{item.id}/leave" not in page
+
+
+def test_trainee_may_confirm_before_the_deadline(client):
+    today = local_today()
+    session = make_session(start=today + timedelta(days=5))
+    trainee, item = _called(session, enrolment_deadline=today)
+    login(client, trainee)
+    client.post(f"/me/enrollments/{item.id}/confirm")
+    assert item.status is EnrollmentStatus.CONFIRMED

@@ -4,13 +4,16 @@ dashboard: scope for branch secretaries and a query count that does not grow wit
 
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from lms.admin.models import AuditLog
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
+from lms.clock import local_today
 from lms.extensions import db
 from lms.main.models import Notification
 from lms.org.models import Category, Gender, Member
@@ -18,7 +21,7 @@ from lms.reports import services as reports
 from lms.rotation import services
 from lms.rotation.models import Blackout, BlackoutReason, CohortMember
 from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.factories import (
     make_branch,
     make_cycle,
@@ -137,6 +140,55 @@ def test_confirming_calls_and_notifies(client, organizer):
     # Planning again leaves the called alone.
     client.post(f"/rotation/cycles/{cycle.id}/plan")
     assert db.session.scalar(sa.select(sa.func.count(Enrollment.id))) == 3
+
+
+def _xlsx_states(client, cycle) -> list[str]:
+    from openpyxl import load_workbook
+
+    data = client.get(f"/reports/cycles/{cycle.id}/members.xlsx").data
+    sheet = load_workbook(io.BytesIO(data)).active
+    return [row[-1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def test_a_draft_plan_is_not_planned_until_confirmed_and_can_be_discarded(
+    client, organizer, csrf_enabled
+):
+    members = [make_member() for _ in range(3)]
+    cycle = make_cycle()
+    make_session(start=date(2030, 3, 1), status=SessionStatus.OPEN)
+    token = csrf_token(client, f"/rotation/cycles/{cycle.id}")
+    client.post(f"/rotation/cycles/{cycle.id}/plan", data={"csrf_token": token})
+    assert len(_cohort_sessions(cycle)) == len(members)
+    # Drafted, not yet planned: the cycle page, the dashboard and the export agree.
+    assert set(services.coverage_states(cycle).values()) == {services.Coverage.UNPLANNED}
+    assert reports.dashboard(cycle, None).counts["planned"] == 0
+    assert "已安排" not in _xlsx_states(client, cycle)
+    html = client.get(f"/rotation/cycles/{cycle.id}").get_data(as_text=True)
+    assert "放弃方案" in html and "data-confirm" in html
+
+    # Discarding needs the CSRF token and the organizer role.
+    assert client.post(f"/rotation/cycles/{cycle.id}/discard").status_code == 400
+    trainee = make_user(roles={Role.TRAINEE}, member=make_member())
+    login(client, trainee)
+    forbidden = client.post(f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token})
+    assert forbidden.status_code == 403 and _cohort_sessions(cycle)
+    login(client, organizer)
+    token = csrf_token(client, f"/rotation/cycles/{cycle.id}")
+    response = client.post(
+        f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "已放弃未确认的方案" in response.get_data(as_text=True)
+    assert _cohort_sessions(cycle) == {} and cycle.plan_notes == {}
+    audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "cycle.plan_discarded"))
+    assert audit is not None and audit.actor_id == organizer.id
+
+    # Confirmed cohorts count as planned, and discarding leaves them alone.
+    client.post(f"/rotation/cycles/{cycle.id}/plan", data={"csrf_token": token})
+    client.post(f"/rotation/cycles/{cycle.id}/confirm", data={"csrf_token": token})
+    assert set(services.coverage_states(cycle).values()) == {services.Coverage.PLANNED}
+    assert set(_xlsx_states(client, cycle)) == {"已安排"}
+    client.post(f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token})
+    assert reports.dashboard(cycle, None).counts["planned"] == len(members) + 1  # + the trainee
 
 
 def test_completing_a_session_marks_completed_and_absent(client, organizer):
@@ -284,7 +336,97 @@ def test_kept_totals_follow_every_attendance_change(client, organizer, start, en
     client.post(f"/attendance/sessions/{session.id}", data={key: "late"})
     assert services.cycle_hours(cycle, ids) == {member.id: 2}
     board = reports.dashboard(cycle, None)
-    assert board.attendance_rate == 100 and board.hours_bins[0] == ("0–4", 1)
+    assert board.attendance.rate == 100 and board.hours_bins[0] == ("0–4", 1)
     client.post(f"/attendance/sessions/{session.id}", data={key: "absent"})
     assert services.cycle_hours(cycle, ids) == {}
-    assert reports.dashboard(cycle, None).attendance_rate == 0
+    assert reports.dashboard(cycle, None).attendance.rate == 0
+
+
+def test_dashboard_says_attendance_is_unrecorded_rather_than_a_rate(client, organizer):
+    from lms.rotation.enrollment import enroll
+
+    today = local_today()
+    cycle = make_cycle(start=today - timedelta(days=90), end=today + timedelta(days=90))
+    held = make_session(start=today - timedelta(days=30), status=SessionStatus.IN_PROGRESS)
+    forgotten = make_session(start=today - timedelta(days=5), status=SessionStatus.OPEN)
+    member = make_member()
+    for session in (held, forgotten):
+        lesson = make_lesson(session=session)
+        enroll(session, member, cycle_id=None)
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert "出勤率：<strong>未记录</strong>" in html
+    assert "100%" not in html and "0.0%" not in html
+    # One session with attendance: its rate, and the session without any is named, not counted.
+    first = held.lessons[0]
+    client.post(f"/attendance/sessions/{held.id}", data={f"a-{member.id}-{first.id}": "present"})
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert "出勤率：<strong>100.0%</strong>" in html
+    assert "未记录考勤" in html and forgotten.title in html
+    assert lesson.session is forgotten
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "group=branch&key=99999999999999999999",
+        "group=shift&key=2147483648",
+        "group=department&key=-1",
+        "group=branch&key=%C2%B2",  # a superscript two: a "digit" int() refuses
+    ],
+)
+def test_drill_down_keys_beyond_any_id_are_not_found(client, organizer, query):
+    cycle = make_cycle()
+    assert client.get(f"/reports/cycles/{cycle.id}/members?{query}").status_code == 404
+    assert client.get(f"/reports/cycles/{cycle.id}/members.xlsx?{query}").status_code == 404
+
+
+def test_exports_survive_titles_excel_cannot_take(client, organizer):
+    from openpyxl import load_workbook
+
+    from lms.rotation.enrollment import enroll
+
+    title = "a/b\\c?d*e[f]g:h\x01期次名称非常非常非常非常非常非常非常长"
+    cycle = make_cycle(name=title[:60])
+    member = make_member(name="王\x01五")
+    session = make_session(title="第[1]期:\x02测试", start=date(2026, 6, 1))
+    lesson = make_lesson(session=session)
+    enroll(session, member, cycle_id=cycle.id)
+    client.post(
+        f"/attendance/sessions/{session.id}", data={f"a-{member.id}-{lesson.id}": "present"}
+    )
+    for url in (
+        f"/reports/cycles/{cycle.id}/members.xlsx",
+        f"/reports/cycles/{cycle.id}/hours.xlsx",
+        f"/reports/cycles/{cycle.id}/attendance.xlsx",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        book = load_workbook(io.BytesIO(response.data))
+        name = book.sheetnames[0]
+        assert len(name) <= 31 and not set(name) & set("/\\?*[]:\x01"), name
+        text = [v for row in book.active.iter_rows(values_only=True) for v in row if v]
+        assert "王五" in text and not any("\x01" in str(v) or "\x02" in str(v) for v in text)
+    exported = load_workbook(
+        io.BytesIO(client.get(f"/reports/cycles/{cycle.id}/attendance.xlsx").data)
+    )
+    assert "第[1]期:测试" in [c for row in exported.active.iter_rows(values_only=True) for c in row]
+
+
+def test_dashboard_charts_and_tables_are_readable_on_a_phone(client, organizer):
+    import re
+
+    from lms.charts import columns, stacked_bars
+
+    # Shown at most 36rem wide and about 340 px on a 375 px phone: text must stay ≥ 11 px there.
+    for svg in (
+        stacked_bars([("发电一部第一党支部（很长的名称）", [1, 2, 3])], ["甲", "乙", "丙"], "t"),
+        columns([(str(n), n) for n in range(8)], "t"),
+    ):
+        width = float(re.search(r'viewBox="0 0 (\d+)', svg).group(1))
+        sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)"', svg)]
+        assert sizes and min(sizes) * 340 / width >= 11, (width, sizes)
+    cycle = make_cycle()
+    make_member()
+    html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
+    assert '<tr class="text-nowrap">' in html and 'class="tap-target"' in html
+    assert "…" in stacked_bars([("发电一部第一党支部很长的名称", [1])], ["甲"], "t")

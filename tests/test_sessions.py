@@ -1,14 +1,14 @@
 """Training sessions and their timetable: creating, clash checks, statuses, planning the next one,
 the day-by-day page and the month calendar."""
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from lms.admin.models import AuditLog
 from lms.auth.models import Role
-from lms.clock import from_local
+from lms.clock import from_local, local_today
 from lms.extensions import db
 from lms.org.models import Category
 from lms.sessions import services
@@ -176,10 +176,44 @@ def test_back_to_back_lessons_and_other_rooms_are_fine(client, organizer):
     )
     assert response.status_code == 302
     response = client.post(
-        f"/sessions/{session.id}/lessons/new",
+        f"/sessions/{make_session().id}/lessons/new",
         data=_lesson_form(make_course(), start="09:00", end="11:00", room="第二教室"),
     )
     assert response.status_code == 302
+
+
+def test_a_sessions_trainees_cannot_be_in_two_lessons_at_once(client, organizer):
+    session = make_session()
+    first = make_lesson(session=session, room="报告厅", start=time(9), end=time(11))
+    response = client.post(
+        f"/sessions/{session.id}/lessons/new",
+        data=_lesson_form(make_course(), start="10:00", end="12:00", room="第二教室"),
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "本期学员在此时段已有课" in html and first.course.title in html
+    assert db.session.scalar(sa.select(sa.func.count(Lesson.id))) == 1
+    # Moving another lesson onto it is refused too.
+    second = make_lesson(session=session, start=time(14), end=time(16))
+    response = client.post(
+        f"/sessions/lessons/{second.id}/edit",
+        data=_lesson_form(second.course, start="08:00", end="09:30"),
+    )
+    assert "本期学员在此时段已有课" in response.get_data(as_text=True)
+    assert second.local_start.time() == time(14)
+
+
+def test_plan_next_refuses_a_timetable_whose_lessons_overlap(client, organizer):
+    source = make_session(start=date(2026, 11, 26))
+    make_lesson(session=source, start=time(9), end=time(11), room="A")
+    make_lesson(session=source, start=time(10), end=time(12), room="B")  # older data
+    response = client.post(
+        f"/sessions/{source.id}/plan-next", data={"title": "新一期", "start_date": "2026-12-17"}
+    )
+    assert "本期学员在此时段已有课" in response.get_data(as_text=True)
+    assert not db.session.scalar(
+        sa.select(TrainingSession).where(TrainingSession.title == "新一期")
+    )
 
 
 def test_lessons_of_cancelled_sessions_do_not_clash(client, organizer):
@@ -414,3 +448,89 @@ def test_completion_rule_is_set_per_session(client, organizer):
         },
     )
     assert response.status_code == 200 and session.completion_percent == 80
+
+
+def test_statuses_follow_the_dates(app, client, runner):
+    today = local_today()
+    started = make_session(start=today - timedelta(days=6), status=SessionStatus.OPEN)
+    planned = make_session(start=today, status=SessionStatus.PLANNED)
+    future = make_session(start=today + timedelta(days=3), status=SessionStatus.OPEN)
+    done = make_session(start=today - timedelta(days=40), status=SessionStatus.COMPLETED)
+    cancelled = make_session(start=today - timedelta(days=9), status=SessionStatus.CANCELLED)
+    result = runner.invoke(args=["sessions", "advance"])
+    assert result.exit_code == 0 and "2 sessions now in progress" in result.output
+    assert (started.status, planned.status) == (SessionStatus.IN_PROGRESS,) * 2
+    assert future.status is SessionStatus.OPEN
+    assert (done.status, cancelled.status) == (SessionStatus.COMPLETED, SessionStatus.CANCELLED)
+    audit = db.session.scalar(
+        sa.select(AuditLog).where(
+            AuditLog.action == "session.status", AuditLog.target_id == str(started.id)
+        )
+    )
+    assert audit.details == {"status": ["open", "in_progress"], "by": "dates"}
+    # Completing stays the organizer's act: past its end, the session is due for completion.
+    login(client, make_user(roles={Role.ORGANIZER}))
+    html = client.get(f"/sessions/{started.id}").get_data(as_text=True)
+    assert "进行中" in html and "待结业" in html
+    assert "待结业" not in client.get(f"/sessions/{planned.id}").get_data(as_text=True)
+
+
+def test_the_first_request_of_the_day_advances_statuses(app, client):
+    session = make_session(start=local_today() - timedelta(days=6), status=SessionStatus.OPEN)
+    login(client, make_user(roles={Role.TRAINEE}, member=None))
+    app.config["SESSIONS_ADVANCE_DAILY"] = True
+    app.extensions.pop("sessions_advanced_on", None)
+    try:
+        assert client.get("/sessions/").status_code == 200
+    finally:
+        app.config["SESSIONS_ADVANCE_DAILY"] = False
+    assert session.status is SessionStatus.IN_PROGRESS
+    assert app.extensions["sessions_advanced_on"] == local_today()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"start_date": "9999-12-31"},
+        {"start_date": "0001-01-01"},
+        {"start_date": "2026-11-26", "end_date": "9999-12-31"},
+        {"start_date": "2026-11-26", "enrolment_deadline": "0001-01-01"},
+    ],
+    ids=["start-9999", "start-year-1", "end-9999", "deadline-year-1"],
+)
+def test_session_dates_at_the_ends_of_the_calendar_are_refused(client, organizer, fields):
+    response = client.post(
+        "/sessions/new", data={"title": "边界期", "capacity": "60", "venue": "", **fields}
+    )
+    assert response.status_code == 200
+    assert "日期须在 2000 年至 2100 年之间" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 0
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_lesson_days_at_the_ends_of_the_calendar_are_refused(client, organizer, day):
+    session = make_session()
+    response = client.post(
+        f"/sessions/{session.id}/lessons/new",
+        data=_lesson_form(make_course(), day=day, start="00:30", end="23:30"),
+    )
+    assert response.status_code == 200
+    assert "日期须在 2000 年至 2100 年之间" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Lesson.id))) == 0
+
+
+@pytest.mark.parametrize("start", [date(1, 1, 1), date(9999, 12, 30)], ids=["year-1", "year-9999"])
+def test_sessions_at_the_ends_of_the_calendar_plan_next_and_export(client, organizer, start):
+    source = make_session(title="边界期", start=start, days=2)
+    make_lesson(session=source, day=start + timedelta(days=1), start=time(9), end=time(11))
+    form = client.get(f"/sessions/{source.id}/plan-next")
+    assert form.status_code == 200
+    response = client.post(
+        f"/sessions/{source.id}/plan-next", data={"title": "新一期", "start_date": "9999-12-31"}
+    )
+    assert response.status_code == 200
+    assert "日期须在 2000 年至 2100 年之间" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 1
+    ics = client.get(f"/sessions/{source.id}/timetable.ics")
+    assert ics.status_code == 200 and b"BEGIN:VEVENT" in ics.data
+    assert f"DTSTART;TZID=Asia/Shanghai:{start.year:04d}".encode() in ics.data

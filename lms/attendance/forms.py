@@ -5,15 +5,16 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, StringField, SubmitField
+from wtforms import DateField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from lms.forms import HoursField
 
 
 class CreditForm(FlaskForm):
     staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
-    hours = DecimalField(
+    hours = HoursField(
         _l("学时"),
-        places=1,
         validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(200))],
     )
     reason = StringField(

@@ -5,7 +5,6 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     SelectField,
     StringField,
     SubmitField,
@@ -18,11 +17,10 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
-    ValidationError,
 )
 
 from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
-from lms.forms import CheckboxesField, choices, int_or_none
+from lms.forms import CheckboxesField, HoursField, choices, int_or_none
 from lms.org.models import CATEGORY_LABELS
 
 
@@ -48,9 +46,8 @@ class CourseForm(FlaskForm):
     format = SelectField(
         _l("形式"), choices=choices((f.value, label) for f, label in FORMAT_LABELS.items())
     )
-    hours = DecimalField(
+    hours = HoursField(
         _l("学时"),
-        places=1,
         validators=[
             InputRequired(),
             NumberRange(
@@ -70,10 +67,6 @@ class CourseForm(FlaskForm):
     def set_choices(self, themes, lecturers) -> None:
         self.theme_id.choices = choices((t.id, t.name) for t in themes)
         self.lecturer_ids.choices = choices((u.id, u.name) for u in lecturers)
-
-    def validate_hours(self, field: DecimalField) -> None:
-        if field.data is not None and field.data != field.data.quantize(Decimal("0.1")):
-            raise ValidationError(_l("学时最多保留一位小数。"))
 
 
 class CatalogFilterForm(FlaskForm):

@@ -77,6 +77,7 @@ def my_timetable():
         "me/timetable.html",
         enrollments=enrollments,
         can_leave={e.id: enrollment.can_request_leave(e) for e in enrollments},
+        confirm_refusals={e.id: enrollment.confirm_refusal(e) for e in enrollments},
         confirm=ConfirmForm(),
     )
 
@@ -86,9 +87,13 @@ def my_timetable():
 def confirm_enrollment(enrollment_id: int):
     item = load(Enrollment, enrollment_id, _own_enrollment)
     authorize(ConfirmForm().validate_on_submit())
-    enrollment.confirm_attendance(item)
-    db.session.commit()
-    flash(_("已确认参训。"), "success")
+    try:
+        enrollment.confirm_attendance(item)
+    except enrollment.EnrollmentError as exc:
+        flash(exc.message, "warning")
+    else:
+        db.session.commit()
+        flash(_("已确认参训。"), "success")
     return redirect(url_for("main.my_timetable"))
 
 
@@ -97,7 +102,8 @@ def confirm_enrollment(enrollment_id: int):
 def request_leave(enrollment_id: int):
     item = load(Enrollment, enrollment_id, _own_enrollment)
     form = LeaveForm()
-    if form.validate_on_submit():
+    refusal = enrollment.leave_refusal(item)
+    if refusal is None and form.validate_on_submit():
         try:
             enrollment.request_leave(item, form.reason.data)
         except enrollment.EnrollmentError as exc:
@@ -106,7 +112,7 @@ def request_leave(enrollment_id: int):
             db.session.commit()
             flash(_("请假申请已提交，等待组织者审批。"), "success")
             return redirect(url_for("main.my_timetable"))
-    return render_template("me/leave.html", item=item, form=form)
+    return render_template("me/leave.html", item=item, form=form, refusal=refusal)
 
 
 @bp.route("/me/hours")

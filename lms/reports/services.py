@@ -12,8 +12,9 @@ from itertools import pairwise
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from lms.attendance.models import AttendanceTotal, MemberYearTotal
+from lms.attendance.models import Attendance, AttendanceTotal, MemberYearTotal
 from lms.auth.models import Role, User
+from lms.clock import local_today
 from lms.extensions import db
 from lms.org.models import CATEGORY_LABELS, Branch, Category, Department, Member, Shift
 from lms.org.services import secretary_branch_ids
@@ -62,7 +63,7 @@ class Dashboard:
     counts: Counter
     groups: dict[str, list[GroupRow]]
     sessions: list[tuple[TrainingSession, int]]
-    attendance_rate: Decimal | None
+    attendance: AttendanceRate
     hours_bins: list[tuple[str, int]]
 
 
@@ -154,7 +155,7 @@ def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
         counts=counts,
         groups=groups,
         sessions=_session_fill(cycle),
-        attendance_rate=_attendance_rate(cycle, _ids(cycle, scope)),
+        attendance=_attendance_rate(cycle, _ids(cycle, scope)),
         hours_bins=list(zip(labels, bands, strict=True)),
     )
 
@@ -182,24 +183,54 @@ def _session_fill(cycle: RotationCycle) -> list[tuple[TrainingSession, int]]:
     return [(s, taken.get(s.id, 0)) for s in sessions]
 
 
-def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> Decimal | None:
-    """Attended lesson places over expected ones, in the cycle's sessions that have started."""
-    started = sa.select(TrainingSession.id).where(
-        TrainingSession.start_date >= cycle.start_date,
-        TrainingSession.start_date <= cycle.end_date,
-        TrainingSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED]),
-    )
+@dataclass
+class AttendanceRate:
+    """Attended lesson places over expected ones; `rate` is None when nothing was recorded.
+    `unrecorded` are started sessions with no attendance at all: left out of the rate, so a
+    session nobody took attendance for neither hides behind 100 % nor drags it to 0 %."""
+
+    rate: Decimal | None
+    unrecorded: list[str]
+
+
+def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> AttendanceRate:
+    """The attendance rate in the cycle's sessions that have started (by status or by date)."""
+    started = db.session.execute(
+        sa.select(
+            TrainingSession.id,
+            TrainingSession.title,
+            sa.select(Attendance.id)
+            .join(Lesson, Lesson.id == Attendance.lesson_id)
+            .where(Lesson.session_id == TrainingSession.id)
+            .exists()
+            .label("recorded"),
+        )
+        .where(
+            TrainingSession.start_date >= cycle.start_date,
+            TrainingSession.start_date <= cycle.end_date,
+            sa.or_(
+                TrainingSession.status.in_([SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED]),
+                sa.and_(
+                    TrainingSession.status != SessionStatus.CANCELLED,
+                    TrainingSession.start_date <= local_today(),
+                ),
+            ),
+        )
+        .order_by(TrainingSession.start_date)
+    ).all()
+    recorded = [session_id for session_id, _title, has in started if has]
+    unrecorded = [title for _id, title, has in started if not has]
     lessons = dict(
         db.session.execute(
             sa.select(Lesson.session_id, sa.func.count(Lesson.id))
-            .where(Lesson.session_id.in_(started))
+            .where(Lesson.session_id.in_(recorded))
             .group_by(Lesson.session_id)
         ).all()
     )
     enrolled = db.session.execute(
         sa.select(Enrollment.session_id, sa.func.count(Enrollment.id))
         .where(
-            Enrollment.session_id.in_(started),
+            Enrollment.session_id.in_(recorded),
             Enrollment.member_id.in_(member_ids),
             Enrollment.status.not_in([*MISSED]),
         )
@@ -207,7 +238,7 @@ def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> Decimal | N
     ).all()
     expected = sum(count * lessons.get(session_id, 0) for session_id, count in enrolled)
     if not expected:
-        return None
+        return AttendanceRate(rate=None, unrecorded=unrecorded)
     if (years := whole_years(cycle)) is not None:
         # Lessons are only attended once held: a whole year's total is the started sessions'.
         attended = db.session.scalar(
@@ -218,10 +249,12 @@ def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> Decimal | N
     else:
         attended = db.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(AttendanceTotal.lessons), 0)).where(
-                AttendanceTotal.session_id.in_(started), AttendanceTotal.member_id.in_(member_ids)
+                AttendanceTotal.session_id.in_(recorded),
+                AttendanceTotal.member_id.in_(member_ids),
             )
         )
-    return (Decimal(attended * 100) / expected).quantize(Decimal("0.1"))
+    rate = min(Decimal(attended * 100) / expected, Decimal(100))
+    return AttendanceRate(rate=rate.quantize(Decimal("0.1")), unrecorded=unrecorded)
 
 
 def members_in(

@@ -13,6 +13,7 @@ from lms.attendance.models import ATTENDANCE_LABELS, ATTENDED, Attendance
 from lms.charts import columns, stacked_bars
 from lms.excel import build_workbook, xlsx_response
 from lms.extensions import db
+from lms.forms import bounded_int
 from lms.org.models import CATEGORY_LABELS, Category, Member
 from lms.reports import services
 from lms.rotation.models import RotationCycle
@@ -80,9 +81,10 @@ def _group_key(group: str | None):
         if raw not in set(Category):
             abort(404)
         return Category(raw)
-    if not raw.isdigit():
+    try:
+        return bounded_int(raw)  # digits only, and no larger than an id can be
+    except ValueError:
         abort(404)
-    return int(raw)
 
 
 def _drill(cycle: RotationCycle, limit: int | None = None):

@@ -190,3 +190,14 @@ def confirm_cycle(cycle_id: int):
         db.session.commit()
         flash(_("已确认，%(n)d 人已收到调训通知。", n=called), "success")
     return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+
+
+@bp.route("/cycles/<int:cycle_id>/discard", methods=["POST"])
+@roles_required(Role.ORGANIZER)
+def discard_plan(cycle_id: int):
+    cycle = load(RotationCycle, cycle_id, _organizer)
+    authorize(ConfirmForm().validate_on_submit())
+    discarded = services.discard_plan(cycle)
+    db.session.commit()
+    flash(_("已放弃未确认的方案（%(n)d 人）。", n=discarded), "success")
+    return redirect(url_for("rotation.cycle", cycle_id=cycle.id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -94,24 +95,52 @@ def enroll(
     return enrollment
 
 
+# Trainees answer a call before the session starts; once it has started (or its status says
+# it is over) the organizer handles changes: attendance, absence, approved leave.
+ANSWERABLE = {SessionStatus.PLANNED, SessionStatus.OPEN}
+
+
+def confirm_refusal(enrollment: Enrollment, today: date | None = None) -> str | None:
+    """Why the trainee cannot confirm this call now, or None if they can."""
+    today = today or local_today()
+    session = enrollment.session
+    if enrollment.status is not EnrollmentStatus.INVITED:
+        return _("这一期无需再确认。")
+    if session.status not in ANSWERABLE or session.start_date <= today:
+        return _("本期已开始或已结束，不能再确认参训。")
+    if session.enrolment_deadline is not None and today > session.enrolment_deadline:
+        return _(
+            "报名已于 %(date)s 截止，如有变动请联系组织者。",
+            date=format_date(session.enrolment_deadline, "medium"),
+        )
+    return None
+
+
 def confirm_attendance(enrollment: Enrollment) -> None:
-    if enrollment.status is EnrollmentStatus.INVITED:
-        enrollment.status = EnrollmentStatus.CONFIRMED
-        db.session.flush()
+    if (refusal := confirm_refusal(enrollment)) is not None:
+        raise EnrollmentError(refusal)
+    enrollment.status = EnrollmentStatus.CONFIRMED
+    db.session.flush()
+
+
+def leave_refusal(enrollment: Enrollment, today: date | None = None) -> str | None:
+    """Why the trainee cannot ask for leave from this session now, or None if they can."""
+    today = today or local_today()
+    session = enrollment.session
+    if enrollment.status not in (EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED):
+        return _("现在不能为这一期请假。")
+    if session.status not in ANSWERABLE or session.start_date <= today:
+        return _("本期已开始或已结束，不能再在线请假；如有特殊情况请联系组织者。")
+    return None
 
 
 def can_request_leave(enrollment: Enrollment, today: date | None = None) -> bool:
-    today = today or local_today()
-    return (
-        enrollment.status in (EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED)
-        and enrollment.session.end_date >= today
-        and enrollment.session.status in OPEN_FOR_ENROLMENT
-    )
+    return leave_refusal(enrollment, today) is None
 
 
 def request_leave(enrollment: Enrollment, reason: str) -> None:
-    if not can_request_leave(enrollment):
-        raise EnrollmentError(_("现在不能为这一期请假。"))
+    if (refusal := leave_refusal(enrollment)) is not None:
+        raise EnrollmentError(refusal)
     if not reason.strip():
         raise EnrollmentError(_("请填写请假原因。"))
     enrollment.status = EnrollmentStatus.LEAVE_REQUESTED

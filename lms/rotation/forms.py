@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     StringField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from lms.forms import MAX_ID, CheckboxesField, NotBefore, choices
+from lms.forms import MAX_ID, CheckboxesField, HoursField, NotBefore, choices
 from lms.org.models import CATEGORY_LABELS
 
 
@@ -37,10 +36,9 @@ class CycleForm(FlaskForm):
     required_sessions = IntegerField(
         _l("须完成期次数"), default=1, validators=[InputRequired(), NumberRange(min=0, max=12)]
     )
-    required_hours = DecimalField(
+    required_hours = HoursField(
         _l("须完成学时"),
         default=Decimal(0),
-        places=1,
         validators=[InputRequired(), NumberRange(min=Decimal(0), max=Decimal(500))],
     )
     cap_percent = IntegerField(

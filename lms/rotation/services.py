@@ -122,10 +122,15 @@ def cycle_hours(cycle: RotationCycle, member_ids: sa.Select) -> dict[int, Decima
 
 
 def planned_select(cycle: RotationCycle) -> sa.Select:
-    """Members with a place in the cycle: a cohort, or a live enrollment."""
+    """Members with a place in the cycle: a confirmed cohort, or a live enrollment. A draft plan
+    places nobody until the organizer confirms it."""
     return sa.union(
-        sa.select(CohortMember.member_id).where(
-            CohortMember.cycle_id == cycle.id, CohortMember.removed_at.is_(None)
+        sa.select(CohortMember.member_id)
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .where(
+            CohortMember.cycle_id == cycle.id,
+            CohortMember.removed_at.is_(None),
+            Cohort.confirmed_at.is_not(None),
         ),
         sa.select(Enrollment.member_id).where(
             Enrollment.cycle_id == cycle.id, Enrollment.status.not_in(MISSED)
@@ -315,6 +320,24 @@ def _clear_draft(cycle: RotationCycle) -> None:
     db.session.execute(
         sa.delete(Cohort).where(Cohort.cycle_id == cycle.id, Cohort.confirmed_at.is_(None))
     )
+
+
+def discard_plan(cycle: RotationCycle) -> int:
+    """Throw away the unconfirmed cohorts (confirmed ones and their enrollments stay)."""
+    discarded = db.session.scalar(
+        sa.select(sa.func.count(CohortMember.id))
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .where(
+            Cohort.cycle_id == cycle.id,
+            Cohort.confirmed_at.is_(None),
+            CohortMember.removed_at.is_(None),
+        )
+    )
+    _clear_draft(cycle)
+    cycle.plan_notes = {}
+    db.session.flush()
+    record_audit("cycle.plan_discarded", "cycle", cycle.id, {"members": discarded})
+    return discarded
 
 
 def plan_cycle(cycle: RotationCycle) -> planner.Plan:

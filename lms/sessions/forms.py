@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.forms import CheckboxesField, NotBefore, choices, int_or_none
+from lms.forms import CheckboxesField, NotBefore, SchedulableDate, choices, int_or_none
 from lms.org.models import CATEGORY_LABELS
 
 
@@ -31,10 +31,10 @@ class SessionForm(FlaskForm):
         filters=[_strip],
         description=_l("例如：2026年第11期"),
     )
-    start_date = DateField(_l("开始日期"), validators=[InputRequired()])
+    start_date = DateField(_l("开始日期"), validators=[InputRequired(), SchedulableDate()])
     end_date = DateField(
         _l("结束日期"),
-        validators=[Optional(), NotBefore("start_date")],
+        validators=[Optional(), NotBefore("start_date"), SchedulableDate()],
         description=_l("留空则为开始日期的次日（两天）"),
     )
     venue = StringField(_l("地点"), validators=[Optional(), Length(max=128)], filters=[_strip])
@@ -46,7 +46,7 @@ class SessionForm(FlaskForm):
             NumberRange(min=1, max=5000, message=_l("容量须在 1 到 5000 之间。")),
         ],
     )
-    enrolment_deadline = DateField(_l("报名截止日期"), validators=[Optional()])
+    enrolment_deadline = DateField(_l("报名截止日期"), validators=[Optional(), SchedulableDate()])
     categories = CheckboxesField(
         _l("培训对象"),
         choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
@@ -85,7 +85,7 @@ class LessonForm(FlaskForm):
         validators=[Optional()],
         description=_l("留空则使用课程的默认讲师"),
     )
-    day = DateField(_l("日期"), validators=[InputRequired()])
+    day = DateField(_l("日期"), validators=[InputRequired(), SchedulableDate()])
     start = TimeField(_l("上课时间"), validators=[InputRequired()])
     end = TimeField(_l("下课时间"), validators=[InputRequired()])
     room = StringField(_l("教室"), validators=[Optional(), Length(max=64)], filters=[_strip])
@@ -107,5 +107,5 @@ class PlanNextForm(FlaskForm):
     title = StringField(
         _l("新期次名称"), validators=[DataRequired(), Length(max=64)], filters=[_strip]
     )
-    start_date = DateField(_l("新的开始日期"), validators=[InputRequired()])
+    start_date = DateField(_l("新的开始日期"), validators=[InputRequired(), SchedulableDate()])
     submit = SubmitField(_l("按此课表安排"))

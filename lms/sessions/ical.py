@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 
 import icalendar
 from flask import current_app, url_for
@@ -57,8 +57,11 @@ def timetable_calendar(title: str, lessons: list[Lesson]) -> bytes:
     if lessons:
         first = min(lesson.day for lesson in lessons)
         last = max(lesson.day for lesson in lessons)
+        # A year either side, a year inside the calendar's ends (icalendar steps past the last
+        # date by the zone's offset; a session may sit in year 1 or 9999).
         cal.add_missing_timezones(
-            first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 1, 12, 31)
+            first_date=date(min(max(first.year - 1, MINYEAR + 1), MAXYEAR - 1), 1, 1),
+            last_date=date(max(min(last.year + 1, MAXYEAR - 1), MINYEAR + 1), 12, 31),
         )
     return cal.to_ical()
 

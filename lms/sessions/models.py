@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.catalog.models import Course
-from lms.clock import to_local
+from lms.clock import local_today, to_local
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member, TargetsCategories
@@ -100,6 +100,11 @@ class TrainingSession(TargetsCategories, db.Model):
             self.start_date + timedelta(days=n)
             for n in range((self.end_date - self.start_date).days + 1)
         ]
+
+    @property
+    def due_for_completion(self) -> bool:
+        """In progress although its last day has passed: waiting for the organizer to close it."""
+        return self.status is SessionStatus.IN_PROGRESS and self.end_date < local_today()
 
     def __repr__(self) -> str:
         return f"<TrainingSession {self.title}>"

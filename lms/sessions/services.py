@@ -16,9 +16,10 @@ from sqlalchemy.orm import selectinload
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus
-from lms.clock import from_local
+from lms.clock import from_local, local_today
 from lms.database import utcnow
 from lms.extensions import db
+from lms.forms import FIRST_SCHEDULE_DATE, LAST_SCHEDULE_DATE
 from lms.org.models import Category, Member
 from lms.sessions.models import (
     NEXT_STATUSES,
@@ -263,6 +264,31 @@ def set_session_status(session: TrainingSession, status: SessionStatus, reason: 
         close_session(session)
 
 
+def advance_session_statuses(today: date | None = None) -> list[TrainingSession]:
+    """Let statuses follow the dates: a planned or open session whose start date has come is in
+    progress. Completing stays the organizer's act (it marks who missed the session); a session
+    past its end shows as due for completion until then."""
+    today = today or local_today()
+    started = db.session.scalars(
+        sa.select(TrainingSession)
+        .where(
+            TrainingSession.status.in_([SessionStatus.PLANNED, SessionStatus.OPEN]),
+            TrainingSession.start_date <= today,
+        )
+        .order_by(TrainingSession.start_date, TrainingSession.id)
+    ).all()
+    for session in started:
+        record_audit(
+            "session.status",
+            "session",
+            session.id,
+            {"status": [session.status, SessionStatus.IN_PROGRESS], "by": "dates"},
+        )
+        session.status = SessionStatus.IN_PROGRESS
+    db.session.flush()
+    return list(started)
+
+
 _TITLE_PATTERN = re.compile(r"^(\d{4})年第(\d+)期$")
 
 
@@ -276,7 +302,10 @@ def suggest_next_title(previous: TrainingSession, start: date) -> str:
     return f"{start.year}年第{number}期"
 
 
-def same_day_next_month(day: date) -> date:
+def same_day_next_month(day: date) -> date | None:
+    """The same day a month later; None where that leaves the dates a timetable may use."""
+    if not FIRST_SCHEDULE_DATE <= day < date(LAST_SCHEDULE_DATE.year, 12, 1):
+        return None
     year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
@@ -379,6 +408,10 @@ def lesson_problems(
     )
     if exclude_id is not None:
         overlapping = overlapping.where(Lesson.id != exclude_id)
+    if session.id is not None:
+        # The session's trainees sit in every lesson: they cannot be in two rooms at once.
+        for clash in db.session.scalars(overlapping.where(Lesson.session_id == session.id)):
+            problems.append(_("本期学员在此时段已有课：%(lesson)s。", lesson=_describe(clash)))
     if data.lecturer_id is not None:
         for clash in db.session.scalars(overlapping.where(Lesson.lecturer_id == data.lecturer_id)):
             problems.append(_("该讲师在此时段已有课：%(lesson)s。", lesson=_describe(clash)))

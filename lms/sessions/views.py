@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -32,6 +42,22 @@ from lms.sessions.models import (
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@bp.before_app_request
+def _advance_statuses_once_a_day() -> None:
+    """Statuses follow the dates even where nobody runs `lms sessions advance` from cron."""
+    if not current_app.config["SESSIONS_ADVANCE_DAILY"]:
+        return
+    endpoint = request.endpoint or "static"
+    if endpoint.endswith("static") or not current_user.is_authenticated:
+        return  # assets, health checks and anonymous pages never wait on it
+    today = local_today()
+    if current_app.extensions.get("sessions_advanced_on") == today:
+        return
+    if services.advance_session_statuses(today):
+        db.session.commit()
+    current_app.extensions["sessions_advanced_on"] = today
 
 
 @bp.route("/")
@@ -164,7 +190,8 @@ def plan_next(session_id: int):
     form = PlanNextForm()
     if request.method == "GET":
         form.start_date.data = services.same_day_next_month(source.start_date)
-        form.title.data = services.suggest_next_title(source, form.start_date.data)
+        if form.start_date.data is not None:
+            form.title.data = services.suggest_next_title(source, form.start_date.data)
     problems: list[str] = []
     if form.validate_on_submit():
         if services.title_taken(form.title.data):
