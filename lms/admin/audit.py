@@ -66,6 +66,7 @@ ACTION_LABELS = {
     "cycle.planned": _l("生成轮训安排"),
     "cycle.moved": _l("调整学员批次"),
     "cycle.confirmed": _l("确认轮训安排"),
+    "cycle.plan_discarded": _l("放弃未确认的轮训安排"),
     "blackout.created": _l("登记不可参训日期"),
     "blackout.deleted": _l("删除不可参训日期"),
     "enrollment.leave_requested": _l("申请请假"),
