@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -148,12 +149,10 @@ class Client:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         all_headers = {"Cookie": self.cookie_header(), **(headers or {})}
         try:
-            try:
+            # The server may answer before reading the whole body (a refused upload) and close;
+            # its answer is still waiting to be read.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 conn.request(method, path, body=body, headers=all_headers)
-            except (BrokenPipeError, ConnectionResetError):
-                # The server answered before reading the whole body (a refused upload) and
-                # closed; its answer is still waiting to be read.
-                pass
             response = conn.getresponse()
             data = response.read()
         finally:
