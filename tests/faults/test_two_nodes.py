@@ -31,8 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 NGINX_CONF = REPO / "deploy" / "nginx-two-nodes.conf"
 TRAINEES = 200
 NODE_ARGS = ["-w", "1", "--worker-class", "gthread", "--threads", "4", "--timeout", "30"]
-SAVES_BEFORE_KILL = 300
-SAVES_AFTER_KILL = 300
+SAVES_BEFORE_KILL = 200
+SAVES_AFTER_KILL = 200
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ATTEMPT_RE = re.compile(r"/quizzes/attempts/(\d+)$")
 
@@ -63,11 +63,11 @@ class Nginx:
         self.error_log = prefix / "logs" / "error.log"
         command = [binary, "-p", str(prefix), "-e", str(self.error_log)]
         command += ["-c", str(prefix / "nginx.conf"), "-g", "daemon off;"]
-        # Fixed argument list, no shell.
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE)
+        with (prefix / "logs" / "stderr.log").open("wb") as stderr:
+            self.process = subprocess.Popen(command, stderr=stderr)
         deadline = time.monotonic() + 15
         while True:
-            assert self.process.poll() is None, self.process.stderr.read().decode()
+            assert self.process.poll() is None, (prefix / "logs" / "stderr.log").read_text()
             try:
                 Client(self.port, timeout=5).request("GET", "/login")
                 return
@@ -161,11 +161,23 @@ class Trainee(threading.Thread):
             time.sleep(min(1.0, 0.05 * 2**tries))
         raise AssertionError(f"{self.username}: {method} {path} never acknowledged")
 
+    def _patiently(self, call):
+        """Sign-in and page loads: a person tries again when the page does not come."""
+        for tries in range(1, 10):
+            try:
+                return call()
+            except (OSError, http.client.HTTPException, AssertionError):
+                if tries == 9:
+                    raise
+                self.retries += 1
+                time.sleep(min(1.0, 0.05 * 2**tries))
+        return None
+
     def _run(self) -> None:
-        self.client = Client(self.port, timeout=15)
-        self.client.login(self.username, PASSWORD)
+        self.client = Client(self.port, timeout=30)
         quiz = f"/quizzes/{self.quiz_id}"
-        token = self.client.csrf_token(quiz)
+        self._patiently(lambda: self.client.login(self.username, PASSWORD))
+        token = self._patiently(lambda: self.client.csrf_token(quiz))
         _, headers, _ = self._retried(
             "POST",
             f"{quiz}/start",
@@ -174,7 +186,7 @@ class Trainee(threading.Thread):
             lambda s, h, _d: s == 302 and ATTEMPT_RE.search(h.get("Location", "")),
         )
         self.attempt = int(ATTEMPT_RE.search(headers["Location"]).group(1))
-        token = self.client.csrf_token(f"/quizzes/attempts/{self.attempt}")
+        token = self._patiently(lambda: self.client.csrf_token(f"/quizzes/attempts/{self.attempt}"))
         save_headers = {"Content-Type": "application/json", "X-CSRFToken": token}
         seq = 0
         while not self.stop.is_set():
