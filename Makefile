@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SYSTEM_PACKAGES := fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 poppler-utils chromium
+# nginx: the load balancer of the two-node deployment (README, Two nodes) and its fault test.
+SYSTEM_PACKAGES += nginx
 export LMS_INSTANCE_PATH ?= $(CURDIR)/instance
 
 .PHONY: run serve test lint bench system-deps install install-dev db demo translations clean
@@ -47,7 +49,8 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
 		echo "NOTE: please install these system packages (e.g. sudo apt-get install$$missing):"; \
-		echo "      CJK fonts and HarfBuzz subsetting for certificates, Chromium for browser tests."; \
+		echo "      CJK fonts and HarfBuzz subsetting for certificates, Chromium for browser tests,"; \
+		echo "      nginx for the two-node deployment and its fault test."; \
 	fi
 
 db: install

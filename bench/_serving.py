@@ -92,14 +92,15 @@ class Gunicorn:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log_tail()}")
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", "/__bench_ready__")
                 conn.getresponse().read()
-                conn.close()
                 return
             except OSError:
                 time.sleep(0.1)
+            finally:
+                conn.close()
         raise RuntimeError(f"gunicorn did not start:\n{self.log_tail()}")
 
     def workers(self) -> list[int]:

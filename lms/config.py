@@ -51,6 +51,8 @@ def load_config(instance_path: Path) -> dict:
         ),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LMS_LOGIN_LIMIT_PER_IP", "100 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LMS_LOGIN_LIMIT_PER_ACCOUNT", "50 per hour"),
+        # Proxies in front of the app whose X-Forwarded-For/-Proto/-Host it believes (nginx: 1).
+        "TRUSTED_PROXIES": int(os.environ.get("LMS_TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("LMS_SECURE_COOKIES"),

@@ -127,3 +127,28 @@ def test_backup_and_restore_bring_everything_back(tmp_path, monkeypatch):
             db.session.remove()
             db.engine.dispose()
     os.environ.pop("LMS_ENV", None)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen"),
+    [(None, "127.0.0.9 http"), ("0", "127.0.0.9 http"), ("1", "10.1.2.3 https")],
+)
+def test_forwarded_headers_are_believed_only_from_configured_proxies(
+    tmp_path, monkeypatch, trusted, seen
+):
+    """Behind nginx (LMS_TRUSTED_PROXIES=1) the client's address is X-Forwarded-For's, so the
+    per-address sign-in limit is per trainee, not one for everyone; without it, a client cannot
+    pretend to be another address by sending the header itself."""
+    from flask import request
+
+    monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path))
+    if trusted is not None:
+        monkeypatch.setenv("LMS_TRUSTED_PROXIES", trusted)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app.add_url_rule("/__whoami__", "whoami", lambda: f"{request.remote_addr} {request.scheme}")
+    reply = app.test_client().get(
+        "/__whoami__",
+        headers={"X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "127.0.0.9"},
+    )
+    assert reply.get_data(as_text=True) == seen

@@ -84,7 +84,7 @@ class Site:
         return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
 
 
-def _prepare(url: str) -> dict:
+def _prepare(url: str, trainees: int = TRAINEES) -> dict:
     """Migrate, load the demo, add the trainees (enrolled) and a published quiz."""
     from flask_migrate import upgrade
     from werkzeug.security import generate_password_hash
@@ -104,7 +104,7 @@ def _prepare(url: str) -> dict:
         session = make_session(title="故障演练专题班")
         password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
         usernames, members = [], []
-        for n in range(1, TRAINEES + 1):
+        for n in range(1, trainees + 1):
             member = make_member(name=f"演练学员{n:02d}")
             user = User(username=f"fault{n:02d}", display_name=member.name, member=member)
             user.password_hash = password_hash
