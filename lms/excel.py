@@ -8,7 +8,6 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
-from urllib.parse import quote
 
 from flask import Response
 from flask_babel import gettext as _
@@ -17,6 +16,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from lms.files import attachment_headers
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@")
@@ -63,28 +64,9 @@ def build_workbook(
     return buffer.getvalue()
 
 
-def attachment_headers(filename: str) -> dict[str, str]:
-    """Content-Disposition with an ASCII fallback and the real (e.g. Chinese) name per RFC 5987."""
-    fallback = filename.encode("ascii", "ignore").decode() or "download"
-    fallback = fallback.replace('"', "")
-    return {
-        "Content-Disposition": (
-            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-        )
-    }
-
-
-def inline_headers(filename: str) -> dict[str, str]:
-    """Like `attachment_headers`, but for a file the browser shows (e.g. a PDF)."""
-    headers = attachment_headers(filename)
-    headers["Content-Disposition"] = headers["Content-Disposition"].replace(
-        "attachment", "inline", 1
-    )
-    return headers
-
-
-def xlsx_response(filename: str, data: bytes) -> Response:
-    return Response(data, mimetype=XLSX_MIMETYPE, headers=attachment_headers(filename))
+def xlsx_response(filename: str, data: bytes, stem: str = "") -> Response:
+    """The workbook as a download (`stem`: the ASCII name, see lms.files.ascii_filename)."""
+    return Response(data, mimetype=XLSX_MIMETYPE, headers=attachment_headers(filename, stem))
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ that is not there). `data:` URLs are decoded in memory.
 from __future__ import annotations
 
 import base64
+import logging
 import mimetypes
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -57,8 +59,27 @@ def locked_url_fetcher(url: str, *args, **kwargs) -> URLFetcherResponse:
     return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": media_type})
 
 
-def render_pdf(html: str) -> bytes:
-    """A PDF of `html` (a rendered template), fetching only packaged assets."""
-    return weasyprint.HTML(
-        string=html, base_url=BASE_URL, url_fetcher=locked_url_fetcher
-    ).write_pdf()
+class _Collect(logging.Handler):
+    """WeasyPrint's warnings of this thread (CSS it ignores, images it cannot load)."""
+
+    def __init__(self, into: list[logging.LogRecord]) -> None:
+        super().__init__(logging.WARNING)
+        self.into, self.thread = into, threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.into.append(record)
+
+
+def render_pdf(html: str, problems: list[logging.LogRecord] | None = None) -> bytes:
+    """A PDF of `html` (a rendered template), fetching only packaged assets. WeasyPrint's
+    warnings about it are appended to `problems` when given (an editor shows them)."""
+    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=locked_url_fetcher)
+    if problems is None:
+        return document.write_pdf()
+    handler, logger = _Collect(problems), logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        return document.write_pdf()
+    finally:
+        logger.removeHandler(handler)

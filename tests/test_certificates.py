@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import zipfile
 from datetime import date, time
 from decimal import Decimal
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +20,7 @@ from pypdf import PdfReader
 
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
-from lms.certificates import services
+from lms.certificates import sandbox, services
 from lms.certificates.models import (
     Certificate,
     CertificateStatus,
@@ -223,8 +225,7 @@ def test_verification_revocation_and_reissue(client, course_session):
     anonymous = client.application.test_client()
     html = anonymous.get(f"/verify/{certificate.verify_token}").get_data(as_text=True)
     assert "张*明" in html and "张小明" not in html and "证书有效" in html
-    missing = anonymous.get("/verify/not-a-token")
-    assert missing.status_code == 404 and "证书" not in missing.get_data(as_text=True)
+    assert "证书不存在或无效" not in html
 
     login(client, make_user(roles={Role.ORGANIZER}))
     member.name = "张晓明"  # the name was wrong: correct it and reissue
@@ -303,11 +304,30 @@ def test_revoke_and_reissue_go_back_only_inside_the_site(
 
 
 @pytest.mark.parametrize(
+    "token", ["not-a-token", "x" * 32, "a" * 65, "%3Cscript%3E", "a" * 5000, "证书"]
+)
+def test_an_unknown_verification_code_says_so_and_what_to_do(client, course_session, token):
+    session, lessons = course_session
+    _graduate(session, lessons)
+    services.issue_batch(services.to_issue(session), session=session)
+    response = client.get(f"/verify/{token}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "证书不存在或无效" in html and "联系颁发证书的党校" in html and "王" not in html
+
+
+@pytest.mark.parametrize(
     ("html", "message"),
     [
-        ("<p>{{ name </p>", "模板有误"),
-        ("<p>{{ nosuchthing }}</p>", "模板有误"),
-        ("<p>{{ name.__class__.__mro__ }}</p>", "模板有误"),
+        ("<p>{{ name </p>", "模板有误（第 1 行：<p>{{ name </p>）"),
+        (
+            "<p>\n{{ nosuchthing }}</p>",
+            "第 2 行：{{ nosuchthing }}</p>）：不认识的变量「nosuchthing」",
+        ),
+        ("<p>{{ name.__class__.__mro__ }}</p>", "出于安全原因，模板不能使用「__class__」"),
+        ("{% for x in name %}\n{{ x }}", "缺少结束标记"),
+        ("{% frobnicate %}", "不认识的标签「frobnicate」"),
+        ("<p>\n\n{{ 1 // 0 }}</p>", "第 3 行：{{ 1 // 0 }}</p>）：除数为零"),
         ('<img src="file:///etc/passwd">', "不允许使用外部地址"),
         ('<img src="http://example.com/x.png">', "不允许使用外部地址"),
     ],
@@ -318,8 +338,98 @@ def test_bad_templates_are_refused_and_not_saved(client, html, message):
     response = client.post(
         "/certificates/template", data={"action": "save", "html": html, "css": "body{}"}
     )
-    assert message in response.get_data(as_text=True)
+    assert message in unescape(response.get_data(as_text=True))
     assert db.session.scalar(sa.select(sa.func.count(CertificateTemplate.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("html", "message"),
+    [
+        ("{{ range(10**9)|length }}", "参数过大"),
+        ("<p>\n{{ 9**99999 }}</p>", "第 2 行：{{ 9**99999 }}</p>）：数字过大"),
+        ("{{ 'x' * 10**9 }}", "生成的文字或列表过长"),
+        ("{{ [1] * 10**9 }}", "生成的文字或列表过长"),
+        ("{% for i in range(10**7) %}{% endfor %}", "参数过大"),
+        (
+            "{% for i in range(9999) %}{% for j in range(9999) %}{% endfor %}{% endfor %}",
+            "循环次数过多",
+        ),
+        (
+            "{% for c in 'x' * 99999 %}{% for d in 'y' * 99999 %}{% endfor %}{% endfor %}",
+            "循环次数过多",
+        ),
+        ("{{ '%0999999999d' % 1 }}", "参数过大"),
+        ("{{ '%*d' % (999999999, 1) }}", "参数过大"),
+        ("{{ '{:>999999999}'.format(1) }}", "参数过大"),
+        ("{{ '%0999999999d'|format(1) }}", "参数过大"),
+        ("{{ 'x'|center(999999999) }}", "参数过大"),
+        ("{{ 'x'.ljust(10**9) }}", "参数过大"),
+        (
+            "{% set ns = namespace(s='xx') %}{% for i in range(60) %}"
+            "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "生成的文字或列表过长",
+        ),
+        (
+            "{% set ns = namespace(n=3) %}{% for i in range(60) %}"
+            "{% set ns.n = ns.n * ns.n %}{% endfor %}",
+            "数字过大",
+        ),
+        ("{% for i in range(9000) %}{{ 'x' * 9000 }}{% endfor %}", "生成的页面过长"),
+    ],
+)
+@pytest.mark.security
+def test_templates_that_would_burn_cpu_or_memory_are_refused(client, html, message):
+    login(client, make_user(roles={Role.ADMIN}))
+    response = client.post(
+        "/certificates/template", data={"action": "save", "html": html, "css": "body{}"}
+    )
+    assert response.status_code == 200 and message in unescape(response.get_data(as_text=True))
+    assert db.session.scalar(sa.select(sa.func.count(CertificateTemplate.id))) == 0
+    with pytest.raises(sandbox.TemplateLimit):
+        sandbox.render(html, {})
+
+
+def test_the_bounded_sandbox_still_renders_ordinary_templates():
+    source = (
+        "{% for c in name %}{{ loop.index }}{{ c }}{% endfor %} {{ 2**10 }} {{ 'ab' * 3 }} "
+        "{{ '%05d' % 7 }} {{ '{:>4}'.format(hours) }} {{ name|center(6) }} {{ name ~ '同志' }}"
+    )
+    assert sandbox.render(source, {"name": "王祥", "hours": "3"}) == (
+        "1王2祥 1024 ababab 00007    3   王祥   王祥同志"
+    )
+
+
+def test_css_problems_are_reported_with_their_line_and_the_template_is_not_saved(client):
+    login(client, make_user(roles={Role.ADMIN}))
+    data = {"html": "<p>{{ name }}</p>", "css": "p { color: red; }\nh1 { colr: blue; }"}
+    for action in ("save", "preview"):
+        response = client.post("/certificates/template", data={**data, "action": action})
+        assert response.mimetype == "text/html"
+        assert "CSS 第 2 行：「colr: blue」无法识别，已被忽略" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(CertificateTemplate.id))) == 0
+
+
+def test_the_default_template_reads_in_chinese_and_renders_without_problems(app):
+    html, css = services.default_template()
+    comments = re.findall(r"\{#.*?#\}", html, re.S) + re.findall(r"/\*.*?\*/", css, re.S)
+    assert comments and not any(re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", c) for c in comments)
+    assert _text(services.render_document([services.sample_data()], html, css))
+
+
+def test_the_preview_opens_in_place_and_marks_its_serial_as_a_sample(client):
+    login(client, make_user(roles={Role.ADMIN}))
+    page = client.get("/certificates/template").get_data(as_text=True)
+    assert 'value="preview"' in page and "_blank" not in page
+    broken = client.post(
+        "/certificates/template", data={"action": "preview", "html": "{{ name", "css": ""}
+    )
+    assert broken.mimetype == "text/html" and "模板有误（第 1 行" in broken.get_data(as_text=True)
+    html, css = services.default_template()
+    preview = client.post(
+        "/certificates/template", data={"action": "preview", "html": html, "css": css}
+    )
+    assert preview.mimetype == "application/pdf"
+    assert "样例-DX2026-00001" in _text(preview.data)
 
 
 @pytest.mark.security

@@ -171,6 +171,18 @@ def test_private_calendar_feed_can_be_revoked(client):
     assert anonymous.get("/calendar/guess.ics").status_code == 404
 
 
+def test_only_a_replaced_calendar_address_is_said_to_stop_working(client):
+    login(client, _trainee())
+    first = client.post("/me/calendar?action=issue", follow_redirects=True)
+    assert "已生成订阅地址" in first.get_data(as_text=True)
+    assert "旧地址立即失效" not in first.get_data(as_text=True)
+    again = client.post("/me/calendar?action=issue", follow_redirects=True)
+    assert "已生成新的订阅地址，旧地址立即失效。" in again.get_data(as_text=True)
+    client.post("/me/calendar?action=revoke")
+    after_revoke = client.post("/me/calendar?action=issue", follow_redirects=True)
+    assert "旧地址立即失效" not in after_revoke.get_data(as_text=True)
+
+
 def test_my_hours_page(client):
     trainee = _trainee()
     login(client, trainee)

@@ -33,8 +33,9 @@ from lms.attendance.forms import CreditForm, TargetsForm
 from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, HoursCredit
 from lms.auth.models import Role
 from lms.clock import local_today
-from lms.excel import inline_headers, xlsx_response
+from lms.excel import xlsx_response
 from lms.extensions import db
+from lms.files import inline_headers
 from lms.forms import bounded_int
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category, Member
@@ -170,7 +171,11 @@ def grid(session_id: int):
 def sign_in_sheet(session_id: int):
     training = load(TrainingSession, session_id, services.can_view_session_attendance)
     grid = services.session_grid(training)
-    return xlsx_response(f"{training.title}-签到表.xlsx", sheets.sign_in_sheet(grid))
+    return xlsx_response(
+        f"{training.title}-签到表.xlsx",
+        sheets.sign_in_sheet(grid),
+        f"session-{training.id}-sign-in-sheet",
+    )
 
 
 @bp.route("/sessions/<int:session_id>/sheet.pdf")
@@ -182,7 +187,9 @@ def sign_in_sheet_pdf(session_id: int):
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers=inline_headers(f"{training.title}-签到表.pdf"),
+        headers=inline_headers(
+            f"{training.title}-签到表.pdf", f"session-{training.id}-sign-in-sheet"
+        ),
     )
 
 
@@ -191,7 +198,11 @@ def sign_in_sheet_pdf(session_id: int):
 def export(session_id: int):
     training = load(TrainingSession, session_id, services.can_view_session_attendance)
     grid = services.session_grid(training)
-    return xlsx_response(f"{training.title}-考勤.xlsx", sheets.attendance_workbook(grid))
+    return xlsx_response(
+        f"{training.title}-考勤.xlsx",
+        sheets.attendance_workbook(grid),
+        f"session-{training.id}-attendance",
+    )
 
 
 @bp.route("/sessions/<int:session_id>/import", methods=["GET", "POST"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import multiprocessing
 import os
 import re
@@ -23,8 +24,8 @@ import sqlalchemy as sa
 from babel.dates import format_date
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +34,7 @@ from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceStatus
 from lms.auth.models import User
 from lms.catalog.models import Course
+from lms.certificates import sandbox
 from lms.certificates.models import (
     Certificate,
     CertificateStatus,
@@ -198,7 +200,71 @@ def current_template() -> tuple[str, str]:
     return (edited.html, edited.css) if edited is not None else default_template()
 
 
-_sandbox = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+def _template_line(exc: Exception) -> int | None:
+    """The template line an error comes from: Jinja gives a syntax error its line and rewrites a
+    render error's traceback so that the template's frames carry the template's lines."""
+    if isinstance(exc, TemplateSyntaxError):
+        return exc.lineno
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _template_reason(exc: Exception) -> str:
+    text = str(exc)
+    quoted = re.search(r"'([^']+)'", text)
+    name = quoted.group(1) if quoted else ""
+    if isinstance(exc, sandbox.TemplateLimit):
+        return {
+            "steps": _("循环次数过多（一页最多 %(max)s 次）", max=sandbox.MAX_STEPS),
+            "length": _("生成的文字或列表过长（最多 %(max)s 个字符或项）", max=sandbox.MAX_LENGTH),
+            "number": _("数字过大"),
+            "argument": _("参数过大（不能超过 %(max)s）", max=sandbox.MAX_LENGTH),
+            "output": _("生成的页面过长（最多 %(max)s 个字符）", max=sandbox.MAX_OUTPUT),
+        }[exc.kind]
+    if isinstance(exc, TemplateSyntaxError):
+        lowered = text.lower()
+        if "unexpected end of template" in lowered:
+            return _("模板没有写完，缺少结束标记（如 }}、%}、{% endif %} 或 {% endfor %}）")
+        if "unknown tag" in lowered:
+            return _("不认识的标签「%(name)s」", name=name)
+        if "expected token" in lowered or "unexpected" in lowered:
+            return _("{{ … }} 或 {% … %} 没有正确闭合")
+        return _("语法错误")
+    if isinstance(exc, UndefinedError):
+        if "has no attribute" in text:
+            attribute = re.findall(r"'([^']+)'", text)[-1]
+            return _("没有「%(name)s」这一项", name=attribute)
+        return _("不认识的变量「%(name)s」（可用的变量见上方说明）", name=name)
+    if isinstance(exc, SecurityError):
+        return (
+            _("出于安全原因，模板不能使用「%(name)s」", name=name)
+            if name
+            else _("出于安全原因，模板不能这样写")
+        )
+    if isinstance(exc, ZeroDivisionError):
+        return _("除数为零")
+    if isinstance(exc, RecursionError):
+        return _("宏调用嵌套过深")
+    return _("无法计算（%(error)s）", error=type(exc).__name__)
+
+
+def template_error(exc: Exception, html: str) -> str:
+    """A template error in the user's language, with the line and its text."""
+    reason = _template_reason(exc)
+    line = _template_line(exc)
+    lines = html.splitlines()
+    if line is None or not 1 <= line <= len(lines):
+        return _("模板有误：%(reason)s", reason=reason)
+    return _(
+        "模板有误（第 %(line)s 行：%(text)s）：%(reason)s",
+        line=line,
+        text=lines[line - 1].strip()[:80],
+        reason=reason,
+    )
 
 
 def _forbidden_urls(text: str) -> list[str]:
@@ -251,10 +317,9 @@ def document_html(
     if bad := _forbidden_urls(css):
         raise TemplateProblem(_("模板中不允许使用外部地址：%(url)s", url=bad[0]))
     try:
-        body = _sandbox.from_string(html)
-        pages = [body.render(_variables(item)) for item in items]
-    except TemplateError as exc:
-        raise TemplateProblem(_("模板有误：%(error)s", error=str(exc))) from exc
+        pages = [sandbox.render(html, _variables(item)) for item in items]
+    except Exception as exc:  # the admin's template is code: whatever it raises is its error
+        raise TemplateProblem(template_error(exc, html)) from exc
     for page in pages:
         if bad := _forbidden_urls(page):
             raise TemplateProblem(_("模板中不允许使用外部地址：%(url)s", url=bad[0]))
@@ -262,8 +327,32 @@ def document_html(
 
 
 def render_document(items: list[CertificateData], html: str | None = None, css: str | None = None):
-    """One PDF with a page per certificate. Raises TemplateProblem for a bad template."""
-    return render_pdf(document_html(items, html, css))
+    """One PDF with a page per certificate. Raises TemplateProblem for a bad template, and for
+    CSS or images that WeasyPrint reports it had to ignore."""
+    problems: list[logging.LogRecord] = []
+    pdf = render_pdf(document_html(items, html, css), problems)
+    if problems:
+        raise TemplateProblem(_pdf_problem(problems[0]))
+    return pdf
+
+
+def _pdf_problem(record: logging.LogRecord) -> str:
+    """WeasyPrint's warning in the user's language; CSS positions are lines of the CSS."""
+    text = record.getMessage()
+    where = re.search(r" at (\d+):(\d+)", text)
+    quoted = re.search(r"`([^`]*)`", text)
+    if text.startswith("Failed to load image"):
+        url = re.search(r"'([^']*)'", text)
+        return _("图片无法加载：%(url)s", url=url.group(1)[:120] if url else "")
+    if where is None:
+        return _("生成 PDF 时出现问题：%(detail)s", detail=text[:200])
+    if quoted is not None:
+        return _(
+            "CSS 第 %(line)s 行：「%(text)s」无法识别，已被忽略",
+            line=where.group(1),
+            text=quoted.group(1)[:80],
+        )
+    return _("CSS 第 %(line)s 行有语法错误", line=where.group(1))
 
 
 # A name token in a content stream (`/x1 Do`, `/F1 12 Tf`, `/a0.6 gs`, ...).
@@ -375,7 +464,7 @@ def sample_data() -> CertificateData:
         start_date=date(2026, 11, 26),
         end_date=date(2026, 11, 27),
         hours=Decimal("11.5"),
-        serial=f"{current_app.config['CERT_SERIAL_PREFIX']}2026-00001",
+        serial=f"样例-{current_app.config['CERT_SERIAL_PREFIX']}2026-00001",  # never a real one
         signatory=current_app.config["CERT_SIGNATORY"],
         issue_date=date(2026, 11, 27),
         verify_url=f"{current_app.config['PUBLIC_URL']}/verify/sample",

@@ -4,6 +4,7 @@ PDF), revocation and reissue, the admin's template editor, and public verificati
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import sqlalchemy as sa
@@ -35,14 +36,15 @@ from lms.certificates.models import (
     IssuanceJob,
     JobStatus,
 )
-from lms.excel import attachment_headers, inline_headers
 from lms.extensions import db
+from lms.files import attachment_headers, content_disposition, inline_headers
 from lms.jobs import enqueue
 from lms.org.forms import ConfirmForm
 from lms.rotation.models import Cohort, RotationCycle
 from lms.sessions.models import TrainingSession
 
 bp = Blueprint("certificates", __name__)
+VERIFY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # secrets.token_urlsafe, with room to spare
 
 
 def _organizer(user, obj) -> bool:
@@ -169,6 +171,9 @@ def download(certificate_id: int):
         max_age=0,
     )
     response.cache_control.private = True
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{certificate.serial}.pdf", "certificate", inline=True
+    )
     return response
 
 
@@ -214,7 +219,7 @@ def _live(session_id: int) -> list[Certificate]:
 @roles_required(Role.ORGANIZER)
 def session_zip(session_id: int):
     training = load(TrainingSession, session_id, _organizer)
-    return _zip(training, _live(training.id))
+    return _zip(training, _live(training.id), f"session-{training.id}-certificates")
 
 
 @bp.route("/certificates/cohorts/<int:cohort_id>/certificates.zip")
@@ -222,10 +227,11 @@ def session_zip(session_id: int):
 def cohort_zip(cohort_id: int):
     cohort = load(Cohort, cohort_id, _organizer)
     members = services.cohort_member_ids(cohort.id)
-    return _zip(cohort.session, [c for c in _live(cohort.session_id) if c.member_id in members])
+    live = [c for c in _live(cohort.session_id) if c.member_id in members]
+    return _zip(cohort.session, live, f"cohort-{cohort.id}-certificates")
 
 
-def _zip(training: TrainingSession, certificates: list[Certificate]) -> Response:
+def _zip(training: TrainingSession, certificates: list[Certificate], stem: str) -> Response:
     """A ZIP written as it is sent: the stored PDFs are never all in memory at once."""
     files = [
         (f"{c.serial}-{c.name}.pdf", path)
@@ -246,7 +252,7 @@ def _zip(training: TrainingSession, certificates: list[Certificate]) -> Response
     return Response(
         stream_with_context(generate()),
         mimetype="application/zip",
-        headers=attachment_headers(f"{training.title}-结业证书.zip"),
+        headers=attachment_headers(f"{training.title}-结业证书.zip", stem),
     )
 
 
@@ -264,7 +270,9 @@ def session_combined(session_id: int):
     return Response(
         buffer.getvalue(),
         mimetype="application/pdf",
-        headers=inline_headers(f"{training.title}-结业证书（打印）.pdf"),
+        headers=inline_headers(
+            f"{training.title}-结业证书（打印）.pdf", f"session-{training.id}-certificates-print"
+        ),
     )
 
 
@@ -301,10 +309,15 @@ def reissue(certificate_id: int):
 
 @bp.route("/verify/<token>")
 def verify(token: str):
-    """Public: no sign-in. An unknown token is a plain "not found" with no hint."""
-    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
-    if certificate is None or len(token) > 64:
-        abort(404)
+    """Public: no sign-in. An unknown, malformed or over-long code says so plainly (404), and
+    what to do, without telling which codes exist."""
+    certificate = (
+        db.session.scalar(sa.select(Certificate).where(Certificate.verify_token == token))
+        if VERIFY_TOKEN.fullmatch(token)
+        else None
+    )
+    if certificate is None:
+        return render_template("certificates/verify_missing.html"), 404
     return render_template(
         "certificates/verify.html",
         certificate=certificate,
@@ -331,7 +344,9 @@ def template():
         try:
             if action == "preview":
                 pdf = services.render_document([services.sample_data()], html, css)
-                return Response(pdf, mimetype="application/pdf", headers=inline_headers("预览.pdf"))
+                return Response(
+                    pdf, mimetype="application/pdf", headers=inline_headers("预览.pdf", "preview")
+                )
             services.save_template(html, css, current_user)
         except services.TemplateProblem as exc:
             db.session.rollback()

@@ -153,12 +153,15 @@ def my_calendar():
     if request.method == "POST":
         authorize(ConfirmForm().validate_on_submit())
         revoke = request.args.get("action") == "revoke"
+        replaced = current_user.calendar_token is not None
         current_user.calendar_token = None if revoke else secrets.token_urlsafe(32)
         db.session.commit()
-        flash(
-            _("订阅地址已停用。") if revoke else _("已生成新的订阅地址，旧地址立即失效。"),
-            "success",
-        )
+        if revoke:
+            flash(_("订阅地址已停用。"), "success")
+        elif replaced:
+            flash(_("已生成新的订阅地址，旧地址立即失效。"), "success")
+        else:
+            flash(_("已生成订阅地址，把它添加到日历即可。"), "success")
         return redirect(url_for("main.my_calendar"))
     feed = (
         url_for("main.calendar_feed", token=current_user.calendar_token, _external=True)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from lms.access import load
 from lms.catalog.models import Course
 from lms.extensions import db
+from lms.files import content_disposition
 from lms.materials import services, storage
 from lms.materials.forms import MaterialForm, VersionForm
 from lms.materials.models import Material, MaterialVersion, Visibility
@@ -163,6 +164,9 @@ def _send(version: MaterialVersion):
         etag=version.sha256,
         last_modified=version.uploaded_at,
         max_age=0,
+    )
+    response.headers["Content-Disposition"] = content_disposition(
+        version.original_name, f"material-{version.material_id}", inline=kind.inline
     )
     response.cache_control.public = False
     response.cache_control.private = True

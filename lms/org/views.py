@@ -166,6 +166,7 @@ def import_roster():
                 return xlsx_response(
                     _("初始密码_%(day)s.xlsx", day=date.today().isoformat()),
                     roster.credentials_workbook(result.credentials),
+                    "initial-passwords",
                 )
             return redirect(url_for("org.index"))
     return render_template("org/import.html", form=form, result=result)
@@ -174,7 +175,7 @@ def import_roster():
 @bp.route("/import/template.xlsx")
 @roles_required(Role.ORGANIZER)
 def import_template():
-    return xlsx_response(_("花名册导入模板.xlsx"), roster.template_workbook())
+    return xlsx_response(_("花名册导入模板.xlsx"), roster.template_workbook(), "roster-template")
 
 
 @bp.route("/export.xlsx")
@@ -184,7 +185,9 @@ def export():
     criteria = _filter_from_request(_filter_form())
     members = db.session.scalars(services.members_query(current_user, criteria))
     return xlsx_response(
-        _("花名册_%(day)s.xlsx", day=date.today().isoformat()), roster.roster_workbook(members)
+        _("花名册_%(day)s.xlsx", day=date.today().isoformat()),
+        roster.roster_workbook(members),
+        "roster",
     )
 
 

@@ -27,8 +27,9 @@ from lms.catalog.models import Course
 from lms.catalog.services import lecturers
 from lms.clock import local_zone
 from lms.database import utcnow
-from lms.excel import attachment_headers, xlsx_response
+from lms.excel import xlsx_response
 from lms.extensions import db
+from lms.files import attachment_headers
 from lms.forms import bounded_int, choices, int_or_none
 from lms.org.forms import ConfirmForm
 from lms.quizzes import attempts, formats, services, stats
@@ -296,7 +297,7 @@ def import_questions(bank_id: int):
 def export_xlsx(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
     data = formats.question_sheet(services.export_questions(bank))
-    return xlsx_response(f"{bank.name}.xlsx", data)
+    return xlsx_response(f"{bank.name}.xlsx", data, f"bank-{bank.id}")
 
 
 @bp.route("/banks/<int:bank_id>/export.gift")
@@ -307,14 +308,14 @@ def export_gift(bank_id: int):
     return Response(
         text.encode("utf-8"),
         mimetype="text/plain",
-        headers=attachment_headers(f"{bank.name}.gift.txt"),
+        headers=attachment_headers(f"{bank.name}.gift.txt", f"bank-{bank.id}"),
     )
 
 
 @bp.route("/import-template.xlsx")
 @roles_required(*AUTHORS)
 def import_template():
-    return xlsx_response("题目导入模板.xlsx", formats.template_sheet())
+    return xlsx_response("题目导入模板.xlsx", formats.template_sheet(), "question-template")
 
 
 # --- quizzes ---------------------------------------------------------------------------------
@@ -775,5 +776,7 @@ def quiz_stats(quiz_id: int):
 def quiz_stats_xlsx(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
     return xlsx_response(
-        f"{quiz.title}-统计.xlsx", stats.report_workbook(quiz, stats.quiz_report(quiz))
+        f"{quiz.title}-统计.xlsx",
+        stats.report_workbook(quiz, stats.quiz_report(quiz)),
+        f"quiz-{quiz.id}-stats",
     )

@@ -134,7 +134,11 @@ def members_xlsx(cycle_id: int):
         ]
         for m, s in rows
     )
-    return xlsx_response(f"{cycle.name}-进度.xlsx", build_workbook([(cycle.name, header, data)]))
+    return xlsx_response(
+        f"{cycle.name}-进度.xlsx",
+        build_workbook([(cycle.name, header, data)]),
+        f"cycle-{cycle.id}-progress",
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/hours.xlsx")
@@ -153,7 +157,11 @@ def hours_xlsx(cycle_id: int):
         [m.staff_no, m.name, m.branch.name, float(hours.get(m.id, 0))]
         for m in db.session.scalars(stmt)
     )
-    return xlsx_response(f"{cycle.name}-学时.xlsx", build_workbook([(cycle.name, header, data)]))
+    return xlsx_response(
+        f"{cycle.name}-学时.xlsx",
+        build_workbook([(cycle.name, header, data)]),
+        f"cycle-{cycle.id}-hours",
+    )
 
 
 @bp.route("/cycles/<int:cycle_id>/attendance.xlsx")
@@ -184,4 +192,8 @@ def attendance_xlsx(cycle_id: int):
         ]
         for a in db.session.scalars(stmt)
     )
-    return xlsx_response(f"{cycle.name}-考勤.xlsx", build_workbook([(cycle.name, header, data)]))
+    return xlsx_response(
+        f"{cycle.name}-考勤.xlsx",
+        build_workbook([(cycle.name, header, data)]),
+        f"cycle-{cycle.id}-attendance",
+    )

@@ -25,8 +25,8 @@ from lms.auth.models import Role
 from lms.catalog.models import Course
 from lms.catalog.services import lecturers
 from lms.clock import local_today
-from lms.excel import attachment_headers
 from lms.extensions import db
+from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.materials.services import can_upload_to_lesson, materials_of
 from lms.org.models import Category
@@ -216,7 +216,7 @@ def timetable_ics(session_id: int):
     return Response(
         ical.session_calendar(session),
         mimetype="text/calendar",
-        headers=attachment_headers(f"{session.title}.ics"),
+        headers=attachment_headers(f"{session.title}.ics", f"session-{session.id}-timetable"),
     )
 
 
