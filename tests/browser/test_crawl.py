@@ -46,6 +46,7 @@ UNREACHABLE = {
     "certificates.verify": "the address in a certificate's QR code, printed on the PDF",
     "certificates.job": "where issuing certificates (a POST) leads (organizer journey)",
     "certificates.cohort_zip": "offered once a cohort has certificates; the demo's are to come",
+    "main.request_leave": "offered only before a session starts; the demo trainee's have started",
 }
 
 # Query parameters whose links walk on without end (the previous and next month or year): a
