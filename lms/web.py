@@ -28,6 +28,7 @@ from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from lms.access import Refused
 from lms.auth.services import SUPPORTED_LOCALES
 from lms.auth.throttle import retry_after
 from lms.extensions import db
@@ -189,7 +190,8 @@ def render_error(code: int, message: str | None = None):
 def _handle_http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
-    return render_error(error.code)
+    # Werkzeug's own descriptions are English: only a reason we wrote ourselves is shown.
+    return render_error(error.code, error.description if isinstance(error, Refused) else None)
 
 
 def _handle_csrf_error(error: CSRFError):

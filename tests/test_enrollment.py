@@ -17,7 +17,7 @@ from lms.rotation import enrollment as service
 from lms.rotation.models import RotationCycle
 from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
 from tests.conftest import login
-from tests.factories import make_lesson, make_member, make_session, make_user
+from tests.factories import make_course, make_lesson, make_member, make_session, make_user
 
 
 @pytest.fixture
@@ -181,6 +181,37 @@ def test_only_a_replaced_calendar_address_is_said_to_stop_working(client):
     client.post("/me/calendar?action=revoke")
     after_revoke = client.post("/me/calendar?action=issue", follow_redirects=True)
     assert "旧地址立即失效" not in after_revoke.get_data(as_text=True)
+
+
+# Enrollment status → in the session, so its lessons are in the member's timetable and
+# calendar feed. A pending leave request means the member is not coming.
+IN_SESSION_BY_STATUS = [
+    (EnrollmentStatus.INVITED, True),
+    (EnrollmentStatus.CONFIRMED, True),
+    (EnrollmentStatus.COMPLETED, True),
+    (EnrollmentStatus.LEAVE_REQUESTED, False),
+    (EnrollmentStatus.LEAVE_APPROVED, False),
+    (EnrollmentStatus.ABSENT, False),
+]
+
+
+@pytest.mark.parametrize(("status", "shown"), IN_SESSION_BY_STATUS)
+def test_the_timetable_and_feed_show_only_sessions_the_member_is_in(client, status, shown):
+    trainee = _trainee()
+    session = make_session(start=date(2030, 3, 1))
+    lesson = make_lesson(session=session, course=make_course(title="党章精读"))
+    service.enroll(session, trainee.member).status = status
+    trainee.calendar_token = "t" * 43
+    db.session.flush()
+    login(client, trainee)
+    html = client.get("/me/timetable").get_data(as_text=True)
+    assert session.title in html  # the enrollment itself, with its status, stays listed
+    assert ("党章精读" in html) is shown
+    feed = client.application.test_client().get(f"/calendar/{trainee.calendar_token}.ics")
+    events = icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == (
+        [f"lesson-{lesson.id}@party-school.lms"] if shown else []
+    )
 
 
 def test_my_hours_page(client):

@@ -17,6 +17,7 @@ from lms.auth.models import Role
 from lms.extensions import db
 from lms.materials.models import Material, MaterialVersion, Visibility
 from lms.materials.storage import material_path
+from lms.sessions.models import EnrollmentStatus
 from tests import samples
 from tests.conftest import login
 from tests.factories import (
@@ -264,6 +265,47 @@ def test_course_materials_follow_enrolment_in_a_session_teaching_the_course(clie
     login(client, outsider)
     assert material.title not in client.get(f"/courses/{course.id}").get_data(as_text=True)
     assert client.get(f"/materials/{material.id}").status_code == 403
+
+
+# Enrollment status → in the session, so may see and download its enrolled-only material.
+# A pending leave request means the member is not coming.
+IN_SESSION_BY_STATUS = [
+    (EnrollmentStatus.INVITED, True),
+    (EnrollmentStatus.CONFIRMED, True),
+    (EnrollmentStatus.COMPLETED, True),
+    (EnrollmentStatus.LEAVE_REQUESTED, False),
+    (EnrollmentStatus.LEAVE_APPROVED, False),
+    (EnrollmentStatus.ABSENT, False),
+]
+
+
+@pytest.mark.security
+@pytest.mark.parametrize(("status", "allowed"), IN_SESSION_BY_STATUS)
+def test_enrolled_only_materials_follow_the_enrollment_status(
+    client, lesson, lecturer, status, allowed
+):
+    on_lesson = make_material(uploader=lecturer, lesson=lesson)
+    on_course = make_material(
+        uploader=lecturer, course=lesson.course, content=samples.png(), name="图解.png"
+    )
+    member = make_member()
+    make_enrollment(lesson.session, member).status = status
+    db.session.flush()
+    login(client, make_user(roles={Role.TRAINEE}, member=member))
+    lesson_page = client.get(f"/sessions/lessons/{lesson.id}").get_data(as_text=True)
+    course_page = client.get(f"/courses/{lesson.course_id}").get_data(as_text=True)
+    answers = [
+        client.get(f"/materials/{on_lesson.id}/file"),
+        client.get(f"/materials/versions/{on_lesson.current.id}/file"),
+        client.get(f"/materials/{on_course.id}"),
+        client.get(f"/materials/{on_course.id}/file"),
+    ]
+    assert (on_lesson.title in lesson_page) is allowed
+    assert (on_course.title in course_page) is allowed
+    for answer in answers:
+        assert answer.status_code == (200 if allowed else 403)
+        if not allowed:
+            assert "此资料仅向参训学员开放，您未参加相关培训。" in answer.get_data(as_text=True)
 
 
 def test_new_versions_keep_the_old(client, lesson, lecturer):

@@ -24,6 +24,7 @@ from lms.quizzes.models import (
     WrongAnswer,
 )
 from lms.quizzes.questions import QuestionType
+from lms.sessions.models import EnrollmentStatus
 from tests.conftest import login
 from tests.factories import (
     make_enrollment,
@@ -326,6 +327,55 @@ def test_session_quizzes_are_for_the_enrolled(client, trainee, questions):
     assert client.post(f"/quizzes/{quiz.id}/start").status_code == 403
     make_enrollment(session, trainee.member)
     assert client.get(f"/quizzes/{quiz.id}").status_code == 200
+
+
+# Enrollment status → in the session (may start its quiz, see its enrolled-only material,
+# find its lessons in the timetable). A pending leave request means the member is not coming.
+IN_SESSION_BY_STATUS = [
+    (EnrollmentStatus.INVITED, True),
+    (EnrollmentStatus.CONFIRMED, True),
+    (EnrollmentStatus.COMPLETED, True),
+    (EnrollmentStatus.LEAVE_REQUESTED, False),
+    (EnrollmentStatus.LEAVE_APPROVED, False),
+    (EnrollmentStatus.ABSENT, False),
+]
+
+
+@pytest.mark.parametrize(("status", "allowed"), IN_SESSION_BY_STATUS)
+def test_only_members_in_the_session_may_start_its_quiz(
+    client, trainee, questions, status, allowed
+):
+    session = make_session()
+    quiz = make_quiz(questions, title="本期结业测试", session=session)
+    make_enrollment(session, trainee.member).status = status
+    db.session.flush()
+    login(client, trainee)
+    listed = "本期结业测试" in client.get("/quizzes/").get_data(as_text=True)
+    page = client.get(f"/quizzes/{quiz.id}")
+    started = client.post(f"/quizzes/{quiz.id}/start")
+    attempts_made = db.session.scalar(sa.select(sa.func.count(Attempt.id)))
+    if allowed:
+        assert listed and page.status_code == 200
+        assert started.status_code == 302 and "/quizzes/attempts/" in started.location
+        assert attempts_made == 1
+    else:
+        assert not listed
+        for refused in (page, started):
+            assert refused.status_code == 403
+            assert "您未参加本期培训，不能参加此测试。" in refused.get_data(as_text=True)
+        assert attempts_made == 0
+
+
+def test_the_refusal_is_in_the_members_language(client, trainee, questions):
+    session = make_session()
+    quiz = make_quiz(questions, session=session)
+    make_enrollment(session, trainee.member).status = EnrollmentStatus.ABSENT
+    trainee.locale = "en"
+    db.session.flush()
+    login(client, trainee)
+    response = client.post(f"/quizzes/{quiz.id}/start")
+    assert response.status_code == 403
+    assert "you cannot take this quiz" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("rule", "expected"), [(CountingRule.HIGHEST, 1), (CountingRule.LAST, 0)])

@@ -29,11 +29,9 @@ from lms.clock import local_zone
 from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member, branch_secretaries
-from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
+from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 WINDOW_SECONDS = 30
-# Enrollments whose member is expected in the room.
-EXPECTED = {EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED}
 
 
 class SignInRefused(Exception):
@@ -98,7 +96,7 @@ def is_enrolled_for(member: Member, lesson: Lesson) -> bool:
             sa.select(Enrollment.id).where(
                 Enrollment.session_id == lesson.session_id,
                 Enrollment.member_id == member.id,
-                Enrollment.status.in_(EXPECTED),
+                Enrollment.in_session,
             )
         )
         is not None
@@ -148,7 +146,7 @@ def signed_in_count(lesson: Lesson) -> tuple[int, int]:
     )
     expected = db.session.scalar(
         sa.select(sa.func.count(Enrollment.id)).where(
-            Enrollment.session_id == lesson.session_id, Enrollment.status.in_(EXPECTED)
+            Enrollment.session_id == lesson.session_id, Enrollment.in_session
         )
     )
     return present, expected

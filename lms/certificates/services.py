@@ -51,7 +51,7 @@ from lms.pdf import render_pdf
 from lms.quizzes.attempts import counting_attempt
 from lms.quizzes.models import Quiz, QuizStatus
 from lms.rotation.models import RotationCycle
-from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
+from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 DEFAULT_DIR = "default"
 BATCH = 50
@@ -109,9 +109,7 @@ def session_eligibility(session: TrainingSession) -> list[Eligibility]:
         .join(Enrollment, Enrollment.member_id == Member.id)
         .where(
             Enrollment.session_id == session.id,
-            Enrollment.status.in_(
-                [EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED]
-            ),
+            Enrollment.in_session,
         )
         .order_by(Member.staff_no)
     ).all()

@@ -182,7 +182,7 @@ def calendar_feed(token: str):
         .join(Enrollment, Enrollment.session_id == Lesson.session_id)
         .where(
             Enrollment.member_id == user.member_id,
-            Enrollment.status.not_in(enrollment.MISSED),
+            Enrollment.in_session,
         )
         .order_by(Lesson.starts_at)
     ).all()

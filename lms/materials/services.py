@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
@@ -47,6 +48,17 @@ def can_view_material(user: User, material: Material) -> bool:
     if not can_view_course(user, material.taught_course):
         return False
     return material.visibility is Visibility.ALL or _is_enrolled(user, material)
+
+
+def why_material_refused(user: User, material: Material) -> str | None:
+    """The reason to show a member refused an enrolled-only material they could otherwise see."""
+    if (
+        material.visibility is Visibility.ENROLLED
+        and user.member is not None
+        and can_view_course(user, material.taught_course)
+    ):
+        return _("此资料仅向参训学员开放，您未参加相关培训。")
+    return None
 
 
 def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | None = None):

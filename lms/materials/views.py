@@ -105,7 +105,9 @@ def upload_to_lesson(lesson_id: int):
 @bp.route("/<int:material_id>")
 @login_required
 def detail(material_id: int):
-    material = load(Material, material_id, _live(services.can_view_material))
+    material = load(
+        Material, material_id, _live(services.can_view_material), services.why_material_refused
+    )
     return render_template(
         "materials/material.html",
         material=material,
@@ -176,7 +178,9 @@ def _send(version: MaterialVersion):
 @bp.route("/<int:material_id>/file")
 @login_required
 def download(material_id: int):
-    material = load(Material, material_id, _live(services.can_view_material))
+    material = load(
+        Material, material_id, _live(services.can_view_material), services.why_material_refused
+    )
     return _send(material.current)
 
 
@@ -187,5 +191,6 @@ def download_version(version_id: int):
         MaterialVersion,
         version_id,
         lambda user, version: _live(services.can_view_material)(user, version.material),
+        lambda user, version: services.why_material_refused(user, version.material),
     )
     return _send(version)

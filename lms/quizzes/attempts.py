@@ -62,7 +62,8 @@ class AttemptRefused(Exception):
 
 
 def can_view_quiz(user: User, quiz: Quiz, enrolled: set[int] | None = None) -> bool:
-    """`enrolled` (the member's session ids) may be given when checking many quizzes."""
+    """A session's quiz is for the members in the session (`enrolled_session_ids`);
+    `enrolled` (those session ids) may be given when checking many quizzes."""
     if manages_quizzes(user):
         return True
     if quiz.status is not QuizStatus.PUBLISHED or user.member is None:
@@ -72,6 +73,13 @@ def can_view_quiz(user: User, quiz: Quiz, enrolled: set[int] | None = None) -> b
             enrolled = enrolled_session_ids(user.member)
         return quiz.session_id in enrolled
     return True
+
+
+def why_quiz_refused(user: User, quiz: Quiz) -> str | None:
+    """The reason to show a member refused a published session quiz: they are not in it."""
+    if quiz.session_id is not None and quiz.status is QuizStatus.PUBLISHED and user.member:
+        return _("您未参加本期培训，不能参加此测试。")
+    return None
 
 
 def owns_attempt(user: User, attempt: Attempt) -> bool:

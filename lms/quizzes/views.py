@@ -448,7 +448,7 @@ def _items_forms(quiz: Quiz) -> tuple[ItemsForm, DrawForm]:
 @bp.route("/<int:quiz_id>")
 @login_required
 def quiz(quiz_id: int):
-    quiz = load(Quiz, quiz_id, attempts.can_view_quiz)
+    quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
     manages = services.manages_quizzes(current_user)
     member = current_user.member
     mine: list[Attempt] = []
@@ -567,7 +567,7 @@ def delete_draw(quiz_id: int, draw_id: int):
 @bp.route("/<int:quiz_id>/start", methods=["POST"])
 @login_required
 def start(quiz_id: int):
-    quiz = load(Quiz, quiz_id, attempts.can_view_quiz)
+    quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
     if current_user.member is None:
         abort(403)
     authorize(ConfirmForm().validate_on_submit())

@@ -232,7 +232,7 @@ def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> AttendanceR
         .where(
             Enrollment.session_id.in_(recorded),
             Enrollment.member_id.in_(member_ids),
-            Enrollment.status.not_in([*MISSED]),
+            Enrollment.in_session,
         )
         .group_by(Enrollment.session_id)
     ).all()

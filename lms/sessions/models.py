@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
@@ -165,6 +166,15 @@ ENROLLMENT_STATUS_LABELS = {
 }
 
 
+# The one definition of "enrolled in this session" (see Enrollment.in_session): the member
+# was called and is coming, or has finished it. Not enrolled: a pending leave request (they
+# have said they are not coming), approved leave and absence (a make-up session, if any,
+# has its own enrollment). Seat counting is a different question: see rotation.enrollment.
+ENROLLED = frozenset(
+    {EnrollmentStatus.INVITED, EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED}
+)
+
+
 LIVE_IN_CYCLE = (
     "cycle_id IS NOT NULL AND status IN ('invited', 'confirmed', 'leave_requested', 'completed')"
 )
@@ -195,6 +205,19 @@ class Enrollment(db.Model):
     session: Mapped[TrainingSession] = relationship()
     member: Mapped[Member] = relationship()
     makeup_of: Mapped[Enrollment | None] = relationship(remote_side="Enrollment.id")
+
+    @hybrid_property
+    def in_session(self) -> bool:
+        """Whether this enrollment puts the member in the session: they may take its quiz,
+        see its enrolled-only materials, find its lessons in their timetable and sign in.
+        Invited, confirmed and completed count; leave requested or approved and absent do not.
+        In SQL, `Enrollment.in_session` is the same test as a WHERE clause."""
+        return self.status in ENROLLED
+
+    @in_session.inplace.expression
+    @classmethod
+    def _in_session_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.status.in_(ENROLLED)
 
     __table_args__ = (
         sa.UniqueConstraint("session_id", "member_id"),

@@ -143,11 +143,14 @@ def upcoming_lessons_of_course(course: Course, limit: int = 10) -> list[Lesson]:
 
 
 def enrolled_session_ids(member: Member | None) -> set[int]:
+    """The sessions the member is in (`Enrollment.in_session`: not on leave, not absent)."""
     if member is None:
         return set()
     return set(
         db.session.scalars(
-            sa.select(Enrollment.session_id).where(Enrollment.member_id == member.id)
+            sa.select(Enrollment.session_id).where(
+                Enrollment.member_id == member.id, Enrollment.in_session
+            )
         )
     )
 
@@ -160,7 +163,11 @@ def is_enrolled_in_course(member: Member | None, course: Course) -> bool:
         db.session.scalar(
             sa.select(Enrollment.id)
             .join(Lesson, Lesson.session_id == Enrollment.session_id)
-            .where(Enrollment.member_id == member.id, Lesson.course_id == course.id)
+            .where(
+                Enrollment.member_id == member.id,
+                Enrollment.in_session,
+                Lesson.course_id == course.id,
+            )
             .limit(1)
         )
         is not None
