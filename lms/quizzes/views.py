@@ -467,6 +467,7 @@ def quiz(quiz_id: int):
         draw_form=draw_form,
         confirm=ConfirmForm(),
         question_count=services.quiz_question_count(quiz),
+        supplies=services.draw_supplies(quiz) if manages else {},
         types=QUESTION_TYPE_LABELS,
     )
 
