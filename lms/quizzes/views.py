@@ -162,6 +162,7 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
                 question.current.data(
                     category=question.category.path if question.category else "",
                     ref=question.ref or "",
+                    exclusive_group=question.exclusive_group or "",
                 )
             )
         elif category_id := request.args.get("category", type=bounded_int):
