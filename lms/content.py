@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -369,6 +370,15 @@ def load_questions(folder: Path) -> str:
             if (bank_file.bank, q.ref) in refs:
                 raise ContentError(f"{path}: ref {q.ref} is also in {refs[bank_file.bank, q.ref]}")
             refs[bank_file.bank, q.ref] = path.name
+    groups = Counter(
+        (bank_file.bank, q.exclusive_group)
+        for bank_file in files
+        for q in bank_file.questions
+        if q.exclusive_group
+    )
+    if lonely := sorted(group for (_bank, group), n in groups.items() if n == 1):
+        # A group of one keeps nothing apart: most likely a misspelt key.
+        raise ContentError(f"exclusive_group {', '.join(lonely)}: only one question has it")
     created = updated = 0
     for bank_file in files:
         summary = import_questions(

@@ -1,6 +1,8 @@
 """The shipped question bank and demo quizzes: enough questions, every one sourced, loads twice
 without change, and a bad file names the file, the question and the reason."""
 
+from collections import Counter
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,59 @@ def test_regulation_questions_use_the_2023_wording():
     assert whole in zc34.explanation and "第三十三条" in zc34.explanation
     assert "第三十三条" in zc34.source
     assert zc34.options[zc34.correct[0]] == "管大局" and "保落实" in zc34.stem
+
+
+def _groups_by_ref() -> dict[str, str | None]:
+    return dict(db.session.execute(sa.select(Question.ref, Question.exclusive_group)).all())
+
+
+def test_the_shipped_bank_keeps_give_away_questions_in_exclusive_groups(runner):
+    result = runner.invoke(args=["content", "load", "--quiet"])
+    assert result.exit_code == 0, result.output
+    groups = _groups_by_ref()
+    # LJ-009 lists the answers of LJ-005–008; LJ-016's stem is LJ-013's answer.
+    assert groups["LJ-005"] is not None
+    assert {groups[f"LJ-00{n}"] for n in range(5, 10)} == {groups["LJ-005"]}
+    assert groups["LJ-013"] is not None and groups["LJ-013"] == groups["LJ-016"]
+    # Across documents: the 党章 and the 条例 list the same five kinds of sanction.
+    assert groups["JL-005"] is not None and groups["JL-005"] == groups["ZC-036"]
+    assert groups["ZC-002"] is None
+    members = Counter(g for g in groups.values() if g)
+    assert len(members) >= 10 and min(members.values()) >= 2
+
+
+def test_an_exclusive_group_survives_loading_exporting_and_reimporting(tmp_path: Path):
+    from lms.quizzes.formats import question_sheet, read_question_sheet
+    from lms.quizzes.services import bank_by_name, export_questions
+
+    judged = "type: true_false, answer: 正确, source: 党章"
+    body = (
+        "bank: 题库\nquestions:\n"
+        f"  - {{ref: X1, exclusive_group: ideal, stem: 甲, {judged}}}\n"
+        f"  - {{ref: X2, exclusive_group: ideal, stem: 乙, {judged}}}\n"
+        f"  - {{ref: X3, stem: 丙, {judged}}}\n"
+    )
+    (tmp_path / "bank.yaml").write_text(body, encoding="utf-8")
+    assert read_bank_file(tmp_path / "bank.yaml").questions[0].exclusive_group == "ideal"
+    load_questions(tmp_path)
+    assert _groups_by_ref() == {"X1": "ideal", "X2": "ideal", "X3": None}
+    assert "0 new, 0 updated" in load_questions(tmp_path)
+    exported = export_questions(bank_by_name("题库"))
+    assert [q.exclusive_group for q in exported] == ["ideal", "ideal", ""]
+    assert read_question_sheet(BytesIO(question_sheet(exported))).questions == exported
+    # The bank file is the truth: a group taken out of it is taken off the question.
+    (tmp_path / "bank.yaml").write_text(body.replace("exclusive_group: ideal, ", ""), "utf-8")
+    assert "0 new, 2 updated" in load_questions(tmp_path)
+    assert set(_groups_by_ref().values()) == {None}
+
+
+def test_a_group_of_one_question_is_refused_as_a_likely_typo(tmp_path: Path):
+    (tmp_path / "bank.yaml").write_text(
+        "bank: 题库\nquestions:\n"
+        "  - {ref: X1, exclusive_group: idael, type: true_false, stem: 甲, answer: 正确, "
+        "source: 党章}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError, match="idael"):
+        load_questions(tmp_path)
+    assert db.session.scalar(sa.select(sa.func.count(Question.id))) == 0

@@ -351,6 +351,7 @@ def test_sheet_reads_every_type_and_coerces_cells():
             答案="a, c",
             难度=3.0,
             标签="党章，纪律、作风,廉政",
+            互斥组=" 党章-理想 ",
         ),
         [None] * len(SHEET_HEADER),
         row(题型="判断题", 题干="对吗", 答案="错", 解析="因为", 出处="《准则》"),
@@ -369,15 +370,30 @@ def test_sheet_reads_every_type_and_coerces_cells():
             tags=["党章", "纪律", "作风", "廉政"],
             category="党章/总纲",
             ref="1001",
+            exclusive_group="党章-理想",
         ),
         QuestionData(
-            type=TRUE_FALSE, stem="对吗", correct=[1], explanation="因为", source="《准则》"
+            type=TRUE_FALSE,
+            stem="对吗",
+            correct=[1],
+            explanation="因为",
+            source="《准则》",
+            exclusive_group="",
         ),
         QuestionData(
-            type=FILL_BLANK, stem="____年成立于____", blanks=[["1921"], ["上海", "上海市"]]
+            type=FILL_BLANK,
+            stem="____年成立于____",
+            blanks=[["1921"], ["上海", "上海市"]],
+            exclusive_group="",
         ),
-        QuestionData(type=FILL_BLANK, stem="成立于____年", blanks=[["1921"]]),
+        QuestionData(type=FILL_BLANK, stem="成立于____年", blanks=[["1921"]], exclusive_group=""),
     ]
+
+
+def test_a_sheet_without_the_group_column_leaves_groups_alone():
+    header = ["编号", "题型", "题干", "答案"]
+    q = one(read_question_sheet(sheet([["G1", "判断", "甲", "对"]], header=header)))
+    assert q.exclusive_group is None
 
 
 def test_sheet_reports_every_bad_row_at_once():
@@ -467,6 +483,8 @@ def questions(draw, chars, sheet: bool = False):
         tags=draw(st.lists(texts(chars, exclude=",，、\n" if sheet else "\n"), max_size=3)),
         category="/".join(draw(st.lists(texts(chars, exclude="/\n"), max_size=3))),
         ref=draw(st.one_of(st.just(""), line)),
+        # The sheet carries the exclusive group ("" for none); GIFT does not (None).
+        exclusive_group=draw(st.one_of(st.just(""), line)) if sheet else None,
     )
     if kind in (SINGLE, MULTIPLE):
         q.options = draw(st.lists(line, min_size=2, max_size=8, unique=True))

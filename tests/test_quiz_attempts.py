@@ -430,6 +430,71 @@ def test_random_draws_respect_category_and_difficulty(trainee):
         assert item.version.question.category.path == "党章/党员"
 
 
+def _grouped(bank, group: str | None):
+    question = make_question(bank)
+    question.exclusive_group = group
+    db.session.flush()
+    return question
+
+
+def _drawn_groups(quiz, seeds) -> list[list[str | None]]:
+    return [
+        [version.question.exclusive_group for version, _points in picked]
+        for picked in (attempts._choose_versions(quiz, random.Random(seed)) for seed in seeds)
+    ]
+
+
+def test_draws_never_put_two_of_an_exclusive_group_in_one_attempt():
+    from lms.quizzes import services
+
+    bank = make_question().bank  # one ungrouped question
+    for group, size in (("lj-norms", 4), ("lj-family", 2), (None, 2)):
+        for _ in range(size):
+            _grouped(bank, group)
+    quiz = make_quiz([])
+    services.add_quiz_draw(quiz, bank, None, None, 5, Decimal(1))
+    picks = _drawn_groups(quiz, range(200))
+    for groups in picks:
+        # Three ungrouped questions and one of each group: the draw still fills its five.
+        assert len(groups) == 5
+        assert sorted(g for g in groups if g) == ["lj-family", "lj-norms"]
+    # The seed still decides which of a group's questions comes up.
+    drawn = {
+        version.question_id
+        for seed in range(200)
+        for version, _points in attempts._choose_versions(quiz, random.Random(seed))
+        if version.question.exclusive_group == "lj-norms"
+    }
+    assert len(drawn) == 4
+    again = attempts._choose_versions(quiz, random.Random(7))
+    assert again == attempts._choose_versions(quiz, random.Random(7))
+
+
+def test_a_fixed_question_keeps_its_group_mates_out_of_the_draws(client, trainee):
+    from lms.quizzes import services
+
+    bank = make_question().bank
+    fixed = _grouped(bank, "zc-ideal")
+    mates = [_grouped(bank, "zc-ideal") for _ in range(3)]
+    other_bank_namesake = _grouped(make_question().bank, "zc-ideal")
+    quiz = make_quiz([fixed])
+    services.add_quiz_draw(quiz, bank, None, None, 4, Decimal(1))
+    services.add_quiz_draw(quiz, other_bank_namesake.bank, None, None, 2, Decimal(1))
+    mate_ids = {q.id for q in mates}
+    for seed in range(100):
+        ids = [v.question_id for v, _p in attempts._choose_versions(quiz, random.Random(seed))]
+        assert fixed.id in ids and not mate_ids & set(ids)
+        # A group is its bank's own: the same name in another bank keeps nothing apart.
+        assert other_bank_namesake.id in ids
+    attempt = attempts.start_attempt(quiz, trainee.member)
+    assert len(attempt.questions) == 1 + 1 + 2
+    # The setup page says the first draw cannot supply its four.
+    assert services.draw_supplies(quiz) == {quiz.draws[0].id: 1, quiz.draws[1].id: 2}
+    login(client, make_user(roles={Role.ORGANIZER}))
+    page = client.get(f"/quizzes/{quiz.id}").get_data(as_text=True)
+    assert page.count("题目不足：这里最多只能抽出 1 题") == 1
+
+
 def test_wrong_answers_go_to_the_book_and_leave_when_practised_right(client, trainee):
     question = make_question(correct=[1])
     quiz = make_quiz([question])

@@ -88,6 +88,26 @@ def test_editing_an_unused_question_changes_it_in_place(client):
     assert question.current.stem == "改过的题干" and question.current.correct == [1]
 
 
+def test_the_exclusive_group_is_the_questions_own_and_survives_edits(client):
+    question = make_question(type=QuestionType.TRUE_FALSE, correct=[0], stem="题干")
+    attempts.start_attempt(make_quiz([question]), make_member())  # the version is in use
+    login(client, make_user(roles={Role.ORGANIZER}))
+    url = f"/quizzes/questions/{question.id}/edit"
+    version = question.current
+    form = {"stem": "题干", "truth": "true", "difficulty": "2", "ref": question.ref}
+    form |= {"explanation": version.explanation, "source": version.source}
+    assert client.post(url, data={**form, "exclusive_group": " zc-ideal "}).status_code == 302
+    # A group belongs to the question, not to what an attempt saw: no new version for it.
+    assert question.exclusive_group == "zc-ideal" and [v.number for v in question.versions] == [1]
+    assert 'value="zc-ideal"' in client.get(url).get_data(as_text=True)
+    changed = {**form, "stem": "新题干", "exclusive_group": "zc-ideal"}
+    assert client.post(url, data=changed).status_code == 302
+    assert question.exclusive_group == "zc-ideal"
+    assert [v.number for v in question.versions] == [2, 1]
+    assert client.post(url, data={**changed, "exclusive_group": ""}).status_code == 302
+    assert question.exclusive_group is None
+
+
 def test_a_used_question_gets_a_new_version_and_old_attempts_keep_theirs(client):
     question = make_question(type=QuestionType.TRUE_FALSE, correct=[0], stem="旧题干")
     member = make_member()

@@ -135,6 +135,7 @@ def deadline_for(quiz: Quiz, started: datetime) -> datetime | None:
 def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion, Decimal]]:
     chosen: list[tuple[QuestionVersion, Decimal]] = []
     taken: set[int] = set()
+    groups: set[tuple[int, str]] = set()
     items = db.session.scalars(
         sa.select(QuizItem)
         .where(QuizItem.quiz_id == quiz.id)
@@ -145,11 +146,23 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
         if item.question.active:
             chosen.append((item.question.current, item.points))
             taken.add(item.question_id)
+            if item.question.group_key:
+                groups.add(item.question.group_key)
     for draw in quiz.draws:
         pool = [q for q in draw_pool(draw) if q.id not in taken]
-        for question in rng.sample(pool, min(draw.count, len(pool))):
+        drawn = 0
+        # The pool in the seed's order; a question whose group the attempt already holds would
+        # give an answer away (or be given away), so it is passed over for the next one.
+        for question in rng.sample(pool, len(pool)):
+            if drawn == draw.count:
+                break
+            if question.group_key in groups:
+                continue
             chosen.append((question.current, draw.points))
             taken.add(question.id)
+            if question.group_key:
+                groups.add(question.group_key)
+            drawn += 1
     return chosen
 
 

@@ -13,6 +13,8 @@ questions:
     source: 《中国共产党章程》总纲
     difficulty: 1                  # 1 easy … 3 hard
     tags: [党的纲领]
+    exclusive_group: ZC-ideal      # optional: questions that give one another away share a key;
+                                   # an attempt never draws two of one group
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def read_bank_file(path: Path) -> BankFile:
                 tags=[str(t) for t in entry.get("tags") or []],
                 category=str(entry.get("category") or default_category),
                 ref=ref,
+                exclusive_group=str(entry.get("exclusive_group") or "").strip(),
             )
         except (TypeError, ValueError) as exc:
             raise BankFileError(f"{where} ({ref}): {exc}") from exc

@@ -571,6 +571,7 @@ SHEET_HEADER = [
     "出处",
     "难度",
     "标签",
+    "互斥组",
 ]
 REQUIRED_COLUMNS = ("题型", "题干", "答案")
 SHEET_TYPE_NAMES = {
@@ -665,6 +666,8 @@ def _sheet_question(
         tags=[t.strip() for t in _TAG_SEPARATORS.split(cell("标签")) if t.strip()],
         category=_category(cell("分类")),
         ref=cell("编号"),
+        # A sheet without the column leaves the groups as they are; an empty cell clears one.
+        exclusive_group=cell("互斥组") if "互斥组" in positions else None,
     )
     answer = cell("答案")
     if kind in (QuestionType.SINGLE, QuestionType.MULTIPLE):
@@ -743,6 +746,7 @@ def _sheet_row(q: QuestionData) -> list[object]:
         q.source,
         q.difficulty,
         "，".join(q.tags),
+        q.exclusive_group or "",
     ]
     return [_clean(value) if isinstance(value, str) else value for value in row]
 
@@ -769,6 +773,7 @@ TEMPLATE_EXAMPLES = [
         tags=["党章", "理想信念"],
         category="党章/总纲",
         ref="DZ-0001",
+        exclusive_group="",
     ),
     QuestionData(
         type=QuestionType.TRUE_FALSE,
@@ -777,6 +782,7 @@ TEMPLATE_EXAMPLES = [
         source="《中国共产党章程》第三章第十九条",
         category="党章/党的中央组织",
         ref="DZ-0002",
+        exclusive_group="",
     ),
     QuestionData(
         type=QuestionType.FILL_BLANK,
@@ -787,6 +793,7 @@ TEMPLATE_EXAMPLES = [
         tags=["党章"],
         category="党章/总纲",
         ref="DZ-0003",
+        exclusive_group="",
     ),
 ]
 
@@ -811,6 +818,7 @@ def template_sheet() -> bytes:
         ["出处", _("可空，如《中国共产党章程》第一章第三条。")],
         ["难度", _("1、2 或 3，空为 2。")],
         ["标签", _("可空；多个标签用逗号或顿号分隔。")],
+        ["互斥组", _("可空；会相互泄露答案的题目填同一个组名，随机抽题时同一组只抽一道。")],
     ]
     return build_workbook(
         [

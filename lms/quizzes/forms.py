@@ -95,6 +95,12 @@ class QuestionForm(FlaskForm):
         description=_l("用 / 分隔多级分类，例如：中国共产党章程/第一章 党员"),
     )
     ref = StringField(_l("编号"), validators=[Optional(), Length(max=MAX_REF)], filters=[_strip])
+    exclusive_group = StringField(
+        _l("互斥组"),
+        validators=[Optional(), Length(max=MAX_REF)],
+        filters=[_strip],
+        description=_l("可空；会相互泄露答案的题目填同一个组名，随机抽题时同一组只抽一道。"),
+    )
     submit = SubmitField(_l("保存"))
 
     def option_fields(self):
@@ -113,6 +119,7 @@ class QuestionForm(FlaskForm):
         self.tags.data = ", ".join(q.tags)
         self.category.data = q.category
         self.ref.data = q.ref
+        self.exclusive_group.data = q.exclusive_group or ""
 
     def question(self, qtype: QuestionType) -> QuestionData:
         options: list[str] = []
@@ -148,6 +155,7 @@ class QuestionForm(FlaskForm):
             tags=[t for t in tags if t],
             category=self.category.data or "",
             ref=self.ref.data or "",
+            exclusive_group=self.exclusive_group.data or "",
         )
 
 

@@ -79,6 +79,8 @@ class Question(db.Model):
         sa.ForeignKey("question_categories.id"), index=True
     )
     ref: Mapped[str | None] = mapped_column(sa.String(64))
+    # Questions that give one another away share a key: an attempt never draws two of them.
+    exclusive_group: Mapped[str | None] = mapped_column(sa.String(64))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[timestamp]
 
@@ -95,6 +97,11 @@ class Question(db.Model):
     @property
     def current(self) -> QuestionVersion:
         return self.versions[0]
+
+    @property
+    def group_key(self) -> tuple[int, str] | None:
+        """The exclusive group as the draws keep it: a group's name is the bank's own."""
+        return (self.bank_id, self.exclusive_group) if self.exclusive_group else None
 
 
 class QuestionVersion(db.Model):
@@ -124,7 +131,9 @@ class QuestionVersion(db.Model):
         sa.CheckConstraint("difficulty BETWEEN 1 AND 3", name="difficulty_range"),
     )
 
-    def data(self, category: str = "", ref: str = "") -> QuestionData:
+    def data(
+        self, category: str = "", ref: str = "", exclusive_group: str | None = None
+    ) -> QuestionData:
         return QuestionData(
             type=self.type,
             stem=self.stem,
@@ -137,10 +146,13 @@ class QuestionVersion(db.Model):
             tags=list(self.tags),
             category=category,
             ref=ref,
+            exclusive_group=exclusive_group,
         )
 
     def same_content(self, q: QuestionData) -> bool:
-        return self.data() == QuestionData(**{**q.__dict__, "category": "", "ref": ""})
+        """The version's own content equals `q`'s; what belongs to the question is left aside."""
+        aside = {"category": "", "ref": "", "exclusive_group": None}
+        return self.data() == QuestionData(**{**q.__dict__, **aside})
 
 
 class CountingRule(enum.StrEnum):

@@ -63,6 +63,9 @@ class QuestionData:
     tags: list[str] = field(default_factory=list)
     category: str = ""  # a path of category names separated by "/", e.g. "党章/总纲"
     ref: str = ""  # a stable id chosen by the author; re-importing matches on it
+    # A key shared by questions that give one another away ("" none); None: a format that does
+    # not carry it, so saving leaves the question's group as it is.
+    exclusive_group: str | None = None
 
     @property
     def blank_count(self) -> int:
@@ -86,6 +89,7 @@ def validate_question(q: QuestionData) -> list[str]:
         (_("出处"), q.source, MAX_SOURCE, False),
         *((_("标签"), tag, MAX_TAG, False) for tag in q.tags),
         (_("编号"), q.ref, MAX_REF, False),
+        (_("互斥组"), q.exclusive_group or "", MAX_REF, False),
     ]
     # One message per kind of field: a file of 200 bad tags needs saying once.
     said: set[str] = set()

@@ -166,6 +166,7 @@ def save_question(
     category = category_by_path(bank, q.category)
     if question is None:
         question = Question(bank=bank, category=category, ref=q.ref or None)
+        question.exclusive_group = q.exclusive_group or None
         version = QuestionVersion(number=1, created_by_id=user.id if user else None)
         _fill_version(version, q)
         question.versions = [version]
@@ -179,6 +180,9 @@ def save_question(
     ):
         question.category = category
         question.ref = q.ref or question.ref
+        outcome = "updated"
+    if q.exclusive_group is not None and question.exclusive_group != (q.exclusive_group or None):
+        question.exclusive_group = q.exclusive_group or None
         outcome = "updated"
     current = question.current
     q_normalised = QuestionData(**{**q.__dict__, "correct": sorted(set(q.correct))})
@@ -250,7 +254,9 @@ def import_questions(bank: QuestionBank, questions: list[QuestionData], user: Us
 def export_questions(bank: QuestionBank) -> list[QuestionData]:
     return [
         question.current.data(
-            category=question.category.path if question.category else "", ref=question.ref or ""
+            category=question.category.path if question.category else "",
+            ref=question.ref or "",
+            exclusive_group=question.exclusive_group or "",
         )
         for question in db.session.scalars(questions_of(bank))
     ]
@@ -360,5 +366,22 @@ def draw_pool(draw: QuizDraw) -> list[Question]:
     return list(db.session.scalars(stmt.order_by(Question.id)))
 
 
+def draw_supplies(quiz: Quiz) -> dict[int, int]:
+    """How many questions each draw can supply: none that is fixed in the quiz or shares a
+    fixed question's exclusive group, and one question at most from each group."""
+    fixed = [item.question for item in quiz.items if item.question.active]
+    fixed_ids = {question.id for question in fixed}
+    fixed_groups = {question.group_key for question in fixed if question.group_key}
+    supplies = {}
+    for draw in quiz.draws:
+        pool = [
+            q for q in draw_pool(draw) if q.id not in fixed_ids and q.group_key not in fixed_groups
+        ]
+        groups = {q.group_key for q in pool if q.group_key}
+        ungrouped = sum(1 for q in pool if not q.group_key)
+        supplies[draw.id] = min(draw.count, ungrouped + len(groups))
+    return supplies
+
+
 def quiz_question_count(quiz: Quiz) -> int:
-    return len(quiz.items) + sum(min(d.count, len(draw_pool(d))) for d in quiz.draws)
+    return len(quiz.items) + sum(draw_supplies(quiz).values())

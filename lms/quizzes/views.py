@@ -163,6 +163,7 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
                 question.current.data(
                     category=question.category.path if question.category else "",
                     ref=question.ref or "",
+                    exclusive_group=question.exclusive_group or "",
                 )
             )
         elif category_id := request.args.get("category", type=bounded_int):
@@ -468,6 +469,7 @@ def quiz(quiz_id: int):
         draw_form=draw_form,
         confirm=ConfirmForm(),
         question_count=services.quiz_question_count(quiz),
+        supplies=services.draw_supplies(quiz) if manages else {},
         types=QUESTION_TYPE_LABELS,
     )
 
