@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -180,7 +179,6 @@ def _template_globals(app: Flask) -> None:
         COUNTING_LABELS=COUNTING_LABELS,
         get_locale=get_locale,
     )
-    app.jinja_env.filters["readable_json"] = lambda value: json.dumps(value, ensure_ascii=False)
     app.jinja_env.filters["nl2br"] = _nl2br
     app.jinja_env.filters["blank_parts"] = lambda stem: _interleave(BLANK.split(stem))
     app.jinja_env.filters["option_labels"] = option_labels
