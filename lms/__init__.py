@@ -27,6 +27,7 @@ def _blueprints():
     from lms.ops.views import bp as ops_bp
     from lms.org.views import bp as org_bp
     from lms.quizzes.views import bp as quizzes_bp
+    from lms.records.views import bp as records_bp
     from lms.reports.views import bp as reports_bp
     from lms.rotation.views import bp as rotation_bp
     from lms.sessions.views import bp as sessions_bp
@@ -43,6 +44,7 @@ def _blueprints():
         attendance_bp,
         rotation_bp,
         reports_bp,
+        records_bp,
         certificates_bp,
         admin_bp,
     ]

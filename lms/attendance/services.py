@@ -331,16 +331,24 @@ def is_secretary(member: Member) -> bool:
     return db.session.scalar(stmt.limit(1)) is not None
 
 
-def annual_target(member: Member, targets: dict | None = None) -> int:
+def secretary_member_ids() -> set[int]:
+    return set(db.session.scalars(sa.select(branch_secretaries.c.member_id)))
+
+
+def annual_target(
+    member: Member, targets: dict | None = None, secretaries: set[int] | None = None
+) -> int:
     """The secretaries' target (56) for a branch secretary or committee member (支部委员),
-    whatever their category; else their category's target (32)."""
+    whatever their category; else their category's target (32). `targets` and `secretaries`
+    (secretary_member_ids()) may be given when computing many members' targets."""
     targets = targets or hours_targets()
-    if member.committee_member or is_secretary(member):
+    secretary = member.id in secretaries if secretaries is not None else is_secretary(member)
+    if member.committee_member or secretary:
         return int(targets["secretary"])
     return int(targets["categories"].get(member.category.value, 32))
 
 
-def _year_bounds(year: int) -> tuple[datetime, datetime]:
+def year_bounds(year: int) -> tuple[datetime, datetime]:
     zone = local_zone()
     return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
 
@@ -354,7 +362,7 @@ class HoursLine:
 
 
 def hours_ledger(member: Member, year: int) -> list[HoursLine]:
-    start, end = _year_bounds(year)
+    start, end = year_bounds(year)
     lines = [
         HoursLine(
             day=lesson.day,

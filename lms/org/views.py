@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
+from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.forms import bounded_int
@@ -199,4 +200,5 @@ def branches():
         "org/branches.html",
         branches=services.branches(current_user),
         counts=services.branch_counts(),
+        year=local_today().year,
     )
