@@ -180,6 +180,25 @@ def sessions_advance() -> None:
     click.echo(f"{len(started)} sessions now in progress")
 
 
+@click.group("reports", help="Report tables.")
+def reports_group() -> None:
+    pass
+
+
+@reports_group.command(
+    "rebuild",
+    help="Recompute the attendance totals reports read (after a bulk load or a repair).",
+)
+@with_appcontext
+def reports_rebuild() -> None:
+    from lms.attendance.services import rebuild_all_totals
+    from lms.extensions import db
+
+    sessions, years = rebuild_all_totals()
+    db.session.commit()
+    click.echo(f"{sessions} member-session totals, {years} member-year totals rebuilt")
+
+
 @click.group("certificates", help="Completion certificates.")
 def certificates_group() -> None:
     pass
@@ -248,6 +267,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(quizzes_group)
     app.cli.add_command(sessions_group)
     app.cli.add_command(certificates_group)
+    app.cli.add_command(reports_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
 

@@ -143,6 +143,17 @@ def login_as(client):
     return _login_as
 
 
+@pytest.fixture
+def organizer(client):
+    """An organizer, signed in on `client`."""
+    from lms.auth.models import Role
+    from tests.factories import make_user
+
+    user = make_user(roles={Role.ORGANIZER})
+    login(client, user)
+    return user
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     from tests.figures import summary
 

@@ -89,3 +89,38 @@ def test_commands_have_help(command):
     )
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout
+
+
+def test_reports_rebuild_repairs_the_attendance_totals(runner):
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from lms.attendance.models import AttendanceTotal, MemberYearTotal
+
+    runner.invoke(args=["content", "load", "--quiet"])
+    before = db.session.execute(
+        sa.select(AttendanceTotal.member_id, AttendanceTotal.session_id, AttendanceTotal.hours)
+    ).all()
+    assert before  # the demo has attended lessons
+    member_id, session_id, hours = before[0]
+    db.session.execute(
+        sa.update(AttendanceTotal)
+        .where(AttendanceTotal.member_id == member_id, AttendanceTotal.session_id == session_id)
+        .values(hours=hours + Decimal(99))
+    )
+    db.session.execute(sa.delete(MemberYearTotal).where(MemberYearTotal.member_id == member_id))
+    db.session.commit()
+
+    result = runner.invoke(args=["reports", "rebuild"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{len(before)} member-session totals" in result.output
+    db.session.expire_all()
+    after = db.session.execute(
+        sa.select(AttendanceTotal.member_id, AttendanceTotal.session_id, AttendanceTotal.hours)
+    ).all()
+    assert sorted(after) == sorted(before)
+    assert db.session.scalar(
+        sa.select(MemberYearTotal.hours).where(MemberYearTotal.member_id == member_id)
+    )

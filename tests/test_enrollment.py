@@ -20,13 +20,6 @@ from tests.conftest import login
 from tests.factories import make_course, make_lesson, make_member, make_session, make_user
 
 
-@pytest.fixture
-def organizer(client):
-    user = make_user(roles={Role.ORGANIZER})
-    login(client, user)
-    return user
-
-
 def _trainee():
     return make_user(roles={Role.TRAINEE}, member=make_member())
 

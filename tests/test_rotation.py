@@ -34,13 +34,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def organizer(client):
-    user = make_user(roles={Role.ORGANIZER})
-    login(client, user)
-    return user
-
-
 def _cohort_sessions(cycle) -> dict[int, int]:
     rows = db.session.execute(
         sa.select(CohortMember.member_id, sa.literal_column("cohorts.session_id"))

@@ -23,13 +23,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def organizer(client):
-    user = make_user(roles={Role.ORGANIZER})
-    login(client, user)
-    return user
-
-
 def _lesson_form(course, day="2026-11-26", start="08:30", end="10:30", **extra):
     return {
         "course_id": course.id,

@@ -216,8 +216,9 @@ def refresh_totals(member_ids: set[int], session_ids: set[int]) -> None:
     )
 
 
-def rebuild_all_totals() -> None:
-    """After a bulk load that wrote attendance directly."""
+def rebuild_all_totals() -> tuple[int, int]:
+    """Recompute every total from the attendance rows (after a bulk load that wrote attendance
+    directly, or to repair them: `lms reports rebuild`). Returns the rows of each table."""
     db.session.execute(sa.delete(AttendanceTotal))
     db.session.execute(
         sa.insert(AttendanceTotal).from_select(SESSION_TOTAL_COLUMNS, _session_totals_select())
@@ -225,6 +226,11 @@ def rebuild_all_totals() -> None:
     db.session.execute(sa.delete(MemberYearTotal))
     db.session.execute(
         sa.insert(MemberYearTotal).from_select(YEAR_TOTAL_COLUMNS, _year_totals_select())
+    )
+    count = sa.func.count()
+    return (
+        db.session.scalar(sa.select(count).select_from(AttendanceTotal)) or 0,
+        db.session.scalar(sa.select(count).select_from(MemberYearTotal)) or 0,
     )
 
 
