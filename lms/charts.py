@@ -99,7 +99,7 @@ def average_bars(
 ) -> Markup:
     """One horizontal bar per row for an average on a fixed scale (e.g. scores out of 5),
     labelled with its value; a row without a value gets no bar and a dash."""
-    label_w, bar_h, gap, top = 120, 22, 6, 6
+    label_w, bar_h, gap, top = 140, 22, 6, 6
     plot_w = width - label_w - 44
     height = top + len(rows) * (bar_h + gap) + 4
     out = [

@@ -905,7 +905,9 @@ CASES = [
     ),
     Case("evaluation.evaluate", "GET", lambda w: "/evaluation/sessions/999999", NOT_FOUND),
     Case("evaluation.evaluate", "POST", _attended_session, _row(302, 200, 403, 403, 403, 403)),
-    Case("evaluation.mine", "GET", lambda w: "/evaluation/mine", _row(302, 403, 200, 403, 403, 403)),
+    Case(
+        "evaluation.mine", "GET", lambda w: "/evaluation/mine", _row(302, 403, 200, 403, 403, 403)
+    ),
     Case("evaluation.report", "GET", lambda w: "/evaluation/", ORGANIZER_ONLY),
     Case("evaluation.report_xlsx", "GET", lambda w: "/evaluation/report.xlsx", ORGANIZER_ONLY),
     Case(

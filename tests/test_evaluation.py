@@ -523,3 +523,29 @@ def test_demo_content_has_evaluations(app):
     assert [s.title for s in services.pending_sessions(trainee.member, date(2026, 12, 3))] == [
         "2026年第10期"
     ]
+
+
+def test_a_course_total_never_gives_away_a_lesson_under_three(course):
+    """Course figures add up only shown lessons: a total minus the shown lesson would reveal
+    the one rating of the other."""
+    _three_evaluate(course)
+    again = make_lesson(
+        session=course.session,
+        course=course.lessons[0].course,
+        lecturer=course.lecturer,
+        start=time(18),
+        end=time(19),
+    )
+    db.session.add(
+        LessonRating(
+            lesson_id=again.id,
+            member_id=course.partial.member_id,
+            content=1,
+            lecturer=1,
+            usefulness=1,
+        )
+    )
+    db.session.flush()
+    report = services.lecturer_report(course.lecturer)
+    (row,) = report.courses
+    assert row.averages.count == 3 and row.averages.content == Decimal(5)

@@ -263,6 +263,14 @@ class Averages:
     def shown_to_lecturer(self) -> bool:
         return self.count >= MIN_RATINGS_SHOWN
 
+    def __add__(self, other: Averages) -> Averages:
+        return Averages(
+            self.count + other.count,
+            self.content_total + other.content_total,
+            self.lecturer_total + other.lecturer_total,
+            self.usefulness_total + other.usefulness_total,
+        )
+
 
 @dataclass
 class Row:
@@ -326,8 +334,8 @@ def session_rows(session_ids: Iterable[int] | None = None) -> list[Row]:
     return rows
 
 
-def course_rows(lecturer_id: int | None = None) -> list[Row]:
-    """Per course, over all its lessons (or only `lecturer_id`'s)."""
+def course_rows() -> list[Row]:
+    """Per course, over all its lessons."""
     stmt = (
         sa.select(Course.id, Course.code, Course.title, *_SUMS)
         .join(Lesson, Lesson.course_id == Course.id)
@@ -335,8 +343,6 @@ def course_rows(lecturer_id: int | None = None) -> list[Row]:
         .group_by(Course.id, Course.code, Course.title)
         .order_by(Course.code)
     )
-    if lecturer_id is not None:
-        stmt = stmt.where(Lesson.lecturer_id == lecturer_id)
     return [
         Row(id=line[0], label=line[2], detail=line[1], averages=_averages(line))
         for line in db.session.execute(stmt)
@@ -392,13 +398,26 @@ class LecturerReport:
 
 def lecturer_report(lecturer: User) -> LecturerReport:
     """What a lecturer may see of their own lessons: averages and anonymous comments, only
-    where at least MIN_RATINGS_SHOWN ratings exist (the page hides the rest)."""
+    where at least MIN_RATINGS_SHOWN ratings exist (the page hides the rest). A course's figures
+    add up only its shown lessons: otherwise a course total minus the shown lessons would give
+    away the ratings of a lesson with one or two."""
     lessons = lesson_rows(Lesson.lecturer_id == lecturer.id)
+    courses: dict[int, Row] = {}
+    for lesson, averages in sorted(lessons, key=lambda item: item[0].course.code):
+        row = courses.setdefault(
+            lesson.course_id,
+            Row(
+                id=lesson.course_id,
+                label=lesson.course.title,
+                detail=lesson.course.code,
+                averages=Averages(0, 0, 0, 0),
+            ),
+        )
+        if averages.shown_to_lecturer:
+            row.averages = row.averages + averages
     shown = [lesson.id for lesson, averages in lessons if averages.shown_to_lecturer]
     return LecturerReport(
-        lessons=lessons,
-        courses=course_rows(lecturer_id=lecturer.id),
-        comments=lesson_comments(shown),
+        lessons=lessons, courses=list(courses.values()), comments=lesson_comments(shown)
     )
 
 
