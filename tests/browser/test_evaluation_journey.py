@@ -19,6 +19,16 @@ def _no_wider_than_the_screen(page) -> None:
 
 def test_trainee_evaluates_on_a_phone_and_organizer_reads_the_report(browser, live, shots):
     base = live["url"]
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-US")
+    page = context.new_page()
+    _login(page, base, "trainee", "Trainee@2026")
+    page.get_by_role("link", name=re.compile("Please rate the lessons of 2026年第10期")).click()
+    expect(page.get_by_role("button", name="Submit evaluation")).to_be_visible()
+    expect(page.get_by_text("Usefulness").first).to_be_visible()
+    _no_wider_than_the_screen(page)
+    _shot(page, shots, "evaluation-form-en-375")
+    context.close()
+
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
     errors = []
@@ -57,6 +67,9 @@ def test_trainee_evaluates_on_a_phone_and_organizer_reads_the_report(browser, li
     page.get_by_role("link", name="2026年第10期").click()
     expect(page.get_by_text("案例贴近实际，希望多些讨论。")).to_be_visible()
     _shot(page, shots, "evaluation-session-report-1280")
+    page.set_viewport_size({"width": 375, "height": 800})
+    _no_wider_than_the_screen(page)
+    _shot(page, shots, "evaluation-session-report-375")
     context.close()
 
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-US")
