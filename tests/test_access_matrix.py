@@ -18,6 +18,7 @@ from lms.quizzes.models import AttemptStatus
 from lms.sessions.models import Enrollment
 from tests.conftest import login
 from tests.factories import (
+    make_attendance,
     make_bank,
     make_branch,
     make_course,
@@ -173,22 +174,14 @@ ENROLLED_MATERIAL = _row(302, 200, 200, 403, 200, 403)
 def _attended_session(w: World) -> str:
     """The world's session, once the trainee has attended its lesson: they may evaluate it (its
     last day is past)."""
-    from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+    from lms.attendance.models import Attendance
 
     if not db.session.scalar(
         sa.select(Attendance.id).where(
             Attendance.member_id == w.own_member.id, Attendance.lesson_id == w.lesson.id
         )
     ):
-        db.session.add(
-            Attendance(
-                member_id=w.own_member.id,
-                lesson_id=w.lesson.id,
-                status=AttendanceStatus.PRESENT,
-                method=AttendanceMethod.MANUAL,
-            )
-        )
-        db.session.flush()
+        make_attendance(w.own_member, w.lesson)
     return f"/evaluation/sessions/{w.session.id}"
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.attendance.models import AttendanceStatus
 from lms.auth.models import Role, User
 from lms.charts import average_bars
 from lms.clock import local_today
@@ -25,6 +25,7 @@ from lms.extensions import db
 from lms.sessions.models import EnrollmentStatus, SessionStatus
 from tests.conftest import login
 from tests.factories import (
+    make_attendance,
     make_course,
     make_enrollment,
     make_lesson,
@@ -35,12 +36,7 @@ from tests.factories import (
 
 
 def attend(member, lesson, status=AttendanceStatus.PRESENT):
-    db.session.add(
-        Attendance(
-            member_id=member.id, lesson_id=lesson.id, status=status, method=AttendanceMethod.MANUAL
-        )
-    )
-    db.session.flush()
+    make_attendance(member, lesson, status.value)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from lms.evaluation.models import MAX_SCORE, MIN_SCORE, LessonRating, SessionEva
 from lms.extensions import db
 from lms.org.models import Member
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
+from lms.sessions.services import is_enrolled_in_session
 
 MIN_RATINGS_SHOWN = 3  # small-n anonymity for lecturers
 SHOW_NAMES_KEY = "evaluation_names"
@@ -69,19 +70,6 @@ def attended_lessons(session: TrainingSession, member: Member) -> list[Lesson]:
     )
 
 
-def _in_session(session: TrainingSession, member: Member) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(Enrollment.id).where(
-                Enrollment.session_id == session.id,
-                Enrollment.member_id == member.id,
-                Enrollment.in_session,
-            )
-        )
-        is not None
-    )
-
-
 def submitted(session: TrainingSession, member: Member) -> SessionEvaluation | None:
     return db.session.scalar(
         sa.select(SessionEvaluation).where(
@@ -94,7 +82,7 @@ def refusal(session: TrainingSession, member: Member | None) -> str | None:
     """Why this member may not evaluate this session, in the user's language, or None."""
     if member is None:
         return _("只有参训学员可以评估。")
-    if not _in_session(session, member):
+    if not is_enrolled_in_session(member, session.id):
         return _("您未参加本期培训，不能评估。")
     if session.status is SessionStatus.CANCELLED:
         return _("本期培训已取消，无需评估。")
