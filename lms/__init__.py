@@ -22,6 +22,7 @@ def _blueprints():
     from lms.auth.views import bp as auth_bp
     from lms.catalog.views import bp as catalog_bp
     from lms.certificates.views import bp as certificates_bp
+    from lms.evaluation.views import bp as evaluation_bp
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
     from lms.ops.views import bp as ops_bp
@@ -46,6 +47,7 @@ def _blueprints():
         reports_bp,
         records_bp,
         certificates_bp,
+        evaluation_bp,
         admin_bp,
     ]
 
@@ -107,6 +109,7 @@ def _import_models() -> None:
     import lms.auth.models
     import lms.catalog.models
     import lms.certificates.models
+    import lms.evaluation.models
     import lms.main.models
     import lms.materials.models
     import lms.org.models

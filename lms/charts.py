@@ -89,3 +89,39 @@ def columns(values: Sequence[tuple[str, int]], title: str, width: int = WIDTH) -
             )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704  (every text above is escaped)
+
+
+def average_bars(
+    rows: Sequence[tuple[str, float | None]],
+    title: str,
+    scale: float = 5,
+    width: int = WIDTH,
+) -> Markup:
+    """One horizontal bar per row for an average on a fixed scale (e.g. scores out of 5),
+    labelled with its value; a row without a value gets no bar and a dash."""
+    label_w, bar_h, gap, top = 140, 22, 6, 6
+    plot_w = width - label_w - 44
+    height = top + len(rows) * (bar_h + gap) + 4
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'class="chart" aria-label="{escape(title)}">'
+    ]
+    for index, (label, value) in enumerate(rows):
+        y = top + index * (bar_h + gap)
+        out.append(
+            f'<text x="{label_w - 6}" y="{y + bar_h - 6}" font-size="{FONT}" text-anchor="end">'
+            f"{escape(_shorten(label, (label_w - 6) // FONT))}<title>{escape(label)}</title></text>"
+            f'<rect x="{label_w}" y="{y}" width="{plot_w}" height="{bar_h}" fill="#eee"/>'
+        )
+        if value is None:
+            out.append(f'<text x="{label_w + 4}" y="{y + bar_h - 6}" font-size="{FONT}">—</text>')
+            continue
+        w = plot_w * min(max(float(value), 0), scale) / scale
+        out.append(
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#a4161a">'
+            f"<title>{escape(label)}: {value:.2f}</title></rect>"
+            f'<text x="{label_w + plot_w + 4}" y="{y + bar_h - 6}" font-size="{FONT}">'
+            f"{value:.2f}</text>"
+        )
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704  (every text above is escaped)

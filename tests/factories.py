@@ -10,6 +10,7 @@ from decimal import Decimal
 from werkzeug.security import generate_password_hash
 
 from lms.admin.models import AuditLog
+from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
 from lms.clock import from_local
@@ -212,6 +213,19 @@ def make_enrollment(session: TrainingSession, member: Member) -> Enrollment:
     db.session.add(enrollment)
     db.session.flush()
     return enrollment
+
+
+def make_attendance(member: Member, lesson: Lesson, status: str = "present") -> Attendance:
+    """A manual attendance record (`status`: present, late, left_early, absent, on_leave)."""
+    item = Attendance(
+        member_id=member.id,
+        lesson_id=lesson.id,
+        status=AttendanceStatus(status),
+        method=AttendanceMethod.MANUAL,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item
 
 
 def make_material(

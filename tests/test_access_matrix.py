@@ -18,6 +18,7 @@ from lms.quizzes.models import AttemptStatus
 from lms.sessions.models import Enrollment
 from tests.conftest import login
 from tests.factories import (
+    make_attendance,
     make_bank,
     make_branch,
     make_course,
@@ -168,6 +169,20 @@ ORGANIZER_POST = _row(302, 403, 403, 403, 302, 403)
 LECTURER_OF_IT = _row(302, 403, 200, 403, 200, 403)
 # Enrolled-only material of the lecturer's lesson: the enrolled trainee, its lecturer, organizers.
 ENROLLED_MATERIAL = _row(302, 200, 200, 403, 200, 403)
+
+
+def _attended_session(w: World) -> str:
+    """The world's session, once the trainee has attended its lesson: they may evaluate it (its
+    last day is past)."""
+    from lms.attendance.models import Attendance
+
+    if not db.session.scalar(
+        sa.select(Attendance.id).where(
+            Attendance.member_id == w.own_member.id, Attendance.lesson_id == w.lesson.id
+        )
+    ):
+        make_attendance(w.own_member, w.lesson)
+    return f"/evaluation/sessions/{w.session.id}"
 
 
 @dataclass
@@ -915,6 +930,53 @@ CASES = [
     ),
     Case("certificates.verify", "GET", lambda w: "/verify/nope", NOT_FOUND | {"anonymous": 404}),
     Case("certificates.template", "GET", lambda w: "/certificates/template", ADMIN_ONLY),
+    # Training evaluation: the trainee who attended evaluates; lecturers see their own
+    # averages; organizers the reports; admins the names setting.
+    Case("evaluation.evaluate", "GET", _attended_session, _row(302, 200, 403, 403, 403, 403)),
+    Case(
+        "evaluation.evaluate",
+        "GET",
+        lambda w: f"/evaluation/sessions/{w.session.id}",  # not attended: may not evaluate
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case(
+        "evaluation.evaluate",
+        "GET",
+        lambda w: f"/evaluation/sessions/{w.other_lesson.session_id}",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case("evaluation.evaluate", "GET", lambda w: "/evaluation/sessions/999999", NOT_FOUND),
+    Case("evaluation.evaluate", "POST", _attended_session, _row(302, 200, 403, 403, 403, 403)),
+    Case(
+        "evaluation.mine", "GET", lambda w: "/evaluation/mine", _row(302, 403, 200, 403, 403, 403)
+    ),
+    Case("evaluation.report", "GET", lambda w: "/evaluation/", ORGANIZER_ONLY),
+    Case("evaluation.report_xlsx", "GET", lambda w: "/evaluation/report.xlsx", ORGANIZER_ONLY),
+    Case(
+        "evaluation.session_report",
+        "GET",
+        lambda w: f"/evaluation/sessions/{w.session.id}/report",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "evaluation.session_report",
+        "GET",
+        lambda w: "/evaluation/sessions/999999/report",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
+    Case(
+        "evaluation.session_report_xlsx",
+        "GET",
+        lambda w: f"/evaluation/sessions/{w.session.id}/report.xlsx",
+        ORGANIZER_ONLY,
+    ),
+    Case("evaluation.settings", "GET", lambda w: "/evaluation/settings", ADMIN_ONLY),
+    Case(
+        "evaluation.settings",
+        "POST",
+        lambda w: "/evaluation/settings",
+        _row(302, 403, 403, 403, 403, 302),
+    ),
     Case("admin.users", "GET", lambda w: "/admin/users", ADMIN_ONLY),
     Case("admin.create_user", "GET", lambda w: "/admin/users/new", ADMIN_ONLY),
     Case("admin.edit_user", "GET", lambda w: f"/admin/users/{w.some_user.id}", ADMIN_ONLY),

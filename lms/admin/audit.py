@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "attendance.changed": _l("修改考勤"),
     "hours.credited": _l("认定学时"),
     "settings.hours_targets": _l("修改年度学时目标"),
+    "settings.evaluation_names": _l("修改评估结果是否显示姓名"),
     "cycle.created": _l("新建轮训周期"),
     "cycle.updated": _l("修改轮训周期"),
     "cycle.planned": _l("生成轮训安排"),
