@@ -13,6 +13,7 @@ from lms.admin.models import AuditLog
 from lms.auth import directory
 from lms.auth.models import DIRECTORY_PASSWORD_HASH, Role, User
 from lms.extensions import db
+from tests.conftest import login as sign_in_without_form
 from tests.directory_server import (
     PEOPLE,
     READER_DN,
@@ -322,3 +323,34 @@ def test_sign_in_page_says_directory_credentials_work_when_configured(client, co
 def test_without_a_directory_names_only_open_local_accounts(client):
     make_member(staff_no="100001")
     assert _post_login(client, "zhangsan", DIRECTORY_PASSWORD).status_code == 200
+
+
+def test_directory_account_has_no_password_to_change(app, ldap_on):
+    make_member(staff_no="100001")
+    client = app.test_client()
+    assert _post_login(client, "zhangsan", DIRECTORY_PASSWORD).status_code == 302
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "密码请在公司目录" in page and 'name="new_password"' not in page
+    response = client.post(
+        "/account/password",
+        data={"current_password": "", "new_password": "Local#2026", "confirm": "Local#2026"},
+    )
+    assert response.status_code == 200
+    user = db.session.scalar(sa.select(User))
+    assert user.is_directory_account and not user.check_password("Local#2026")
+
+
+def test_admin_password_reset_makes_a_directory_account_local_again(app, ldap_on):
+    make_member(staff_no="100001")
+    assert _post_login(app.test_client(), "zhangsan", DIRECTORY_PASSWORD).status_code == 302
+    user = db.session.scalar(sa.select(User))
+    admin_client = app.test_client()
+
+    sign_in_without_form(admin_client, make_user(roles={Role.ADMIN}))
+    assert "公司目录登录" in admin_client.get("/admin/users").get_data(as_text=True)
+    response = admin_client.post(f"/admin/users/{user.id}/reset-password")
+    assert response.status_code == 200
+    user = db.session.get(User, user.id)
+    assert not user.is_directory_account and user.signs_in_locally
+    # Now the name opens the account by its local password only, never the directory's.
+    assert _post_login(app.test_client(), "zhangsan", DIRECTORY_PASSWORD).status_code == 200

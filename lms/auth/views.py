@@ -100,6 +100,9 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
+    if current_user.is_directory_account:
+        # Its password is the directory's: there is no local one to change.
+        return render_template("auth/change_password.html", form=None)
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if form.current_password.data == form.new_password.data:
