@@ -6,8 +6,9 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SYSTEM_PACKAGES := fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 poppler-utils chromium
 # nginx: the load balancer of the two-node deployment (README, Two nodes) and its fault test.
 SYSTEM_PACKAGES += nginx
-# slapd, ldap-utils: the throwaway OpenLDAP server the company-directory sign-in tests start.
-SYSTEM_PACKAGES += slapd ldap-utils
+# slapd, ldap-utils, openssl: the throwaway OpenLDAP server (and its TLS certificate) the
+# company-directory sign-in tests start.
+SYSTEM_PACKAGES += slapd ldap-utils openssl
 export LMS_INSTANCE_PATH ?= $(CURDIR)/instance
 
 .PHONY: run serve test lint bench system-deps install install-dev db demo translations clean

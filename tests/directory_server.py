@@ -30,6 +30,8 @@ READER_PASSWORD = "reader-secret"
 class DirectoryServer:
     url: str
     port: int
+    ldaps_url: str = ""  # with TLS: the same server over ldaps://, its certificate in ca_file
+    ca_file: str = ""
 
 
 def free_port() -> int:
@@ -48,8 +50,37 @@ def require_slapd() -> None:
     pytest.skip(message)
 
 
-def _config(folder: Path) -> Path:
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key."""
+    if shutil.which("openssl") is None:
+        require_slapd()  # same rule: skipped locally, a failure under CI
+        message = "openssl is not installed (make system-deps installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " and CI=true")
+        pytest.skip(message)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def _config(folder: Path, tls: tuple[Path, Path] | None) -> Path:
     (folder / "db").mkdir()
+    if tls:
+        cert, key = tls
+        tls_lines = (
+            f"TLSCACertificateFile {cert}\nTLSCertificateFile {cert}\nTLSCertificateKeyFile {key}\n"
+        )
+    else:
+        tls_lines = ""
     backend = ""
     if (MODULES / "back_mdb.la").exists() or (MODULES / "back_mdb.so").exists():
         backend = f"modulepath {MODULES}\nmoduleload back_mdb\n"
@@ -60,7 +91,7 @@ def _config(folder: Path) -> Path:
         )
         + f"""
 pidfile {folder / "slapd.pid"}
-{backend}
+{tls_lines}{backend}
 database mdb
 maxsize 10485760
 suffix "{SUFFIX}"
@@ -89,18 +120,32 @@ def _wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def running_slapd(folder: Path) -> Iterator[DirectoryServer]:
-    conf = _config(folder)
+def running_slapd(folder: Path, *, tls: bool = False) -> Iterator[DirectoryServer]:
+    """slapd on a free port (and, with `tls`, ldaps:// on another, plus StartTLS)."""
+    certificate = _certificate(folder) if tls else None
+    conf = _config(folder, certificate)
     port = free_port()
     url = f"ldap://127.0.0.1:{port}/"
+    listen, ldaps_url = url, ""
+    if certificate:
+        ldaps_port = free_port()
+        ldaps_url = f"ldaps://127.0.0.1:{ldaps_port}"
+        listen = f"{url} {ldaps_url}/"
     log = folder / "slapd.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [SLAPD, "-h", url, "-f", str(conf), "-d", "0"], stdout=out, stderr=subprocess.STDOUT
+            [SLAPD, "-h", listen, "-f", str(conf), "-d", "0"], stdout=out, stderr=subprocess.STDOUT
         )
     try:
         _wait_for(port, process, log)
-        yield DirectoryServer(url=url.rstrip("/"), port=port)
+        if certificate:
+            _wait_for(ldaps_port, process, log)
+        yield DirectoryServer(
+            url=url.rstrip("/"),
+            port=port,
+            ldaps_url=ldaps_url,
+            ca_file=str(certificate[0]) if certificate else "",
+        )
     finally:
         process.terminate()
         try:

@@ -51,6 +51,15 @@ def slapd(tmp_path_factory):
         yield server
 
 
+@pytest.fixture(scope="session")
+def slapd_tls(tmp_path_factory):
+    """A second server, with a self-signed certificate: ldaps:// and StartTLS."""
+    require_slapd()
+    with running_slapd(tmp_path_factory.mktemp("slapd-tls"), tls=True) as server:
+        load_people(server, [dict(PEOPLE_IN_DIRECTORY[0], userPassword=DIRECTORY_PASSWORD)])
+        yield server
+
+
 def _directory_config(url: str, **overrides) -> dict:
     return {
         "LDAP_URL": url,
@@ -354,3 +363,31 @@ def test_admin_password_reset_makes_a_directory_account_local_again(app, ldap_on
     assert not user.is_directory_account and user.signs_in_locally
     # Now the name opens the account by its local password only, never the directory's.
     assert _post_login(app.test_client(), "zhangsan", DIRECTORY_PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("how", ["ldaps", "starttls"])
+def test_directory_over_tls_checks_the_certificate(client, slapd_tls, configure, how):
+    url = slapd_tls.ldaps_url if how == "ldaps" else slapd_tls.url
+    make_member(staff_no="100001")
+    # An unknown certificate is refused: the directory counts as unreachable.
+    configure(url, LDAP_START_TLS=how == "starttls", LDAP_CA_FILE="")
+    assert _post_login(client, "zhangsan", DIRECTORY_PASSWORD).status_code == 503
+    # With its CA it is trusted.
+    configure(url, LDAP_START_TLS=how == "starttls", LDAP_CA_FILE=slapd_tls.ca_file)
+    assert _post_login(client, "zhangsan", DIRECTORY_PASSWORD).status_code == 302
+
+
+def test_tls_verification_can_be_switched_off(client, slapd_tls, configure):
+    make_member(staff_no="100001")
+    configure(slapd_tls.ldaps_url, LDAP_TLS_VERIFY=False, LDAP_CA_FILE="")
+    assert _post_login(client, "zhangsan", DIRECTORY_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_slapd_skips_locally_and_fails_under_ci(monkeypatch, ci, outcome):
+    monkeypatch.setattr("tests.directory_server.SLAPD", "/nonexistent/slapd")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome):
+        require_slapd()
