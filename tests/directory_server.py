@@ -156,8 +156,9 @@ def running_slapd(folder: Path, *, tls: bool = False) -> Iterator[DirectoryServe
         shutil.rmtree(folder / "db", ignore_errors=True)
 
 
-def load_people(server: DirectoryServer, people: list[dict]) -> None:
-    """Add the base entries, the search account and `people` (uid, password, and attributes)."""
+def load_people(server: DirectoryServer, people: list[dict], *, password: str = "") -> None:
+    """Add the base entries, the search account and `people` (uid and attributes, and
+    `password` as everyone's userPassword unless they have their own)."""
     from ldap3 import Connection, Server
 
     conn = Connection(Server(server.url), ROOT_DN, ROOT_PASSWORD, auto_bind=True)
@@ -171,6 +172,8 @@ def load_people(server: DirectoryServer, people: list[dict]) -> None:
         )
         for person in people:
             attributes = {k: v for k, v in person.items() if k != "uid"}
+            if password:
+                attributes.setdefault("userPassword", password)
             assert conn.add(f"uid={person['uid']},{PEOPLE}", ["inetOrgPerson"], attributes), (
                 conn.result
             )
