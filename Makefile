@@ -6,6 +6,9 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SYSTEM_PACKAGES := fonts-noto-cjk fonts-arphic-ukai libharfbuzz-subset0 poppler-utils chromium
 # nginx: the load balancer of the two-node deployment (README, Two nodes) and its fault test.
 SYSTEM_PACKAGES += nginx
+# slapd, ldap-utils, openssl: the throwaway OpenLDAP server (and its TLS certificate) the
+# company-directory sign-in tests start.
+SYSTEM_PACKAGES += slapd ldap-utils openssl
 export LMS_INSTANCE_PATH ?= $(CURDIR)/instance
 
 .PHONY: run serve test lint bench system-deps install install-dev db demo translations clean
@@ -50,7 +53,8 @@ system-deps:
 	else \
 		echo "NOTE: please install these system packages (e.g. sudo apt-get install$$missing):"; \
 		echo "      CJK fonts and HarfBuzz subsetting for certificates, Chromium for browser tests,"; \
-		echo "      nginx for the two-node deployment and its fault test."; \
+		echo "      nginx for the two-node deployment and its fault test,"; \
+		echo "      slapd and ldap-utils for the company-directory sign-in tests."; \
 	fi
 
 db: install

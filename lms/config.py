@@ -88,4 +88,30 @@ def load_config(instance_path: Path) -> dict:
         "ROSTER_MAX_ROWS": int(os.environ.get("LMS_ROSTER_MAX_ROWS", "20000")),
         "MEMBERS_PER_PAGE": 50,
         "SCHOOL_NAME": os.environ.get("LMS_SCHOOL_NAME", "党校"),
+        **_directory_config(),
+    }
+
+
+def _directory_config() -> dict:
+    """Sign-in with the enterprise directory (README, Company directory sign-in); off unless
+    LMS_LDAP_URL is set."""
+    env = os.environ.get
+    return {
+        "LDAP_URL": env("LMS_LDAP_URL", "").strip(),
+        "LDAP_BASE_DN": env("LMS_LDAP_BASE_DN", ""),
+        # {login} is the name typed, escaped for a filter; for AD use sAMAccountName.
+        "LDAP_USER_FILTER": env("LMS_LDAP_USER_FILTER", "(|(uid={login})(employeeNumber={login}))"),
+        # Set to bind straight as the user (e.g. "uid={login},ou=people,dc=plant,dc=test")
+        # instead of searching for them first.
+        "LDAP_USER_DN_TEMPLATE": env("LMS_LDAP_USER_DN_TEMPLATE", ""),
+        # The account that searches; empty: search anonymously.
+        "LDAP_BIND_DN": env("LMS_LDAP_BIND_DN", ""),
+        "LDAP_BIND_PASSWORD": env("LMS_LDAP_BIND_PASSWORD", ""),
+        "LDAP_LOGIN_ATTR": env("LMS_LDAP_LOGIN_ATTR", "uid"),
+        "LDAP_EMPLOYEE_NUMBER_ATTR": env("LMS_LDAP_EMPLOYEE_NUMBER_ATTR", "employeeNumber"),
+        "LDAP_NAME_ATTR": env("LMS_LDAP_NAME_ATTR", "cn"),
+        "LDAP_START_TLS": _flag("LMS_LDAP_START_TLS"),
+        "LDAP_TLS_VERIFY": _flag("LMS_LDAP_TLS_VERIFY", default=True),
+        "LDAP_CA_FILE": env("LMS_LDAP_CA_FILE", ""),
+        "LDAP_TIMEOUT": max(1, int(env("LMS_LDAP_TIMEOUT", "5"))),  # whole seconds (ldap3)
     }

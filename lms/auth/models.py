@@ -42,6 +42,9 @@ ROLE_LABELS = {
 # One-time passwords are 12 random characters (~70 bits), so a light hash is enough: the scrypt work
 # factor protects human-chosen passwords, and these are replaced at first login anyway.
 ONE_TIME_PASSWORD_METHOD = "pbkdf2:sha256:5000"  # noqa: S105 (a hash method, not a password)
+# The password "hash" of an account the company directory signs in: no password matches it
+# (werkzeug refuses a hash without a method), so no local password exists to guess or leak.
+DIRECTORY_PASSWORD_HASH = "!directory"  # noqa: S105 (a marker, not a password)
 
 
 class UserRole(db.Model):
@@ -119,7 +122,25 @@ class User(db.Model):
         self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return not self.is_directory_account and check_password_hash(self.password_hash, password)
+
+    # --- company directory (lms/auth/directory.py) ------------------------------------------
+    @property
+    def is_directory_account(self) -> bool:
+        return self.password_hash == DIRECTORY_PASSWORD_HASH
+
+    @property
+    def signs_in_locally(self) -> bool:
+        """Admins, and every account with a local password (set by an admin or by its owner),
+        sign in with that password and are never sent to the directory."""
+        return self.has_role(Role.ADMIN) or not self.is_directory_account
+
+    def use_directory(self) -> None:
+        """Let the directory alone vouch for this account: any local password stops working.
+        (An admin resetting the password makes it a local account again.)"""
+        self.password_hash = DIRECTORY_PASSWORD_HASH
+        self.must_change_password = False
+        self.end_sessions()
 
     @property
     def name(self) -> str:

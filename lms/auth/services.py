@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import enum
+import logging
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import request
 
 from lms.admin.services import record_audit
-from lms.auth.models import User
+from lms.auth.directory import (
+    DirectoryPerson,
+    DirectoryUnavailable,
+    check_directory_password,
+    directory_enabled,
+)
+from lms.auth.models import Role, User
 from lms.database import utcnow
 from lms.extensions import db, login_manager
 from lms.org.models import Member
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+
+log = logging.getLogger(__name__)
 
 
 @login_manager.user_loader
@@ -40,15 +51,100 @@ def find_user(login: str) -> User | None:
     return user
 
 
-def authenticate(login: str, password: str) -> User | None:
-    """Return the active user with these credentials (username or 工号), or None; stamps the
-    login time."""
+class SignInRefusal(enum.StrEnum):
+    WRONG = "wrong"  # unknown name, wrong password, or a deactivated account
+    NOT_A_MEMBER = "not_a_member"  # the directory knows them, the roster does not
+    LOCAL_ONLY = "local_only"  # the directory named an account that signs in locally only
+    DIRECTORY_DOWN = "directory_down"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User | None = None
+    refusal: SignInRefusal | None = None
+    employee_number: str = ""
+
+
+def authenticate(login: str, password: str) -> SignIn:
+    """Check a sign-in (username or 工号) and stamp the login time of the account it opens.
+
+    Local accounts (User.signs_in_locally) are checked against their own password only. Any other
+    name goes to the company directory when one is configured; the person it vouches for opens
+    the account of the member with their employee number (see `_directory_account`)."""
     user = find_user(login)
-    if user is None or not user.active or not user.check_password(password):
-        return None
+    if user is not None and (user.signs_in_locally or not directory_enabled()):
+        if not user.active or not user.check_password(password):
+            return SignIn(refusal=SignInRefusal.WRONG)
+        return _signed_in(user)
+    if (user is not None and not user.active) or not directory_enabled():
+        return SignIn(refusal=SignInRefusal.WRONG)
+    try:
+        person = check_directory_password(login, password)
+    except DirectoryUnavailable as exc:
+        log.warning("company directory unavailable: %s", exc)
+        return SignIn(refusal=SignInRefusal.DIRECTORY_DOWN)
+    if person is None:
+        return SignIn(refusal=SignInRefusal.WRONG)
+    return _directory_account(person)
+
+
+def _signed_in(user: User) -> SignIn:
     user.last_login_at = utcnow()
     db.session.flush()
-    return user
+    return SignIn(user=user)
+
+
+def _directory_account(person: DirectoryPerson) -> SignIn:
+    """The account of the member whose 工号 is the directory's employee number: theirs if they
+    have one (from now on signed in by the directory only), else a new trainee account."""
+    number = person.employee_number
+    member = (
+        db.session.scalar(sa.select(Member).where(Member.staff_no == number)) if number else None
+    )
+    if member is None:
+        return SignIn(refusal=SignInRefusal.NOT_A_MEMBER, employee_number=number)
+    user = member.user
+    if not member.active or (user is not None and not user.active):
+        return SignIn(refusal=SignInRefusal.WRONG)
+    details = {"dn": person.dn, "staff_no": number}
+    if user is None:
+        user = User(
+            username=_free_username(person, member),
+            display_name=person.display_name[:64],
+            member=member,
+        )
+        user.use_directory()
+        user.set_roles({Role.TRAINEE})
+        db.session.add(user)
+        db.session.flush()
+        record_audit("user.directory_created", "user", user.id, details, actor_id=user.id)
+    elif user.has_role(Role.ADMIN):
+        return SignIn(refusal=SignInRefusal.LOCAL_ONLY)
+    elif not user.is_directory_account:
+        user.use_directory()
+        record_audit("user.directory_linked", "user", user.id, details, actor_id=user.id)
+    return _signed_in(user)
+
+
+def _free_username(person: DirectoryPerson, member: Member) -> str:
+    """The directory's sign-in name, else the 工号: one no other account or member uses, so
+    find_user keeps meaning one account."""
+
+    def taken(name: str) -> bool:
+        return bool(
+            db.session.scalar(sa.select(sa.func.count()).where(User.username == name))
+            or db.session.scalar(
+                sa.select(sa.func.count()).where(Member.staff_no == name, Member.id != member.id)
+            )
+        )
+
+    for name in (person.login[:64], member.staff_no):
+        if name and not taken(name):
+            return name
+    suffix = 2
+    while taken(f"{member.staff_no}-{suffix}"):
+        suffix += 1
+    return f"{member.staff_no}-{suffix}"
 
 
 def change_password(user: User, current: str, new: str) -> bool:

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.auth import services, throttle
+from lms.auth.directory import directory_enabled
 from lms.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
 from lms.extensions import db, limiter
 
@@ -42,7 +43,8 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        result = services.authenticate(form.username.data, form.password.data)
+        user = result.user
         if user is not None:
             # A fresh session at sign-in: nothing planted before login survives it.
             locale = session.get("locale")
@@ -58,8 +60,28 @@ def login():
                 response = redirect(services.safe_next_url(form.next.data) or url_for("main.index"))
             throttle.remember_device(response, user)
             return response
-        flash(_("用户名或密码错误，或账号已停用。"), "danger")
-    return render_template("auth/login.html", form=form)
+        flash(_refusal_message(result), "danger")
+        if result.refusal is services.SignInRefusal.DIRECTORY_DOWN:
+            # Not the person's fault: answered 503, which the sign-in limits do not count.
+            return render_template("auth/login.html", form=form, directory=True), 503
+    return render_template("auth/login.html", form=form, directory=directory_enabled())
+
+
+def _refusal_message(result: services.SignIn) -> str:
+    refusal = result.refusal
+    if refusal is services.SignInRefusal.NOT_A_MEMBER:
+        if result.employee_number:
+            return _(
+                "公司目录已确认您的身份，但工号 %(staff_no)s 不在学员名册中。"
+                "请联系党校组织者将您加入名册。",
+                staff_no=result.employee_number,
+            )
+        return _("公司目录中没有您的工号，无法对应到学员名册。请联系党校组织者。")
+    if refusal is services.SignInRefusal.LOCAL_ONLY:
+        return _("该工号对应的账号使用本系统密码登录，请输入本系统的用户名和密码。")
+    if refusal is services.SignInRefusal.DIRECTORY_DOWN:
+        return _("暂时无法连接公司目录，请稍后再试。本系统账号（如管理员）仍可登录。")
+    return _("用户名或密码错误，或账号已停用。")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -78,6 +100,9 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
+    if current_user.is_directory_account:
+        # Its password is the directory's: there is no local one to change.
+        return render_template("auth/change_password.html", form=None)
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if form.current_password.data == form.new_password.data:
