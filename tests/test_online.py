@@ -17,6 +17,7 @@ from lms.attendance.services import hours_ledger
 from lms.auth.models import Role
 from lms.certificates.services import session_eligibility
 from lms.extensions import db
+from lms.materials.models import Visibility
 from lms.online import services
 from lms.online.models import CreditCategory, Recording, ViewingProgress
 from lms.quizzes.attempts import finish_attempt, save_answer, start_attempt
@@ -34,7 +35,6 @@ from tests.factories import (
     make_session,
     make_user,
 )
-from lms.materials.models import Visibility
 
 START = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ DURATION = re.compile(r"^(?:(\d{1,2}):)?(\d{1,3}):(\d{2})$")
 
 
 def parse_duration(text: str) -> int | None:
-    """"1:02:03", "62:03" or "45:00" → seconds; None if it is not such a time."""
+    """ "1:02:03", "62:03" or "45:00" → seconds; None if it is not such a time."""
     match = DURATION.match(text.strip())
     if not match:
         return None
@@ -86,9 +86,7 @@ class CreditRulesForm(FlaskForm):
         ok = super().validate(extra_validators)
         for name in ("course", "short", "micro", "quiz"):
             field = getattr(self, name)
-            if field.data is not None and (
-                not field.data.is_finite() or (field.data * 20) % 1
-            ):
+            if field.data is not None and (not field.data.is_finite() or (field.data * 20) % 1):
                 field.errors.append(_l("学时须为 0.05 的整数倍。"))
                 ok = False
         return ok

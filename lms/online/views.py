@@ -74,10 +74,17 @@ def heartbeat(recording_id: int):
         position = services.parse_position(request.get_json(silent=True), recording)
     except services.HeartbeatRefused as refused:
         return _refuse(refused.message, refused.status)
-    progress = services.progress_for(member, recording, lock=True)
-    credited = services.record_heartbeat(progress, position)
-    services.settle(progress)
-    db.session.commit()
+    try:
+        progress = services.progress_for(member, recording, lock=True)
+        credited = services.record_heartbeat(progress, position)
+        services.settle(progress)
+        db.session.commit()
+    except sa.exc.OperationalError as error:
+        # SQLite: two heartbeats of one viewer at once; the one that lost changes nothing.
+        if "locked" not in str(error):
+            raise
+        db.session.rollback()
+        return _refuse(_("同时收到多个进度请求，请稍后重试。"), 409)
     return jsonify({**services.state_of(progress), "credited_now": round(credited, 1)})
 
 
@@ -170,6 +177,9 @@ def new_recording():
     return render_template("online/new_recording.html", form=form)
 
 
+HOURS_KEYS = ("course", "short", "micro", "quiz")
+
+
 @bp.route("/rules", methods=["GET", "POST"])
 @roles_required(Role.ADMIN, Role.ORGANIZER)
 def rules():
@@ -185,7 +195,7 @@ def rules():
             {
                 "course_minutes": form.course_minutes.data,
                 "micro_minutes": form.micro_minutes.data,
-                **{k: getattr(form, k).data.normalize() for k in ("course", "short", "micro", "quiz")},
+                **{k: getattr(form, k).data.normalize() for k in HOURS_KEYS},
             }
         )
         db.session.commit()

@@ -21,8 +21,14 @@
     }
   }
 
+  var inflight = false;
+  var again = false;
+
+  // One heartbeat at a time: a beat asked for while one is on its way goes after it.
   function beat() {
     if (document.hidden) return;
+    if (inflight) { again = true; return; }
+    inflight = true;
     fetch(video.dataset.heartbeat, {
       method: "POST",
       credentials: "same-origin",
@@ -33,7 +39,11 @@
       .then(function (state) {
         if (state.error) { if (status) status.textContent = state.error; } else { show(state); }
       })
-      .catch(function () { if (status) status.textContent = video.dataset.error; });
+      .catch(function () { if (status) status.textContent = video.dataset.error; })
+      .then(function () {
+        inflight = false;
+        if (again) { again = false; beat(); }
+      });
   }
 
   function start() {
