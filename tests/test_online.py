@@ -505,3 +505,19 @@ def test_mp4_duration_reads_mvhd_and_refuses_garbage():
     assert services.mp4_duration(io.BytesIO(_mp4_with_duration(1800))) == 1800
     assert services.mp4_duration(io.BytesIO(samples.mp4())) is None
     assert services.mp4_duration(io.BytesIO(b"\0\0\0\x10moov\0\0")) is None
+
+
+def test_pages_read_in_english(client, clock, trainee):
+    recording = make_recording(seconds=600, title="Micro")
+    login(client, trainee)
+    client.post("/language", data={"language": "en"})
+    page = client.get("/online/").get_data(as_text=True)
+    assert "Online study" in page and "Running time 0:10:00" in page
+    page = client.get(f"/online/recordings/{recording.id}").get_data(as_text=True)
+    assert "Only time actually played in the foreground counts" in page
+    organizer = make_user(roles={Role.ORGANIZER})
+    login(client, organizer)
+    client.post("/language", data={"language": "en"})
+    page = client.get("/online/manage").get_data(as_text=True)
+    assert "Online study overview" in page and "Quiz pending" not in page
+    assert "Online study hours rule" in client.get("/online/rules").get_data(as_text=True)

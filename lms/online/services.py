@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from lms.admin.models import Setting
 from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import refresh_totals
+from lms.attendance.services import _year_bounds, refresh_totals
 from lms.auth.models import Role, User
 from lms.clock import local_zone
 from lms.database import utcnow
@@ -431,11 +431,6 @@ def study_rows(recording_id: int | None = None) -> list[ViewingProgress]:
     if recording_id is not None:
         stmt = stmt.where(ViewingProgress.recording_id == recording_id)
     return list(db.session.scalars(stmt).unique())
-
-
-def _year_bounds(year: int) -> tuple[datetime, datetime]:
-    zone = local_zone()
-    return datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
 
 
 def online_credits(member_id: int, year: int) -> list[ViewingProgress]:
