@@ -47,7 +47,6 @@ UNREACHABLE = {
     "certificates.job": "where issuing certificates (a POST) leads (organizer journey)",
     "certificates.cohort_zip": "offered once a cohort has certificates; the demo's are to come",
     "main.request_leave": "offered only before a session starts; the demo trainee's have started",
-    "online.watch": "the demo has no recording: no playable MP4 can be made offline (no ffmpeg)",
 }
 
 # Query parameters whose links walk on without end (the previous and next month or year): a
