@@ -25,6 +25,7 @@ def _blueprints():
     from lms.evaluation.views import bp as evaluation_bp
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
+    from lms.online.views import bp as online_bp
     from lms.ops.views import bp as ops_bp
     from lms.org.views import bp as org_bp
     from lms.quizzes.views import bp as quizzes_bp
@@ -41,6 +42,7 @@ def _blueprints():
         catalog_bp,
         sessions_bp,
         materials_bp,
+        online_bp,
         quizzes_bp,
         attendance_bp,
         rotation_bp,
@@ -112,6 +114,7 @@ def _import_models() -> None:
     import lms.evaluation.models
     import lms.main.models
     import lms.materials.models
+    import lms.online.models
     import lms.org.models
     import lms.quizzes.models
     import lms.rotation.models

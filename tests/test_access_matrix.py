@@ -155,6 +155,13 @@ def world() -> World:
     )
 
 
+def _recording(material):
+    """A recording of `material` (its access follows the material's)."""
+    from lms.online.services import create_recording
+
+    return create_recording(material.created_by, material, "", 1800, None, None)
+
+
 def _row(*codes: int) -> dict[str, int]:
     return dict(zip(ROLES, codes, strict=True))
 
@@ -406,6 +413,39 @@ CASES = [
     Case(
         "materials.download_version", "GET", lambda w: "/materials/versions/999999/file", NOT_FOUND
     ),
+    Case("online.index", "GET", lambda w: "/online/", ANY_SIGNED_IN),
+    Case(
+        "online.watch",
+        "GET",
+        lambda w: f"/online/recordings/{_recording(w.material).id}",
+        ENROLLED_MATERIAL,
+    ),
+    Case(
+        "online.watch",
+        "GET",
+        lambda w: f"/online/recordings/{_recording(w.other_material).id}",
+        ORGANIZER_ONLY,
+    ),
+    Case("online.watch", "GET", lambda w: "/online/recordings/999999", NOT_FOUND),
+    # With no JSON body: the enrolled trainee is told so (400); those without a member record
+    # (the lecturer, organizer and admin here) have no progress to keep (403).
+    Case(
+        "online.heartbeat",
+        "POST",
+        lambda w: f"/online/recordings/{_recording(w.material).id}/heartbeat",
+        _row(302, 400, 403, 403, 403, 403),
+    ),
+    Case(
+        "online.heartbeat",
+        "POST",
+        lambda w: f"/online/recordings/{_recording(w.other_material).id}/heartbeat",
+        _row(302, 403, 403, 403, 403, 403),
+    ),
+    Case("online.manage", "GET", lambda w: "/online/manage", ORGANIZER_ONLY),
+    Case("online.export", "GET", lambda w: "/online/manage/export.xlsx", ORGANIZER_ONLY),
+    Case("online.new_recording", "GET", lambda w: "/online/recordings/new", ORGANIZER_ONLY),
+    Case("online.rules", "GET", lambda w: "/online/rules", _row(302, 403, 403, 403, 200, 200)),
+    Case("online.rules", "POST", lambda w: "/online/rules", _row(302, 403, 403, 403, 200, 200)),
     # Question banks: organizers everywhere, lecturers in the banks they are assigned.
     Case("quizzes.banks", "GET", lambda w: "/quizzes/banks/", _row(302, 403, 200, 403, 200, 403)),
     Case("quizzes.create_bank", "GET", lambda w: "/quizzes/banks/new", ORGANIZER_ONLY),

@@ -40,6 +40,7 @@ class AttendanceMethod(enum.StrEnum):
     QR = "qr"
     MANUAL = "manual"
     IMPORT = "import"
+    ONLINE = "online"  # a missed lesson made up by watching its recording (线上补学)
 
 
 class Attendance(db.Model):

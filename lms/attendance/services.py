@@ -364,7 +364,7 @@ class HoursLine:
     day: date
     what: str
     hours: Decimal
-    kind: str  # "lesson" or "credit"
+    kind: str  # "lesson", "credit" or "online"
 
 
 def hours_ledger(member: Member, year: int) -> list[HoursLine]:
@@ -398,6 +398,17 @@ def hours_ledger(member: Member, year: int) -> list[HoursLine]:
                 HoursCredit.credited_on < date(year + 1, 1, 1),
             )
         )
+    ]
+    from lms.online.services import local_day, online_credits
+
+    lines += [
+        HoursLine(
+            day=local_day(progress.credited_at),
+            what=progress.recording.title,
+            hours=progress.credited_hours,
+            kind="online",
+        )
+        for progress in online_credits(member.id, year)
     ]
     return sorted(lines, key=lambda line: line.day)
 

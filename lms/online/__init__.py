@@ -1,0 +1,1 @@
+"""Online study and make-up (线上学习/补学)."""
