@@ -15,6 +15,7 @@ from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
 from lms.certificates.models import Certificate
 from lms.extensions import db
+from lms.online.models import ViewingProgress
 from lms.quizzes import attempts
 from lms.quizzes.models import AttemptStatus
 from lms.records import services
@@ -31,6 +32,7 @@ from tests.factories import (
     make_session,
     make_user,
 )
+from tests.test_online import make_recording
 
 
 def _attend(member, lesson, status=AttendanceStatus.PRESENT):
@@ -76,6 +78,7 @@ def _certificate(member, session, serial="DX-2026-0007"):
 @pytest.fixture
 def trained():
     """A member of 2026 with 4.5 concentrated hours (3 + 1.5, one lesson missed), 2 credited,
+    0.5 online,
     a passed quiz (1 of 1) and a certificate; and a lesson of 2025 that must not count."""
     branch = make_branch()
     member = make_member(name="王𠮷祥", branch=branch)
@@ -114,6 +117,14 @@ def trained():
         attempt, AttemptStatus.SUBMITTED, now=datetime(2026, 11, 27, 8, 6, tzinfo=UTC)
     )
     _certificate(member, session)
+    progress = ViewingProgress(
+        member_id=member.id,
+        recording_id=make_recording(seconds=1200, title="廉政微课").id,
+        credited_at=datetime(2026, 5, 4, 2, tzinfo=UTC),
+        credited_hours=Decimal("0.5"),
+    )
+    db.session.add(progress)
+    db.session.flush()
     return member, session
 
 
@@ -122,7 +133,8 @@ def test_the_record_adds_up_one_year(trained):
     record = services.training_record(member, 2026)
     assert record.concentrated_hours == Decimal("4.5")
     assert record.credited_hours == Decimal("2")
-    assert record.total_hours == Decimal("6.5")
+    assert record.online_hours == Decimal("0.5")
+    assert record.total_hours == Decimal("7.0")
     assert record.target == 32 and not record.target_met
     [line] = record.sessions
     assert (line.session.title, line.lessons_attended, line.lessons_total, line.hours) == (
@@ -155,7 +167,8 @@ def test_the_record_page_shows_the_year_in_the_users_language(client, trained, l
     ).get_data(as_text=True)
     for text in texts:
         assert text in page
-    assert ">6.5<" in page and ">4.5<" in page and "DX-2026-0007" in page
+    assert ">7<" in page and ">4.5<" in page and ">0.5<" in page and "DX-2026-0007" in page
+    assert "廉政微课" in page
     assert "2025年第3期" not in page
 
 
@@ -167,7 +180,7 @@ def test_the_record_pdf_states_the_hours_exactly_in_a_chinese_serif_face(client,
     assert "record-" in response.headers["Content-Disposition"]
     reader = PdfReader(io.BytesIO(response.data))
     text = "".join(page.extract_text() for page in reader.pages)
-    for expected in ("学习档案", member.staff_no, "4.5", "6.5", "DX-2026-0007", "党章党规测试"):
+    for expected in ("学习档案", member.staff_no, "4.5", "0.5", "DX-2026-0007", "党章党规测试"):
         assert expected in text
     assert "王𠮷祥" in text
     fonts = {
@@ -200,7 +213,8 @@ def test_a_branch_summary_is_one_row_per_active_member_with_numbers_as_numbers(c
     names = [row[1] for row in body]
     assert "王𠮷祥" in names and "停用者" not in names and "别的支部" not in names
     row = dict(zip(header, body[names.index("王𠮷祥")], strict=True))
-    assert row["集中学时"] == 4.5 and row["认定学时"] == 2 and row["合计学时"] == 6.5
+    assert row["集中学时"] == 4.5 and row["认定学时"] == 2 and row["线上学时"] == 0.5
+    assert row["合计学时"] == 7
     assert (row["参训期次"], row["出勤课次"], row["测试次数"], row["结业证书"]) == (1, 2, 1, 1)
     assert row["最高得分率（百分制）"] == 100 and row["是否达标"] == "否"
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from lms.admin.models import Setting
 from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import _year_bounds, refresh_totals
+from lms.attendance.services import refresh_totals, year_bounds
 from lms.auth.models import Role, User
 from lms.clock import local_zone
 from lms.database import utcnow
@@ -435,7 +435,7 @@ def study_rows(recording_id: int | None = None) -> list[ViewingProgress]:
 
 def online_credits(member_id: int, year: int) -> list[ViewingProgress]:
     """The recordings credited to a member in a calendar year (in the plant's zone)."""
-    start, end = _year_bounds(year)
+    start, end = year_bounds(year)
     return list(
         db.session.scalars(
             sa.select(ViewingProgress)
@@ -454,7 +454,7 @@ def online_credits(member_id: int, year: int) -> list[ViewingProgress]:
 def online_hours(member_id: int, year: int) -> Decimal:
     """Hours earned by online study in a calendar year. Made-up lessons are not included:
     they count as the lesson's attendance, with the lesson's hours."""
-    start, end = _year_bounds(year)
+    start, end = year_bounds(year)
     total = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(ViewingProgress.credited_hours), 0)).where(
             ViewingProgress.member_id == member_id,

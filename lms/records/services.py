@@ -25,6 +25,7 @@ from lms.catalog.models import Course
 from lms.certificates.models import Certificate
 from lms.clock import to_local
 from lms.extensions import db
+from lms.online.models import ViewingProgress
 from lms.org.models import Branch, Member
 from lms.org.services import can_view_member, manages_members, secretary_branch_ids
 from lms.quizzes.models import Attempt, AttemptKind, Quiz
@@ -74,6 +75,7 @@ class TrainingRecord:
     sessions: list[SessionLine] = field(default_factory=list)
     lessons: list[HoursLine] = field(default_factory=list)
     credits: list[HoursLine] = field(default_factory=list)
+    online: list[HoursLine] = field(default_factory=list)
     quizzes: list[QuizLine] = field(default_factory=list)
     certificates: list[Certificate] = field(default_factory=list)
 
@@ -86,8 +88,12 @@ class TrainingRecord:
         return sum((line.hours for line in self.credits), ZERO)
 
     @property
+    def online_hours(self) -> Decimal:
+        return sum((line.hours for line in self.online), ZERO)
+
+    @property
     def total_hours(self) -> Decimal:
-        return self.concentrated_hours + self.credited_hours
+        return self.concentrated_hours + self.credited_hours + self.online_hours
 
     @property
     def target_met(self) -> bool:
@@ -181,7 +187,8 @@ def training_record(member: Member, year: int) -> TrainingRecord:
         target=annual_target(member),
         sessions=_session_lines(member, year),
         lessons=[line for line in ledger if line.kind == "lesson"],
-        credits=[line for line in ledger if line.kind != "lesson"],
+        credits=[line for line in ledger if line.kind == "credit"],
+        online=[line for line in ledger if line.kind == "online"],
         quizzes=_quiz_lines(member, year),
         certificates=list(certificates),
     )
@@ -196,13 +203,14 @@ class SummaryRow:
     lessons: int = 0
     concentrated_hours: Decimal = ZERO
     credited_hours: Decimal = ZERO
+    online_hours: Decimal = ZERO
     quizzes: int = 0
     best_percent: Decimal | None = None
     certificates: int = 0
 
     @property
     def total_hours(self) -> Decimal:
-        return self.concentrated_hours + self.credited_hours
+        return self.concentrated_hours + self.credited_hours + self.online_hours
 
 
 def branch_summary(branch: Branch, year: int) -> list[SummaryRow]:
@@ -244,6 +252,16 @@ def branch_summary(branch: Branch, year: int) -> list[SummaryRow]:
         .group_by(HoursCredit.member_id)
     ):
         rows[member_id].credited_hours = Decimal(hours or 0)
+    for member_id, hours in db.session.execute(
+        sa.select(ViewingProgress.member_id, sa.func.sum(ViewingProgress.credited_hours))
+        .where(
+            ViewingProgress.member_id.in_(ids),
+            ViewingProgress.credited_at >= start,
+            ViewingProgress.credited_at < end,
+        )
+        .group_by(ViewingProgress.member_id)
+    ):
+        rows[member_id].online_hours = Decimal(hours or 0)
     percent = Attempt.score * 100 / sa.func.nullif(Attempt.max_score, 0)
     for member_id, count, best in db.session.execute(
         sa.select(Attempt.member_id, sa.func.count(Attempt.id), sa.func.max(percent))

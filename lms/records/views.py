@@ -66,7 +66,7 @@ def branch_records(branch_id: int):
     year = _year()
     header = [
         _("工号"), _("姓名"), _("类别"), _("参训期次"), _("出勤课次"), _("集中学时"),
-        _("认定学时"), _("合计学时"), _("年度目标"), _("是否达标"), _("测试次数"),
+        _("认定学时"), _("线上学时"), _("合计学时"), _("年度目标"), _("是否达标"), _("测试次数"),
         _("最高得分率（百分制）"), _("结业证书"),
     ]  # fmt: skip
     rows = (
@@ -78,6 +78,7 @@ def branch_records(branch_id: int):
             row.lessons,
             row.concentrated_hours,
             row.credited_hours,
+            row.online_hours,
             row.total_hours,
             row.target,
             _("是") if row.total_hours >= row.target else _("否"),
