@@ -38,9 +38,10 @@ class SessionAccount:
     user_id: int
     token: str
 
-    def columns(self) -> list:
+    @staticmethod
+    def columns() -> list:
         """The account's columns `refusal` reads, for a statement that outer-joins `User` on
-        `User.id == self.user_id` (no row of its own when the account is gone)."""
+        the session's user id (no row of its own when the account is gone)."""
         return [
             User.id.label("account_id"),
             User.member_id.label("account_member_id"),

@@ -257,6 +257,59 @@ def _clean_response(version, response: object) -> dict | None:
     return {"blanks": blanks} if any(b.strip() for b in blanks) else None
 
 
+def _load_to_save(account: bool) -> sa.Select:
+    """The attempt, locked, with the question at :position (no row of its own when there is
+    none), and with `account` the session's account (`SessionAccount.columns`, user :user_id)."""
+    stmt = (
+        sa.select(
+            Attempt.member_id,
+            Attempt.status,
+            Attempt.deadline,
+            AttemptQuestion.id.label("item_id"),
+            AttemptQuestion.saved_seq,
+            AttemptQuestion.saved_at,
+            QuestionVersion.type,
+            QuestionVersion.options,
+            QuestionVersion.blanks,
+        )
+        .outerjoin(
+            AttemptQuestion,
+            sa.and_(
+                AttemptQuestion.attempt_id == Attempt.id,
+                AttemptQuestion.position == sa.bindparam("position"),
+            ),
+        )
+        .outerjoin(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
+        .where(Attempt.id == sa.bindparam("attempt_id"))
+        # Shared lock on the attempt alone: a submit (which updates this row) waits for saves
+        # under way, and a save arriving after a submit sees the attempt finished.
+        .with_for_update(read=True, of=Attempt)
+    )
+    if account:
+        stmt = stmt.add_columns(*SessionAccount.columns()).outerjoin(
+            User, User.id == sa.bindparam("user_id")
+        )
+    return stmt
+
+
+# Built once: an autosave only binds its values.
+_LOAD_TO_SAVE = _load_to_save(account=False)
+_LOAD_TO_SAVE_WITH_ACCOUNT = _load_to_save(account=True)
+_WRITE_ANSWER = (
+    sa.update(AttemptQuestion)
+    .where(
+        AttemptQuestion.id == sa.bindparam("item_id"),
+        AttemptQuestion.saved_seq < sa.bindparam("seq"),
+    )
+    .values(
+        response=sa.bindparam("answer", type_=AttemptQuestion.response.type),
+        saved_seq=sa.bindparam("seq"),
+        saved_at=sa.bindparam("now", type_=AttemptQuestion.saved_at.type),
+    )
+    .returning(AttemptQuestion.saved_seq, AttemptQuestion.saved_at)
+)
+
+
 @dataclass
 class SaveResult:
     position: int
@@ -286,37 +339,18 @@ def save_answer(
     now = now or utcnow()
     attempt_id = attempt if isinstance(attempt, int) else attempt.id
     valid_position = isinstance(position, int) and 0 < position < 10_000
-    stmt = (
-        sa.select(
-            Attempt.member_id,
-            Attempt.status,
-            Attempt.deadline,
-            AttemptQuestion.id.label("item_id"),
-            AttemptQuestion.saved_seq,
-            AttemptQuestion.saved_at,
-            QuestionVersion.type,
-            QuestionVersion.options,
-            QuestionVersion.blanks,
-        )
-        .outerjoin(
-            AttemptQuestion,
-            sa.and_(
-                AttemptQuestion.attempt_id == Attempt.id,
-                # Position 0 is no question: an id too large for the column is never sent.
-                AttemptQuestion.position == (position if valid_position else 0),
-            ),
-        )
-        .outerjoin(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
-        .where(Attempt.id == attempt_id)
-        # Shared lock on the attempt alone: a submit (which updates this row) waits for saves
-        # under way, and a save arriving after a submit sees the attempt finished.
-        .with_for_update(read=True, of=Attempt)
-    )
+    params = {
+        "attempt_id": attempt_id,
+        # Position 0 is no question: a number too large for the column is never sent.
+        "position": position if valid_position else 0,
+    }
+    stmt = _LOAD_TO_SAVE
     if account is not None:
-        stmt = stmt.add_columns(*account.columns()).outerjoin(
-            User, User.id == account.user_id
-        )
-    locked = db.session.execute(stmt).one_or_none()
+        stmt = _LOAD_TO_SAVE_WITH_ACCOUNT
+        params["user_id"] = account.user_id
+    # Straight to the connection, in the session's transaction: plain rows, no ORM work.
+    connection = db.session.connection()
+    locked = connection.execute(stmt, params).one_or_none()
     if locked is None:
         if account is not None:
             account.check()  # signed out comes first, as on any other page
@@ -342,12 +376,9 @@ def save_answer(
     seq = locked.saved_seq + 1 if seq is None else seq
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
         raise AttemptRefused(_("答案的格式不正确。"))
-    saved = db.session.execute(
-        sa.update(AttemptQuestion)
-        .where(AttemptQuestion.id == locked.item_id, AttemptQuestion.saved_seq < seq)
-        .values(response=cleaned, saved_seq=seq, saved_at=now)
-        .returning(AttemptQuestion.saved_seq, AttemptQuestion.saved_at)
-        .execution_options(synchronize_session=False)
+    saved = connection.execute(
+        _WRITE_ANSWER,
+        {"item_id": locked.item_id, "seq": seq, "answer": cleaned, "now": now},
     ).one_or_none()
     if saved is None:
         return SaveResult(position, locked.saved_seq, locked.saved_at, applied=False)
