@@ -753,3 +753,19 @@ def test_the_autosave_needs_the_pages_csrf_token(client, trainee, questions):
     assert _unanswered(attempt)
     saved = client.post(url, json=body, headers={"X-CSRFToken": token})
     assert saved.status_code == 200 and saved.json["ok"]
+
+
+def test_the_question_page_loads_the_account_in_one_statement(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    pages = []
+    sent = _statements(
+        lambda: pages.append(client.get(f"/quizzes/attempts/{attempt.id}?q=1").status_code)
+    )
+    assert pages == [200]
+    # The account with its member (the name in the menu) and roles (the menu itself).
+    account = [s for s in sent if re.search(r"\bFROM users\b", s)]
+    assert len(account) == 1 and "JOIN members" in account[0] and "JOIN user_roles" in account[0]
+    assert not any(re.search(r"\bFROM (members|user_roles)\b", s) for s in sent), sent
+    assert len(sent) <= 5, sent

@@ -580,8 +580,9 @@ def start(quiz_id: int):
         db.session.commit()  # overdue attempts may have been finished on the way
         _refuse(refused)
         return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
+    attempt_id = attempt.id  # read before the commit expires it: no reload just for the id
     db.session.commit()
-    return redirect(url_for("quizzes.take", attempt_id=attempt.id))
+    return redirect(url_for("quizzes.take", attempt_id=attempt_id))
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
