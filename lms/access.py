@@ -4,7 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
-from flask import abort
+from flask import abort, current_app, request
 from flask_login import current_user, login_required
 from werkzeug.exceptions import Forbidden
 
@@ -32,6 +32,30 @@ def roles_required(*roles: Role) -> Callable:
         return wrapped
 
     return decorator
+
+
+def session_login_required(view: Callable) -> Callable:
+    """`login_required` for the busiest requests of an exam, which do not load the account:
+    the view gets `account` (who the signed session names, `SessionAccount`) and must check it
+    in its own SQL (`SessionAccount.refusal`: signed out, disabled, password change due). The
+    request hooks that would load the user for it leave such a view alone."""
+    from lms.auth.services import session_account
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        account = session_account()
+        if account is None:
+            return current_app.login_manager.unauthorized()
+        return view(*args, account=account, **kwargs)
+
+    wrapped.checks_account = True
+    return wrapped
+
+
+def view_checks_account() -> bool:
+    """The request's view checks the account itself (`session_login_required`)."""
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "checks_account", False)
 
 
 def load(

@@ -28,7 +28,7 @@ from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from lms.access import Refused
+from lms.access import Refused, view_checks_account
 from lms.auth.services import SUPPORTED_LOCALES
 from lms.auth.throttle import retry_after
 from lms.extensions import db
@@ -134,9 +134,11 @@ def _refuse_nul_characters():
 
 
 def _require_password_change():
-    # The endpoint first: static files and /healthz never load the user from the database.
+    # The endpoint first: static files, /healthz and views that check the account in their own
+    # SQL (an autosave) never load the user from the database.
     if (
         request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+        and not view_checks_account()
         and current_user.is_authenticated
         and current_user.must_change_password
     ):

@@ -617,3 +617,155 @@ def test_a_deeply_nested_autosave_body_is_refused_and_changes_nothing(client, tr
     assert response.json["message"] == "答案的格式不正确。"
     db.session.expire_all()
     assert all(item.response is None and item.saved_seq == 0 for item in attempt.questions)
+
+
+# --- the autosave checks the session's account in its own statement -------------------------
+
+
+def _statements(run) -> list[str]:
+    """The queries `run()` sends (not the transaction control: BEGIN, SAVEPOINT and the like)."""
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        if re.match(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", statement, re.IGNORECASE):
+            sent.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        run()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def _unanswered(attempt) -> bool:
+    db.session.expire_all()
+    return all(item.response is None and item.saved_seq == 0 for item in attempt.questions)
+
+
+def test_an_autosave_never_loads_the_account_row(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    replies = []
+    sent = _statements(lambda: replies.append(_save(client, attempt, 1, RIGHT[0], seq=1)))
+    assert replies[0].status_code == 200 and replies[0].json["ok"]
+    # One statement loads, checks and locks; one writes. The account is only joined in.
+    assert len(sent) <= 2, sent
+    assert not any(re.search(r"\bFROM users\b", statement) for statement in sent), sent
+    assert any(re.search(r"\bJOIN users\b", statement) for statement in sent), sent
+    db.session.refresh(attempt.questions[0])
+    assert attempt.questions[0].response == RIGHT[0]
+
+
+def test_an_autosave_on_a_copied_cookie_is_refused_after_logout(app, trainee, questions):
+    quiz = make_quiz(questions)
+    browser, thief = app.test_client(), app.test_client()
+    login(browser, trainee)
+    attempt = _start(browser, quiz)
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    assert _save(thief, attempt, 1, RIGHT[0]).json["ok"]  # the copy works while signed in
+    browser.post("/logout")
+    refused = _save(thief, attempt, 2, RIGHT[1])
+    assert refused.status_code == 302 and refused.location.startswith("/login")
+    db.session.expire_all()
+    assert attempt.questions[1].response is None and attempt.questions[1].saved_seq == 0
+
+
+@pytest.mark.parametrize("change", ["ended", "disabled", "deleted"])
+def test_an_autosave_of_a_signed_out_account_is_refused_and_saves_nothing(
+    client, trainee, questions, change
+):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    if change == "ended":
+        trainee.end_sessions()  # signed out on another device, or the password changed
+    elif change == "disabled":
+        trainee.active = False
+    else:
+        db.session.delete(trainee)
+    db.session.flush()
+    refused = _save(client, attempt, 1, RIGHT[0], seq=1)
+    assert refused.status_code == 302 and refused.location.startswith("/login")
+    assert _unanswered(attempt)
+
+
+def test_signed_out_comes_before_not_found(client, trainee, questions):
+    login(client, trainee)
+    trainee.end_sessions()
+    db.session.flush()
+    refused = client.post("/quizzes/attempts/999999/answer", json={"position": 1})
+    assert refused.status_code == 302 and refused.location.startswith("/login")
+    anonymous = client.application.test_client()
+    refused = anonymous.post("/quizzes/attempts/999999/answer", json={"position": 1})
+    assert refused.status_code == 302 and refused.location.startswith("/login")
+
+
+def test_an_account_that_must_change_its_password_cannot_autosave(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    trainee.must_change_password = True
+    db.session.flush()
+    refused = _save(client, attempt, 1, RIGHT[0], seq=1)
+    assert refused.status_code == 403
+    assert refused.json == {"ok": False, "message": "请先修改密码，然后再作答。"}
+    assert _unanswered(attempt)
+    # The pages still send it to the password form.
+    page = client.get(f"/quizzes/attempts/{attempt.id}")
+    assert page.status_code == 302 and page.location.startswith("/account/password")
+
+
+def test_an_account_without_a_member_cannot_autosave(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    login(client, make_user(roles={Role.ORGANIZER}))
+    assert _save(client, attempt, 1, RIGHT[0]).status_code == 403
+    assert _save(client, attempt, 1, "not an answer").status_code == 403
+    assert client.post(f"/quizzes/attempts/{attempt.id}/answer", data="[]").status_code == 403
+    assert _unanswered(attempt)
+
+
+def test_a_strangers_malformed_autosave_learns_nothing(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    login(client, make_user(roles={Role.TRAINEE}, member=make_member()))
+    for body in ({"position": "1"}, {"response": None}, [1]):
+        assert client.post(f"/quizzes/attempts/{attempt.id}/answer", json=body).status_code == 403
+    assert client.post("/quizzes/attempts/999999/answer", json=[1]).status_code == 404
+
+
+@pytest.mark.usefixtures("csrf_enabled")
+def test_the_autosave_needs_the_pages_csrf_token(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    page = client.get(f"/quizzes/{quiz.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    started = client.post(f"/quizzes/{quiz.id}/start", data={"csrf_token": token})
+    attempt = db.session.get(Attempt, int(re.search(r"/attempts/(\d+)", started.location)[1]))
+    url = f"/quizzes/attempts/{attempt.id}/answer"
+    body = {"position": 1, "response": RIGHT[0], "seq": 1}
+    assert client.post(url, json=body).status_code == 400
+    assert client.post(url, json=body, headers={"X-CSRFToken": "forged"}).status_code == 400
+    assert _unanswered(attempt)
+    saved = client.post(url, json=body, headers={"X-CSRFToken": token})
+    assert saved.status_code == 200 and saved.json["ok"]
+
+
+def test_the_question_page_loads_the_account_in_one_statement(client, trainee, questions):
+    quiz = make_quiz(questions)
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    pages = []
+    sent = _statements(
+        lambda: pages.append(client.get(f"/quizzes/attempts/{attempt.id}?q=1").status_code)
+    )
+    assert pages == [200]
+    # The account with its member (the name in the menu) and roles (the menu itself).
+    account = [s for s in sent if re.search(r"\bFROM users\b", s)]
+    assert len(account) == 1 and "JOIN members" in account[0] and "JOIN user_roles" in account[0]
+    assert not any(re.search(r"\bFROM (members|user_roles)\b", s) for s in sent), sent
+    assert len(sent) <= 5, sent

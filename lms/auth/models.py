@@ -76,7 +76,7 @@ class User(db.Model):
 
     member: Mapped[Member | None] = relationship(back_populates="user")
     role_rows: Mapped[list[UserRole]] = relationship(
-        # Loaded when first needed: a quiz autosave never looks at roles.
+        # Loaded with the account by the user loader (lms.auth.services.load_user).
         cascade="all, delete-orphan",
         lazy="select",
         order_by=UserRole.role,

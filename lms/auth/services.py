@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import request
+from flask import current_app, request, session
+from sqlalchemy.orm import joinedload
 
 from lms.admin.services import record_audit
 from lms.auth.directory import (
@@ -32,10 +33,74 @@ def load_user(user_id: str) -> User | None:
     ident, _, token = user_id.partition(":")
     if not ident.isdigit():
         return None
-    user = db.session.get(User, int(ident))
+    # With what nearly every page shows (the name, the menu by role): one statement, not three.
+    user = db.session.get(
+        User, int(ident), options=[joinedload(User.member), joinedload(User.role_rows)]
+    )
     if user is None or not user.active or user.session_token != token:
         return None
     return user
+
+
+@dataclass(frozen=True)
+class SessionAccount:
+    """The account the signed session cookie names, read without loading it.
+
+    The cookie is signed, so it says who signed in, but not whether that sign-in still stands:
+    a view given one checks `refusal` on the account's row in its own SQL (see `columns`)."""
+
+    user_id: int
+    token: str
+
+    @staticmethod
+    def columns() -> list:
+        """The account's columns `refusal` reads, for a statement that outer-joins `User` on
+        the session's user id (no row of its own when the account is gone)."""
+        return [
+            User.id.label("account_id"),
+            User.member_id.label("account_member_id"),
+            User.active.label("account_active"),
+            User.session_token.label("account_token"),
+            User.must_change_password.label("account_must_change_password"),
+        ]
+
+    def refusal(self, row) -> AccountRefused | None:
+        """Why this session may not act, judged on a row with `columns()`: what `load_user`
+        and the forced password change would say."""
+        if row.account_id is None or not row.account_active or row.account_token != self.token:
+            return AccountRefused(signed_out=True)
+        if row.account_must_change_password:
+            return AccountRefused(signed_out=False)
+        return None
+
+    def check(self) -> None:
+        """The same check as a statement of its own, for where no row came back to judge."""
+        row = db.session.execute(
+            sa.select(*self.columns()).where(User.id == self.user_id)
+        ).one_or_none()
+        if row is None:
+            raise AccountRefused(signed_out=True)
+        if (refused := self.refusal(row)) is not None:
+            raise refused
+
+
+class AccountRefused(Exception):
+    """The session's account is signed out (ended, disabled, gone) or must change its password."""
+
+    def __init__(self, signed_out: bool) -> None:
+        super().__init__("signed out" if signed_out else "password change required")
+        self.signed_out = signed_out
+
+
+def session_account() -> SessionAccount | None:
+    """Who the signed session says is signed in, for views that check the account themselves
+    (`lms.access.session_login_required`); None when nobody is, or session protection refuses."""
+    if current_app.login_manager._session_protection_failed():
+        return None
+    ident, _, token = str(session.get("_user_id") or "").partition(":")
+    if not ident.isdigit() or not token:
+        return None
+    return SessionAccount(int(ident), token)
 
 
 def find_user(login: str) -> User | None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import User
+from lms.auth.services import SessionAccount
 from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Member
@@ -256,13 +257,57 @@ def _clean_response(version, response: object) -> dict | None:
     return {"blanks": blanks} if any(b.strip() for b in blanks) else None
 
 
-def check_owner(attempt_id: int, member_id: int) -> None:
-    """Raise the access refusal for an attempt that is missing or someone else's."""
-    owner = db.session.scalar(sa.select(Attempt.member_id).where(Attempt.id == attempt_id))
-    if owner is None:
-        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
-    if owner != member_id:
-        raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
+def _load_to_save(account: bool) -> sa.Select:
+    """The attempt, locked, with the question at :position (no row of its own when there is
+    none), and with `account` the session's account (`SessionAccount.columns`, user :user_id)."""
+    stmt = (
+        sa.select(
+            Attempt.member_id,
+            Attempt.status,
+            Attempt.deadline,
+            AttemptQuestion.id.label("item_id"),
+            AttemptQuestion.saved_seq,
+            AttemptQuestion.saved_at,
+            QuestionVersion.type,
+            QuestionVersion.options,
+            QuestionVersion.blanks,
+        )
+        .outerjoin(
+            AttemptQuestion,
+            sa.and_(
+                AttemptQuestion.attempt_id == Attempt.id,
+                AttemptQuestion.position == sa.bindparam("position"),
+            ),
+        )
+        .outerjoin(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
+        .where(Attempt.id == sa.bindparam("attempt_id"))
+        # Shared lock on the attempt alone: a submit (which updates this row) waits for saves
+        # under way, and a save arriving after a submit sees the attempt finished.
+        .with_for_update(read=True, of=Attempt)
+    )
+    if account:
+        stmt = stmt.add_columns(*SessionAccount.columns()).outerjoin(
+            User, User.id == sa.bindparam("user_id")
+        )
+    return stmt
+
+
+# Built once: an autosave only binds its values.
+_LOAD_TO_SAVE = _load_to_save(account=False)
+_LOAD_TO_SAVE_WITH_ACCOUNT = _load_to_save(account=True)
+_WRITE_ANSWER = (
+    sa.update(AttemptQuestion)
+    .where(
+        AttemptQuestion.id == sa.bindparam("item_id"),
+        AttemptQuestion.saved_seq < sa.bindparam("seq"),
+    )
+    .values(
+        response=sa.bindparam("answer", type_=AttemptQuestion.response.type),
+        saved_seq=sa.bindparam("seq"),
+        saved_at=sa.bindparam("now", type_=AttemptQuestion.saved_at.type),
+    )
+    .returning(AttemptQuestion.saved_seq, AttemptQuestion.saved_at)
+)
 
 
 @dataclass
@@ -275,64 +320,68 @@ class SaveResult:
 
 def save_answer(
     attempt: Attempt | int,
-    position: int,
+    position: object,
     response: object,
     seq: int | None = None,
     now: datetime | None = None,
     *,
     member_id: int | None = None,
+    account: SessionAccount | None = None,
 ) -> SaveResult:
-    """Save one answer, in four statements (this is the busiest request of a quiz).
+    """Save one answer, in two statements (this is the busiest request of a quiz): one loads,
+    checks and locks the attempt with the question at `position` (and the account, when given),
+    the other writes the answer.
 
     `seq` orders the saves of one question: an older one arriving late is acknowledged but does
-    not overwrite a newer one. With `member_id`, the attempt must be that member's (403)."""
+    not overwrite a newer one. With `member_id`, the attempt must be that member's (403). With
+    `account`, the session's account must still be signed in (else AccountRefused) and the
+    attempt its member's (403)."""
     now = now or utcnow()
     attempt_id = attempt if isinstance(attempt, int) else attempt.id
-    # Shared lock: a submit (which updates this row) waits for saves under way, and a save
-    # arriving after a submit sees the attempt finished.
-    locked = db.session.execute(
-        sa.select(Attempt.member_id, Attempt.status, Attempt.deadline)
-        .where(Attempt.id == attempt_id)
-        .with_for_update(read=True)
-    ).one_or_none()
+    valid_position = isinstance(position, int) and 0 < position < 10_000
+    params = {
+        "attempt_id": attempt_id,
+        # Position 0 is no question: a number too large for the column is never sent.
+        "position": position if valid_position else 0,
+    }
+    stmt = _LOAD_TO_SAVE
+    if account is not None:
+        stmt = _LOAD_TO_SAVE_WITH_ACCOUNT
+        params["user_id"] = account.user_id
+    # Straight to the connection, in the session's transaction: plain rows, no ORM work.
+    connection = db.session.connection()
+    locked = connection.execute(stmt, params).one_or_none()
     if locked is None:
+        if account is not None:
+            account.check()  # signed out comes first, as on any other page
         raise AttemptRefused(_("没有这次作答。"), 404, access=True)
+    if account is not None:
+        if (refused := account.refusal(locked)) is not None:
+            raise refused
+        member_id = locked.account_member_id
+        if member_id is None:
+            raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
     if member_id is not None and locked.member_id != member_id:
         raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
+    if not isinstance(position, int):
+        raise AttemptRefused(_("答案的格式不正确。"))
     if locked.status is not AttemptStatus.IN_PROGRESS:
         raise AttemptRefused(_("本次作答已经交卷，不能再修改答案。"), 409)
     if locked.deadline is not None and now > locked.deadline:
         finish_attempt(db.session.get(Attempt, attempt_id), AttemptStatus.TIMED_OUT, now)
         raise AttemptRefused(_("作答时间已到，答案未保存；已按此前保存的答案交卷。"), 409)
-    if not 0 < position < 10_000:
+    if locked.item_id is None:
         raise AttemptRefused(_("本次作答中没有这道题。"), 404)
-    item = db.session.execute(
-        sa.select(
-            AttemptQuestion.id,
-            AttemptQuestion.saved_seq,
-            AttemptQuestion.saved_at,
-            QuestionVersion.type,
-            QuestionVersion.options,
-            QuestionVersion.blanks,
-        )
-        .join(QuestionVersion, QuestionVersion.id == AttemptQuestion.version_id)
-        .where(AttemptQuestion.attempt_id == attempt_id, AttemptQuestion.position == position)
-    ).one_or_none()
-    if item is None:
-        raise AttemptRefused(_("本次作答中没有这道题。"), 404)
-    cleaned = _clean_response(item, response)
-    seq = item.saved_seq + 1 if seq is None else seq
+    cleaned = _clean_response(locked, response)
+    seq = locked.saved_seq + 1 if seq is None else seq
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
         raise AttemptRefused(_("答案的格式不正确。"))
-    saved = db.session.execute(
-        sa.update(AttemptQuestion)
-        .where(AttemptQuestion.id == item.id, AttemptQuestion.saved_seq < seq)
-        .values(response=cleaned, saved_seq=seq, saved_at=now)
-        .returning(AttemptQuestion.saved_seq, AttemptQuestion.saved_at)
-        .execution_options(synchronize_session=False)
+    saved = connection.execute(
+        _WRITE_ANSWER,
+        {"item_id": locked.item_id, "seq": seq, "answer": cleaned, "now": now},
     ).one_or_none()
     if saved is None:
-        return SaveResult(position, item.saved_seq, item.saved_at, applied=False)
+        return SaveResult(position, locked.saved_seq, locked.saved_at, applied=False)
     return SaveResult(position, saved.saved_seq, saved.saved_at, applied=True)
 
 

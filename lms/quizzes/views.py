@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -17,18 +18,18 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import authorize, load, roles_required
+from lms.access import authorize, load, roles_required, session_login_required
 from lms.auth.models import Role
+from lms.auth.services import AccountRefused, SessionAccount
 from lms.catalog.models import Course
 from lms.catalog.services import lecturers
-from lms.clock import local_zone
+from lms.clock import local_zone, to_local
 from lms.database import utcnow
 from lms.excel import xlsx_response
-from lms.extensions import db
+from lms.extensions import db, limiter
 from lms.files import attachment_headers
 from lms.forms import bounded_int, choices, int_or_none
 from lms.org.forms import ConfirmForm
@@ -579,8 +580,9 @@ def start(quiz_id: int):
         db.session.commit()  # overdue attempts may have been finished on the way
         _refuse(refused)
         return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
+    attempt_id = attempt.id  # read before the commit expires it: no reload just for the id
     db.session.commit()
-    return redirect(url_for("quizzes.take", attempt_id=attempt.id))
+    return redirect(url_for("quizzes.take", attempt_id=attempt_id))
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -660,27 +662,30 @@ def answer_and_go(attempt_id: int, position: int):
 
 
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
-@login_required
-def autosave(attempt_id: int):
-    """JSON autosave: {"position": n, "response": {...} or null, "seq": n}. The attempt is
-    loaded, checked and locked by the service in one statement (the busiest request)."""
-    if current_user.member_id is None:
-        abort(403)
+@limiter.exempt  # bounded by the attempt itself: one row a question, seq-ordered, size-checked
+@session_login_required
+def autosave(attempt_id: int, account: SessionAccount):
+    """JSON autosave: {"position": n, "response": {...} or null, "seq": n}. The busiest request
+    of an exam: the service loads, checks and locks the attempt and checks the session's account
+    in one statement, so the account is never loaded as a whole."""
     try:
         payload = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser goes: not an answer either
         payload = None
+    if not isinstance(payload, dict):
+        payload = {}  # the attempt is still checked first: a stranger learns nothing
     try:
-        if not isinstance(payload, dict) or not isinstance(payload.get("position"), int):
-            attempts.check_owner(attempt_id, current_user.member_id)  # a stranger learns nothing
-            raise attempts.AttemptRefused(_("答案的格式不正确。"))
         saved = attempts.save_answer(
             attempt_id,
-            payload["position"],
+            payload.get("position"),
             payload.get("response"),
             payload.get("seq"),
-            member_id=current_user.member_id,
+            account=account,
         )
+    except AccountRefused as refused:
+        if refused.signed_out:
+            return current_app.login_manager.unauthorized()
+        return jsonify(ok=False, message=_("请先修改密码，然后再作答。")), 403
     except attempts.AttemptRefused as refused:
         if refused.access:
             abort(refused.status)
@@ -694,7 +699,7 @@ def autosave(attempt_id: int):
         seq=saved.seq,
         saved_at=saved.saved_at.isoformat() if saved.saved_at else None,
         # The plant's wall clock, not the browser's: a phone set to UTC still shows local time.
-        saved_time=format_time(saved.saved_at, "HH:mm:ss") if saved.saved_at else None,
+        saved_time=to_local(saved.saved_at).strftime("%H:%M:%S") if saved.saved_at else None,
     )
 
 

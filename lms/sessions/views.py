@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
+from lms.access import load, roles_required, view_checks_account
 from lms.attendance.services import can_run_sign_in, can_view_session_attendance
 from lms.auth.models import Role
 from lms.catalog.models import Course
@@ -49,12 +49,12 @@ def _advance_statuses_once_a_day() -> None:
     """Statuses follow the dates even where nobody runs `lms sessions advance` from cron."""
     if not current_app.config["SESSIONS_ADVANCE_DAILY"]:
         return
-    endpoint = request.endpoint or "static"
-    if endpoint.endswith("static") or not current_user.is_authenticated:
-        return  # assets, health checks and anonymous pages never wait on it
     today = local_today()
     if current_app.extensions.get("sessions_advanced_on") == today:
-        return
+        return  # before anything that loads the user: most requests stop here
+    endpoint = request.endpoint or "static"
+    if endpoint.endswith("static") or view_checks_account() or not current_user.is_authenticated:
+        return  # assets, health checks, autosaves and anonymous pages never wait on it
     if services.advance_session_statuses(today):
         db.session.commit()
     current_app.extensions["sessions_advanced_on"] = today
