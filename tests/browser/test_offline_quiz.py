@@ -96,7 +96,9 @@ def test_answers_survive_a_network_cut_and_a_reload(browser, live, shots):
     else:
         choice = page.locator("input[name=choice]").first
         choice.check()
-        values = [int(c.get_attribute("value")) for c in page.locator("input[name=choice]:checked").all()]
+        values = [
+            int(c.get_attribute("value")) for c in page.locator("input[name=choice]:checked").all()
+        ]
         first = {"choices": sorted(values)}
     expect(page.locator("#save-status")).to_contain_text("未保存")
     # nothing of it reached the server
@@ -109,7 +111,9 @@ def test_answers_survive_a_network_cut_and_a_reload(browser, live, shots):
     if blanks.count():
         expect(page.locator("input[name=blank]").first).to_have_value("改过的答案")
     else:
-        checked = [int(c.get_attribute("value")) for c in page.locator("input[name=choice]:checked").all()]
+        checked = [
+            int(c.get_attribute("value")) for c in page.locator("input[name=choice]:checked").all()
+        ]
         assert sorted(checked) == first["choices"]
     for pos in (1, 2, 3):
         expect(page.locator(f".question-palette [data-position='{pos}']")).to_have_attribute(
@@ -134,7 +138,10 @@ def test_answers_survive_a_network_cut_and_a_reload(browser, live, shots):
     assert all(after[p] == (None, 0) for p in after if p > 3)
     page.reload()
     expect(page.locator("#queue-status")).to_be_hidden()
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('lms-quiz:')).length") == 0
+    assert (
+        page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('lms-quiz:')).length")
+        == 0
+    )
     context.close()
 
 
@@ -183,5 +190,8 @@ def test_an_offline_answer_submitted_after_reconnection_is_graded(browser, live,
         assert attempt.finished and attempt.score is not None
         graded = attempt.questions[-1]
         assert graded.response == key and graded.correct is True
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('lms-quiz:')).length") == 0
+    assert (
+        page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('lms-quiz:')).length")
+        == 0
+    )
     context.close()
