@@ -56,17 +56,25 @@ def _reset(live) -> None:
     with live["app"].app_context():
         from lms.extensions import db
         from lms.quizzes import attempts
-        from lms.quizzes.models import Attempt, AttemptStatus
+        from lms.quizzes.models import Attempt, AttemptStatus, Quiz
 
         for attempt in db.session.scalars(
             db.select(Attempt).where(Attempt.status == AttemptStatus.IN_PROGRESS)
         ):
             attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+        db.session.get(Quiz, 1).max_attempts = 0  # unlimited: each test takes a fresh attempt
         db.session.commit()
 
 
-def test_answers_survive_a_network_cut_and_a_reload(browser, live, shots):
+@pytest.fixture(autouse=True)
+def _fresh_attempts(live):
+    """Each test takes a fresh attempt and leaves none open for the other journeys."""
     _reset(live)
+    yield
+    _reset(live)
+
+
+def test_answers_survive_a_network_cut_and_a_reload(browser, live, shots):
     base = live["url"]
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
@@ -146,7 +154,6 @@ def test_answers_survive_a_network_cut_and_a_reload(browser, live, shots):
 
 
 def test_an_offline_answer_submitted_after_reconnection_is_graded(browser, live, shots):
-    _reset(live)
     base = live["url"]
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
     page = context.new_page()
@@ -194,4 +201,33 @@ def test_an_offline_answer_submitted_after_reconnection_is_graded(browser, live,
         page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('lms-quiz:')).length")
         == 0
     )
+    context.close()
+
+
+def test_without_local_storage_the_page_saves_as_before(browser, live):
+    base = live["url"]
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    # private mode / storage full: every write throws
+    context.add_init_script(
+        "Storage.prototype.setItem = function () {"
+        " throw new DOMException('full', 'QuotaExceededError'); };"
+    )
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login(page, base)
+    attempt_id = _start(page, base)
+    page.goto(f"{base}/quizzes/attempts/{attempt_id}?q=1")
+    first = _answer(page)
+    expect(page.locator("#save-status")).to_contain_text("已保存")
+    # navigation is the plain form post again, which saves the question on screen
+    page.route("**/answer", lambda route: route.abort("internetdisconnected"))
+    page.locator("button[name=go][value='next']").click()
+    page.wait_for_url(re.compile(r"q=2"))
+    second = _answer(page)
+    page.locator("button[name=go][value='next']").click()
+    page.wait_for_url(re.compile(r"q=3"))
+    saved = _saved(live, attempt_id)
+    assert saved[1][0] == first and saved[2][0] == second
+    assert not errors, errors
     context.close()
