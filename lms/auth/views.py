@@ -62,6 +62,12 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
+@bp.route("/forgot-password")
+def forgot_password():
+    """There is no e-mail on the plant's intranet: a person resets it. Say who, and how."""
+    return render_template("auth/forgot_password.html")
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
     # The cookie alone is not enough: a copy of it must stop working too. With one token per

@@ -55,7 +55,10 @@ def _advance_statuses_once_a_day() -> None:
     today = local_today()
     if current_app.extensions.get("sessions_advanced_on") == today:
         return
-    if services.advance_session_statuses(today):
+    from lms.quizzes.services import notify_quizzes_opening  # quizzes build on sessions
+
+    started = services.advance_session_statuses(today)
+    if notify_quizzes_opening() or started:
         db.session.commit()
     current_app.extensions["sessions_advanced_on"] = today
 
