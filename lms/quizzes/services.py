@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
-from lms.clock import from_local, local_today, to_local
+from lms.clock import from_local, to_local
 from lms.database import utcnow
 from lms.extensions import db
 from lms.main.services import notify_members
@@ -317,8 +317,9 @@ def set_quiz_status(quiz: Quiz, status: QuizStatus) -> None:
         notify_quiz_opening(quiz)
 
 
-def _end_of_today() -> datetime:
-    return from_local(local_today() + timedelta(days=1), time(0))
+def _end_of_day(moment: datetime) -> datetime:
+    """Midnight after `moment`, in the plant's zone."""
+    return from_local(to_local(moment).date() + timedelta(days=1), time(0))
 
 
 def notify_quiz_opening(quiz: Quiz, now: datetime | None = None) -> int:
@@ -330,7 +331,7 @@ def notify_quiz_opening(quiz: Quiz, now: datetime | None = None) -> int:
         or quiz.status is not QuizStatus.PUBLISHED
         or quiz.session is None
         or (quiz.closes_at is not None and quiz.closes_at <= now)
-        or (quiz.opens_at is not None and quiz.opens_at >= _end_of_today())
+        or (quiz.opens_at is not None and quiz.opens_at >= _end_of_day(now))
     ):
         return 0
     members = db.session.scalars(
@@ -360,7 +361,7 @@ def notify_quizzes_opening(now: datetime | None = None) -> int:
             Quiz.status == QuizStatus.PUBLISHED,
             Quiz.session_id.is_not(None),
             Quiz.opening_notified_at.is_(None),
-            sa.or_(Quiz.opens_at.is_(None), Quiz.opens_at < _end_of_today()),
+            sa.or_(Quiz.opens_at.is_(None), Quiz.opens_at < _end_of_day(now)),
             sa.or_(Quiz.closes_at.is_(None), Quiz.closes_at > now),
         )
         .order_by(Quiz.id)
