@@ -43,10 +43,8 @@ def _a_wrong_answer(app) -> str:
 @pytest.mark.parametrize("width", [375, 1280])
 def test_trainee_wrong_book_and_profile(browser, live, shots, width):
     base = live["url"]
-    if width == 375:
-        stem = _a_wrong_answer(live["app"])
-    else:
-        stem = "党的根本组织原则是什么？"
+    # The phone run records the wrong answer; the desktop run (after it) reads the same book.
+    stem = _a_wrong_answer(live["app"]) if width == 375 else "党的根本组织原则是什么？"
     context = browser.new_context(viewport={"width": width, "height": 800}, locale="zh-CN")
     page = context.new_page()
     errors = []
