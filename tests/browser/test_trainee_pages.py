@@ -91,6 +91,11 @@ def test_trainee_wrong_book_and_profile(browser, live, shots, width):
 
     # The calendar page and the sign-in help, in English too.
     page.goto(f"{base}/me/calendar")
+    if width == 375:
+        page.get_by_role("button", name="生成订阅地址").click()
+    expect(page.locator("#webcal-link")).to_have_attribute("href", re.compile(r"^webcal://"))
+    page.get_by_role("button", name="复制").click()
+    expect(page.get_by_role("button", name="已复制")).to_be_visible()
     _shot(page, shots, f"trainee-calendar-{width}")
     context.close()
     english = browser.new_context(viewport={"width": width, "height": 800}, locale="en")
