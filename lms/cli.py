@@ -168,16 +168,20 @@ def sessions_group() -> None:
 
 
 @sessions_group.command(
-    "advance", help="Mark sessions whose start date has come as in progress (run it daily)."
+    "advance",
+    help="Mark started sessions as in progress, announce quizzes opening today (run daily).",
 )
 @with_appcontext
 def sessions_advance() -> None:
     from lms.extensions import db
+    from lms.quizzes.services import notify_quizzes_opening
     from lms.sessions.services import advance_session_statuses
 
     started = advance_session_statuses()
+    told = notify_quizzes_opening()
     db.session.commit()
     click.echo(f"{len(started)} sessions now in progress")
+    click.echo(f"{told} trainees told a quiz opens today")
 
 
 @click.group("reports", help="Report tables.")

@@ -206,6 +206,12 @@ CASES = [
     Case("auth.login", "GET", lambda w: "/login", _row(200, 302, 302, 302, 302, 302)),
     Case("auth.logout", "POST", lambda w: "/logout", _row(302, 302, 302, 302, 302, 302)),
     Case("auth.change_password", "GET", lambda w: "/account/password", ANY_SIGNED_IN),
+    Case(
+        "auth.forgot_password",
+        "GET",
+        lambda w: "/forgot-password",
+        _row(200, 200, 200, 200, 200, 200),
+    ),
     Case("auth.set_language", "POST", lambda w: "/language", _row(302, 302, 302, 302, 302, 302)),
     Case("org.index", "GET", lambda w: "/members/", ORGANIZER_OR_SECRETARY),
     Case(
@@ -731,6 +737,8 @@ CASES = [
         lambda w: f"/rotation/enrollments/{w.enrollment.id}/makeup",
         _row(302, 403, 403, 403, 400, 403),
     ),
+    # Every account has a profile; the member part shows only for accounts with a member.
+    Case("main.profile", "GET", lambda w: "/me/profile", ANY_SIGNED_IN),
     Case("main.my_timetable", "GET", lambda w: "/me/timetable", _row(302, 200, 403, 200, 403, 403)),
     Case("main.my_hours", "GET", lambda w: "/me/hours", _row(302, 200, 403, 200, 403, 403)),
     Case(

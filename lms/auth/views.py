@@ -84,6 +84,12 @@ def _refusal_message(result: services.SignIn) -> str:
     return _("用户名或密码错误，或账号已停用。")
 
 
+@bp.route("/forgot-password")
+def forgot_password():
+    """There is no e-mail on the plant's intranet: a person resets it. Say who, and how."""
+    return render_template("auth/forgot_password.html")
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
     # The cookie alone is not enough: a copy of it must stop working too. With one token per

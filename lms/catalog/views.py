@@ -14,7 +14,11 @@ from lms.catalog.models import Course, CourseFormat, CourseStatus
 from lms.extensions import db
 from lms.forms import bounded_int
 from lms.markdown import render_markdown
-from lms.materials.services import can_upload_to_course, materials_of
+from lms.materials.services import (
+    can_upload_to_course,
+    lesson_materials_of_course,
+    materials_of,
+)
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category
 from lms.sessions.services import upcoming_lessons_of_course
@@ -83,6 +87,7 @@ def detail(course_id: int):
         can_edit=services.can_edit_course(current_user, course),
         lessons=upcoming_lessons_of_course(course),
         materials=materials_of(current_user, course=course),
+        lesson_materials=lesson_materials_of_course(current_user, course),
         can_upload=can_upload_to_course(current_user, course),
         confirm=ConfirmForm(),
     )

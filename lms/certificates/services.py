@@ -45,6 +45,7 @@ from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
 from lms.files import atomic_file
+from lms.main.services import notify_members
 from lms.org.models import Member
 from lms.paths import shipped
 from lms.pdf import render_pdf
@@ -598,6 +599,13 @@ def issue_batch(
         certificate.pdf_sha256 = store_pdf(pdf)
         db.session.add(certificate)
     db.session.flush()
+    for certificate in certificates:
+        notify_members(
+            [certificate.member_id],
+            "certificate_issued",
+            serial=certificate.serial,
+            achievement=achievement,
+        )
     if replaces is None:  # a reissue is recorded as such by reissue()
         training = {"session": session.id} if session else {"cycle": cycle.id}
         for certificate in certificates:

@@ -1,10 +1,12 @@
-"""In-app notifications for members: invitations, leave decisions, make-up sessions."""
+"""In-app notifications for members: invitations, leave decisions, absence, make-up sessions,
+certificates and quizzes that open."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +19,20 @@ NOTIFICATION_TEXTS = {
     "leave_approved": _l("您在「%(session)s」的请假已批准，稍后会为您安排补训。"),
     "leave_refused": _l("您在「%(session)s」的请假未获批准，请按时参训。"),
     "makeup": _l("您被安排在「%(session)s」（%(start)s 起）补训。"),
+    "absent": _l("您在「%(session)s」被记为缺席，组织者会为您安排补训。"),
+    "certificate_issued": _l("您的结业证书（%(serial)s，%(achievement)s）已颁发，可以下载。"),
+    "quiz_opened": _l("「%(session)s」的测试「%(quiz)s」%(opens)s 起开放，请按时参加。"),
+}
+
+# Where each kind of notification takes the member; the parameters fill the URL.
+NOTIFICATION_TARGETS = {
+    "invited": ("main.my_timetable", ()),
+    "leave_approved": ("main.my_timetable", ()),
+    "leave_refused": ("main.my_timetable", ()),
+    "makeup": ("main.my_timetable", ()),
+    "absent": ("main.my_timetable", ()),
+    "certificate_issued": ("certificates.mine", ()),
+    "quiz_opened": ("quizzes.quiz", ("quiz_id",)),
 }
 
 
@@ -35,3 +51,15 @@ class Notification(db.Model):
     def text(self) -> str:
         template = NOTIFICATION_TEXTS.get(self.kind)
         return str(template) % self.params if template is not None else self.kind
+
+    @property
+    def url(self) -> str:
+        if self.link:
+            return self.link
+        target = NOTIFICATION_TARGETS.get(self.kind)
+        if target is None:
+            return ""
+        endpoint, names = target
+        if any(name not in self.params for name in names):
+            return ""
+        return url_for(endpoint, **{name: self.params[name] for name in names})

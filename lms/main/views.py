@@ -1,5 +1,5 @@
-"""The home page, and each trainee's own pages: timetable, leave, hours, attendance, calendar
-feed and notifications."""
+"""The home page, and each trainee's own pages: profile, timetable, leave, hours, attendance,
+calendar feed and notifications."""
 
 import secrets
 from decimal import Decimal
@@ -13,6 +13,7 @@ from lms.access import authorize, load
 from lms.attendance import services as attendance_services
 from lms.attendance.models import ATTENDANCE_LABELS, Attendance
 from lms.auth.models import Role, User
+from lms.certificates.models import CERTIFICATE_STATUS_LABELS, Certificate
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
@@ -61,6 +62,35 @@ def _member():
     if current_user.member is None:
         abort(403)
     return current_user.member
+
+
+@bp.route("/me/profile")
+@login_required
+def profile():
+    """The user menu's page: who I am, my hours this year against the target, my certificates,
+    and changing my password. An account without a member record sees the account part only."""
+    member = current_user.member
+    year = local_today().year
+    total = target = None
+    certificates: list[Certificate] = []
+    if member is not None:
+        ledger = attendance_services.hours_ledger(member, year)
+        total = sum((line.hours for line in ledger), Decimal(0))
+        target = attendance_services.annual_target(member)
+        certificates = db.session.scalars(
+            sa.select(Certificate)
+            .where(Certificate.member_id == member.id)
+            .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+        ).all()
+    return render_template(
+        "me/profile.html",
+        member=member,
+        year=year,
+        total=total,
+        target=target,
+        certificates=certificates,
+        certificate_labels=CERTIFICATE_STATUS_LABELS,
+    )
 
 
 @bp.route("/me/timetable")
@@ -168,7 +198,9 @@ def my_calendar():
         if current_user.calendar_token
         else None
     )
-    return render_template("me/calendar.html", feed=feed, confirm=ConfirmForm())
+    # webcal:// asks the phone's calendar app to subscribe instead of downloading the file once.
+    webcal = "webcal://" + feed.split("://", 1)[1] if feed else None
+    return render_template("me/calendar.html", feed=feed, webcal=webcal, confirm=ConfirmForm())
 
 
 @bp.route("/calendar/<token>.ics")

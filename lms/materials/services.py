@@ -15,7 +15,11 @@ from lms.extensions import db
 from lms.materials.models import Material, MaterialVersion, Visibility
 from lms.materials.storage import StoredFile
 from lms.sessions.models import Lesson
-from lms.sessions.services import is_enrolled_in_course, is_enrolled_in_session
+from lms.sessions.services import (
+    enrolled_session_ids,
+    is_enrolled_in_course,
+    is_enrolled_in_session,
+)
 
 
 def can_upload_to_course(user: User, course: Course) -> bool:
@@ -84,6 +88,33 @@ def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | N
         return []
     enrolled = _is_enrolled(user, first)
     return [m for m in materials if m.visibility is Visibility.ALL or enrolled]
+
+
+def lesson_materials_of_course(user: User, course: Course) -> list[Material]:
+    """The live materials uploaded to the course's lessons that `user` may see, newest first:
+    the course page lists them too, so a lecturer's slides reach whoever reads the course."""
+    materials = list(
+        db.session.scalars(
+            sa.select(Material)
+            .join(Lesson, Lesson.id == Material.lesson_id)
+            .where(Material.deleted_at.is_(None), Lesson.course_id == course.id)
+            .options(
+                selectinload(Material.versions),
+                selectinload(Material.lesson).selectinload(Lesson.session),
+            )
+            .order_by(Material.created_at.desc(), Material.id.desc())
+        )
+    )
+    if not materials:
+        return []
+    course_visible = can_view_course(user, course)
+    enrolled = enrolled_session_ids(user.member)
+    return [
+        m
+        for m in materials
+        if can_manage_material(user, m)
+        or (course_visible and (m.visibility is Visibility.ALL or m.lesson.session_id in enrolled))
+    ]
 
 
 def _version(stored: StoredFile, number: int, user: User) -> MaterialVersion:

@@ -584,10 +584,53 @@ def wrong_book(member: Member) -> list[WrongAnswer]:
         db.session.scalars(
             sa.select(WrongAnswer)
             .where(WrongAnswer.member_id == member.id, WrongAnswer.resolved_at.is_(None))
-            .options(selectinload(WrongAnswer.question).selectinload(Question.versions))
+            .options(
+                selectinload(WrongAnswer.question).selectinload(Question.versions),
+                selectinload(WrongAnswer.last_attempt_question).options(
+                    selectinload(AttemptQuestion.version),
+                    selectinload(AttemptQuestion.attempt).selectinload(Attempt.quiz),
+                ),
+            )
             .order_by(WrongAnswer.last_wrong_at.desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class WrongBookPage:
+    """One wrong-book entry as the member reviews it: the question as they last saw it, their
+    answer, and whether the key, explanation and source may be shown yet."""
+
+    entry: WrongAnswer
+    version: QuestionVersion
+    order: list
+    response: dict | None
+    attempt: Attempt | None
+    reveal: bool
+
+
+def wrong_book_pages(member: Member, now: datetime | None = None) -> list[WrongBookPage]:
+    pages = []
+    for entry in wrong_book(member):
+        seen = entry.last_attempt_question
+        if seen is None:  # the attempt is gone: show today's version of the question
+            version = entry.question.current
+            pages.append(
+                WrongBookPage(entry, version, list(range(len(version.options))), None, None, True)
+            )
+            continue
+        pages.append(
+            WrongBookPage(
+                entry=entry,
+                version=seen.version,
+                order=list(seen.option_order),
+                response=seen.response,
+                attempt=seen.attempt,
+                # A quiz that keeps its key until it closes (or for good) keeps it here too.
+                reveal=review_allowed(seen.attempt, now),
+            )
+        )
+    return pages
 
 
 def start_wrong_book_practice(member: Member, now: datetime | None = None) -> Attempt:

@@ -216,6 +216,8 @@ class Quiz(db.Model):
         enum_column(QuizStatus, "quiz_status"), default=QuizStatus.DRAFT, index=True
     )
     created_at: Mapped[timestamp]
+    # When the session's trainees were told the quiz is open (so they are told once).
+    opening_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     session: Mapped[TrainingSession | None] = relationship()
     course: Mapped[Course | None] = relationship()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,7 +11,10 @@ from sqlalchemy.orm import aliased, selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
+from lms.clock import from_local, to_local
+from lms.database import utcnow
 from lms.extensions import db
+from lms.main.services import notify_members
 from lms.quizzes.models import (
     AttemptQuestion,
     CountingRule,
@@ -26,6 +29,7 @@ from lms.quizzes.models import (
     QuizStatus,
 )
 from lms.quizzes.questions import QuestionData, category_parts
+from lms.sessions.models import Enrollment
 
 # --- access ----------------------------------------------------------------------------------
 
@@ -309,6 +313,60 @@ def set_quiz_status(quiz: Quiz, status: QuizStatus) -> None:
         record_audit("quiz.status", "quiz", quiz.id, {"status": [quiz.status, status]})
         quiz.status = status
         db.session.flush()
+    if status is QuizStatus.PUBLISHED:
+        notify_quiz_opening(quiz)
+
+
+def _end_of_day(moment: datetime) -> datetime:
+    """Midnight after `moment`, in the plant's zone."""
+    return from_local(to_local(moment).date() + timedelta(days=1), time(0))
+
+
+def notify_quiz_opening(quiz: Quiz, now: datetime | None = None) -> int:
+    """Tell the trainees of the quiz's session that it opens — once, and only once it is
+    published and its window opens today or has opened (and not yet closed)."""
+    now = now or utcnow()
+    if (
+        quiz.opening_notified_at is not None
+        or quiz.status is not QuizStatus.PUBLISHED
+        or quiz.session is None
+        or (quiz.closes_at is not None and quiz.closes_at <= now)
+        or (quiz.opens_at is not None and quiz.opens_at >= _end_of_day(now))
+    ):
+        return 0
+    members = db.session.scalars(
+        sa.select(Enrollment.member_id).where(
+            Enrollment.session_id == quiz.session_id, Enrollment.in_session
+        )
+    ).all()
+    told = notify_members(
+        members,
+        "quiz_opened",
+        session=quiz.session.title,
+        quiz=quiz.title,
+        quiz_id=quiz.id,
+        opens=to_local(quiz.opens_at or now).strftime("%Y-%m-%d %H:%M"),
+    )
+    quiz.opening_notified_at = now
+    db.session.flush()
+    return told
+
+
+def notify_quizzes_opening(now: datetime | None = None) -> int:
+    """The daily pass: published session quizzes whose window opens today, not yet announced."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Quiz)
+        .where(
+            Quiz.status == QuizStatus.PUBLISHED,
+            Quiz.session_id.is_not(None),
+            Quiz.opening_notified_at.is_(None),
+            sa.or_(Quiz.opens_at.is_(None), Quiz.opens_at < _end_of_day(now)),
+            sa.or_(Quiz.closes_at.is_(None), Quiz.closes_at > now),
+        )
+        .order_by(Quiz.id)
+    ).all()
+    return sum(notify_quiz_opening(quiz, now) for quiz in due)
 
 
 def add_quiz_item(quiz: Quiz, question: Question, points: Decimal) -> QuizItem:

@@ -742,7 +742,7 @@ def wrong_book():
     authorize(member is not None)
     return render_template(
         "quizzes/wrong_book.html",
-        entries=attempts.wrong_book(member),
+        entries=attempts.wrong_book_pages(member),
         confirm=ConfirmForm(),
         types=QUESTION_TYPE_LABELS,
     )

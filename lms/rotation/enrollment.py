@@ -172,6 +172,7 @@ def mark_absent(enrollment: Enrollment, user: User) -> None:
     enrollment.decided_by_id = user.id
     enrollment.decided_at = utcnow()
     db.session.flush()
+    notify(enrollment.member_id, "absent", enrollment.session)
 
 
 def carry_to_makeup(enrollment: Enrollment, target: TrainingSession) -> Enrollment:

@@ -55,7 +55,10 @@ def _advance_statuses_once_a_day() -> None:
     endpoint = request.endpoint or "static"
     if endpoint.endswith("static") or view_checks_account() or not current_user.is_authenticated:
         return  # assets, health checks, autosaves and anonymous pages never wait on it
-    if services.advance_session_statuses(today):
+    from lms.quizzes.services import notify_quizzes_opening  # quizzes build on sessions
+
+    started = services.advance_session_statuses(today)
+    if notify_quizzes_opening() or started:
         db.session.commit()
     current_app.extensions["sessions_advanced_on"] = today
 
