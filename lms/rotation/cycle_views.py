@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import choices
+from lms.forms import choices, picked_staff_no
 from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Category, Member
 from lms.rotation import planner, services
@@ -117,7 +117,7 @@ def cycle(cycle_id: int):
         ],
         sessions=services.upcoming_sessions(cycle),
         confirm=ConfirmForm(),
-        move_form=MoveForm(),
+        move_form=MoveForm(staff_no=picked_staff_no()),
     )
 
 
