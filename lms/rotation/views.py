@@ -63,6 +63,7 @@ def enrollments(session_id: int):
         problems=problems,
         picked=picked_staff_no(),
         makeup_sessions=service.makeup_targets(training),
+        begun=service.session_has_begun(training),
     )
 
 
