@@ -296,8 +296,9 @@ def test_absence_is_offered_once_the_first_lesson_has_started(client, organizer)
     service.enroll(today, trainee.member)
     page = client.get(f"/rotation/sessions/{today.id}/enrollments")
     assert "记为缺席" in page.get_data(as_text=True)
+    later = service.enroll(make_session(start=date(2030, 5, 1)), make_member())
     english = client.post(
-        f"/rotation/enrollments/{service.enroll(make_session(start=date(2030, 5, 1)), make_member()).id}/absent",
+        f"/rotation/enrollments/{later.id}/absent",
         headers={"Accept-Language": "en"},
         follow_redirects=True,
     )
