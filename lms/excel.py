@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from itertools import chain, islice
 from typing import IO
 
 from flask import Response
@@ -15,8 +18,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from lms.clock import to_local
 from lms.files import attachment_headers
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,26 +43,79 @@ def cell_text(value: object) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
+_DATE_FORMAT = "yyyy-mm-dd"
+_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+_MEASURED_ROWS = 500  # column widths fit the header and the first rows: bounded work and memory
+_MAX_WIDTH = 60
+
+
+def _excel_value(value: object) -> object:
+    """Text loses what XML cannot carry; an aware time becomes the plant's wall-clock time
+    (Excel has no time zones); hours stay numbers."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return to_local(value).replace(tzinfo=None)
+    return cell_text(value)
+
+
 def _cell(sheet: WriteOnlyWorksheet, value: object, bold: bool = False) -> WriteOnlyCell:
-    value = cell_text(value)
+    value = _excel_value(value)
     cell = WriteOnlyCell(sheet, value=value)
     # A text that looks like a formula stays text: no formula injection through a name.
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         cell.data_type = "s"
+    elif isinstance(value, datetime):
+        cell.number_format = _DATETIME_FORMAT
+    elif isinstance(value, date):
+        cell.number_format = _DATE_FORMAT
     if bold:
         cell.font = Font(bold=True)
     return cell
 
 
+def display_width(value: object) -> int:
+    """How many Excel character widths a value takes: CJK and other wide characters count two."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    text = str(value)
+    return max(
+        (
+            sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+            for line in text.splitlines() or [""]
+        ),
+        default=0,
+    )
+
+
 def build_workbook(
     sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]],
 ) -> bytes:
-    """Write sheets of (title, header, rows) with a streaming workbook and return the bytes."""
+    """Write sheets of (title, header, rows) with a streaming workbook and return the bytes.
+
+    Each sheet has a bold header row frozen in place and columns as wide as their content
+    (header and first rows, capped); dates are Excel dates, numbers numbers."""
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=sheet_title(title))
+        rows = iter(rows)
+        first = list(islice(rows, _MEASURED_ROWS))
+        widths = [display_width(name) for name in header]
+        for row in first:
+            for index, value in enumerate(row):
+                width = display_width(value)
+                if index >= len(widths):
+                    widths.append(width)
+                elif width > widths[index]:
+                    widths[index] = width
+        for index, width in enumerate(widths, start=1):
+            letter = get_column_letter(index)
+            sheet.column_dimensions[letter].width = min(max(width, 4) + 2, _MAX_WIDTH)
+        sheet.freeze_panes = "A2"
         sheet.append([_cell(sheet, name, bold=True) for name in header])
-        for row in rows:
+        for row in chain(first, rows):
             sheet.append([_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)

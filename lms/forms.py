@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectChoice, SelectMultipleField, widgets
@@ -86,3 +87,10 @@ class HoursField(DecimalField):
         if self.data != self.data.quantize(Decimal("0.1")):  # safe: at most 7 integer digits
             self.data = None
             raise ValueError(_l("学时最多保留一位小数。"))
+
+
+def picked_staff_no() -> str:
+    """On a GET, the 工号 the member lookup page hands back (?staff_no=…), to fill a form with."""
+    if request.method != "GET":
+        return ""
+    return request.args.get("staff_no", "").strip()[:32]

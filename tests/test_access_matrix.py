@@ -214,6 +214,7 @@ CASES = [
     ),
     Case("auth.set_language", "POST", lambda w: "/language", _row(302, 302, 302, 302, 302, 302)),
     Case("org.index", "GET", lambda w: "/members/", ORGANIZER_OR_SECRETARY),
+    Case("org.lookup", "GET", lambda w: "/members/lookup?q=1&fragment=1", ORGANIZER_OR_SECRETARY),
     Case(
         "org.detail",
         "GET",

@@ -109,9 +109,9 @@ def test_refused_leave_goes_back_to_confirmed(client, organizer):
 
 def test_make_up_only_for_the_missed_and_later(client, organizer):
     trainee = _trainee()
-    session = make_session(start=date(2030, 3, 1))
+    session = make_session(start=date(2026, 3, 1))  # has taken place: absence can be recorded
     item = service.enroll(session, trainee.member)
-    earlier = make_session(start=date(2030, 1, 1))
+    earlier = make_session(start=date(2026, 1, 1))
     with pytest.raises(service.EnrollmentError, match="已准假或缺席"):
         service.carry_to_makeup(item, earlier)
     client.post(f"/rotation/enrollments/{item.id}/absent")
@@ -266,3 +266,33 @@ def test_trainee_may_confirm_before_the_deadline(client):
     login(client, trainee)
     client.post(f"/me/enrollments/{item.id}/confirm")
     assert item.status is EnrollmentStatus.CONFIRMED
+
+
+def test_absence_is_neither_offered_nor_taken_before_the_session_begins(client, organizer):
+    trainee = _trainee()
+    future = make_session(start=date(2030, 3, 1))
+    item = service.enroll(future, trainee.member)
+    page = client.get(f"/rotation/sessions/{future.id}/enrollments").get_data(as_text=True)
+    assert "记为缺席" not in page
+    response = client.post(f"/rotation/enrollments/{item.id}/absent", follow_redirects=True)
+    assert "期次还没有开始，不能记为缺席" in response.get_data(as_text=True)
+    assert item.status is EnrollmentStatus.INVITED
+
+
+def test_absence_is_offered_once_the_first_lesson_has_started(client, organizer):
+    from lms.clock import local_today
+    from tests.factories import make_lesson
+
+    trainee = _trainee()
+    today = make_session(start=local_today())
+    make_lesson(session=today, start=time(0, 0), end=time(0, 1))
+    service.enroll(today, trainee.member)
+    page = client.get(f"/rotation/sessions/{today.id}/enrollments")
+    assert "记为缺席" in page.get_data(as_text=True)
+    later = service.enroll(make_session(start=date(2030, 5, 1)), make_member())
+    english = client.post(
+        f"/rotation/enrollments/{later.id}/absent",
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    )
+    assert "has not begun" in english.get_data(as_text=True)

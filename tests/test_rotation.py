@@ -423,3 +423,29 @@ def test_dashboard_charts_and_tables_are_readable_on_a_phone(client, organizer):
     html = client.get(f"/reports/cycles/{cycle.id}").get_data(as_text=True)
     assert '<tr class="text-nowrap">' in html and 'class="tap-target"' in html
     assert "…" in stacked_bars([("发电一部第一党支部很长的名称", [1])], ["甲"], "t")
+
+
+def test_unplaced_list_is_grouped_by_reason_with_its_fix_and_paged(client, login_as):
+    from lms.rotation import planner
+    from lms.rotation.cycle_views import UNPLACED_PER_PAGE
+    from tests.factories import make_cycle, make_member
+
+    login_as(Role.ORGANIZER)
+    cycle = make_cycle()
+    full = [make_member(name=f"候补{n}") for n in range(UNPLACED_PER_PAGE + 5)]
+    blocked = make_member(name="值班中")
+    notes = {str(m.id): planner.Reason.CAPACITY.value for m in full}
+    notes[str(blocked.id)] = planner.Reason.BLACKOUT.value
+    cycle.plan_notes = {"unplaced": notes}
+    db.session.flush()
+    html = client.get(f"/rotation/cycles/{cycle.id}").get_data(as_text=True)
+    assert "可选期次都已满员" in html and "可选期次都在其值班/休假日期内" in html
+    assert 'href="/sessions/new"' in html and 'href="/rotation/blackouts"' in html
+    # The blackout group comes first (most specific) and is shown; the full ones are a count.
+    assert "值班中" in html and "候补0" not in html
+    capacity = client.get(f"/rotation/cycles/{cycle.id}?reason=capacity").get_data(as_text=True)
+    assert capacity.count("候补") == UNPLACED_PER_PAGE and "第 1 / 2 页" in capacity
+    second = client.get(f"/rotation/cycles/{cycle.id}?reason=capacity&page=2")
+    assert second.get_data(as_text=True).count("候补") == 5
+    english = client.get(f"/rotation/cycles/{cycle.id}", headers={"Accept-Language": "en"})
+    assert "Add a session" in english.get_data(as_text=True)

@@ -36,7 +36,7 @@ from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.files import inline_headers
-from lms.forms import bounded_int
+from lms.forms import bounded_int, picked_staff_no
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category, Member
 from lms.org.services import can_view_member
@@ -236,6 +236,7 @@ def import_attendance(session_id: int):
 def credit():
     """Credit external hours (with reason; the approver is the organizer who records it)."""
     form = CreditForm()
+    form.staff_no.data = form.staff_no.data or picked_staff_no()
     if form.validate_on_submit():
         member = db.session.scalar(
             sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())

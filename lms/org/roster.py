@@ -518,7 +518,7 @@ def roster_rows(members: Iterable[Member]) -> Iterator[list[object]]:
             m.branch.name,
             m.shift.name if m.shift else "",
             CATEGORY_ROSTER_NAMES[m.category],
-            m.joined_party_on.isoformat() if m.joined_party_on else "",
+            m.joined_party_on or "",
             "是" if m.active else "否",
             "是" if m.committee_member else "否",
         ]

@@ -73,8 +73,7 @@ def members_query(user: User, criteria: MemberFilter) -> sa.Select:
     stmt = sa.select(Member).options(
         joinedload(Member.branch), joinedload(Member.department), joinedload(Member.shift)
     )
-    if not manages_members(user):
-        stmt = stmt.where(Member.branch_id.in_(secretary_branch_ids(user) or {-1}))
+    stmt = _visible_to(user, stmt)
     if criteria.q:
         q = criteria.q.strip()
         stmt = stmt.where(
@@ -94,6 +93,40 @@ def members_query(user: User, criteria: MemberFilter) -> sa.Select:
     if criteria.active is not None:
         stmt = stmt.where(Member.active.is_(criteria.active))
     return stmt.order_by(Member.staff_no)
+
+
+def _visible_to(user: User, stmt: sa.Select) -> sa.Select:
+    """Limit a query of members to those `user` may see: all for an organizer, else own branches."""
+    if not manages_members(user):
+        stmt = stmt.where(Member.branch_id.in_(secretary_branch_ids(user) or {-1}))
+    return stmt
+
+
+LOOKUP_LIMIT = 10
+
+
+def lookup_members(user: User, q: str, limit: int = LOOKUP_LIMIT) -> tuple[list[Member], bool]:
+    """Active members `user` may see whose 工号 starts with `q` or whose name contains it, for
+    the member picker: an exact 工号 first, then by 工号; at most `limit`, and whether there
+    were more."""
+    q = q.strip()[:64]
+    if not q:
+        return [], False
+    stmt = _visible_to(
+        user,
+        sa.select(Member)
+        .options(joinedload(Member.branch))
+        .where(
+            Member.active.is_(True),
+            sa.or_(
+                Member.staff_no.istartswith(q, autoescape=True),
+                Member.name.icontains(q, autoescape=True),
+            ),
+        ),
+    )
+    stmt = stmt.order_by(sa.case((Member.staff_no == q, 0), else_=1), Member.staff_no)
+    rows = list(db.session.scalars(stmt.limit(limit + 1)).unique())
+    return rows[:limit], len(rows) > limit
 
 
 def departments() -> list[Department]:

@@ -1,6 +1,7 @@
 """Members: list, detail, create, edit, deactivate; roster import and export; branches."""
 
 from datetime import date
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,6 +9,7 @@ from flask_login import current_user, login_required
 
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
+from lms.auth.services import safe_next_url
 from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
@@ -58,6 +60,31 @@ def index():
         page=page,
         can_manage=services.manages_members(current_user),
     )
+
+
+def _picked(back: str, staff_no: str) -> str:
+    """The page the lookup came from, with the picked 工号 handed back as ?staff_no=."""
+    parts = urlsplit(back)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "staff_no"]
+    return urlunsplit(("", "", parts.path, urlencode([*query, ("staff_no", staff_no)]), ""))
+
+
+@bp.route("/lookup")
+@login_required
+def lookup():
+    """Find a member by part of the name or the start of the 工号. A page of its own without
+    JavaScript (each result leads back to the form with the 工号 filled in); with
+    ?fragment=1 only the list, which the picker under a 工号 field shows as one types."""
+    authorize(services.can_list_members(current_user))
+    q = request.args.get("q", "").strip()[:64]
+    back = safe_next_url(request.args.get("back"))
+    members, more = services.lookup_members(current_user, q)
+    results = [
+        (m, _picked(back, m.staff_no) if back else url_for("org.detail", member_id=m.id))
+        for m in members
+    ]
+    template = "org/_lookup_results.html" if request.args.get("fragment") else "org/lookup.html"
+    return render_template(template, q=q, back=back, results=results, more=more)
 
 
 @bp.route("/<int:member_id>")

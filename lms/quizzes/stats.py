@@ -179,7 +179,7 @@ def report_workbook(quiz: Quiz, report: QuizReport) -> bytes:
             float(a.max_score),
             float(a.percent or 0),
             _("是") if a.passed else _("否"),
-            a.finished_at.isoformat(timespec="seconds") if a.finished_at else "",
+            a.finished_at or "",
         ]
         for a in report.attempts
     )

@@ -3,6 +3,8 @@ branch), with drill-down to members and Excel exports."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
@@ -154,7 +156,7 @@ def hours_xlsx(cycle_id: int):
     hours = cycle_hours(cycle, ids)
     header = [_("工号"), _("姓名"), _("党支部"), _("学时")]
     data = (
-        [m.staff_no, m.name, m.branch.name, float(hours.get(m.id, 0))]
+        [m.staff_no, m.name, m.branch.name, hours.get(m.id, Decimal(0))]
         for m in db.session.scalars(stmt)
     )
     return xlsx_response(
@@ -182,7 +184,7 @@ def attendance_xlsx(cycle_id: int):
     header = [_("时间"), _("期次"), _("课程"), _("工号"), _("姓名"), _("考勤"), _("计学时")]
     data = (
         [
-            a.lesson.local_start.strftime("%Y-%m-%d %H:%M"),
+            a.lesson.starts_at,
             a.lesson.session.title,
             a.lesson.course.title,
             a.member.staff_no,

@@ -10,7 +10,7 @@ from lms.access import authorize, load, roles_required
 from lms.admin.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import choices
+from lms.forms import choices, picked_staff_no
 from lms.org.forms import ConfirmForm
 from lms.org.models import Member
 from lms.rotation.forms import BlackoutForm
@@ -23,6 +23,7 @@ from lms.rotation.views import bp
 def blackouts():
     form = BlackoutForm()
     form.reason.choices = choices((r.value, label) for r, label in BLACKOUT_LABELS.items())
+    form.staff_no.data = form.staff_no.data or picked_staff_no()
     if form.validate_on_submit():
         member = db.session.scalar(
             sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import choices
+from lms.forms import bounded_int, choices, picked_staff_no
 from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Category, Member
 from lms.rotation import planner, services
@@ -95,29 +95,54 @@ def edit_cycle(cycle_id: int):
     return render_template("rotation/cycle_form.html", form=form, cycle=cycle)
 
 
+UNPLACED_PER_PAGE = 50
+
+
+def _unplaced_groups(cycle: RotationCycle) -> tuple[list[dict], str | None]:
+    """The members the plan could not place, grouped by reason (most specific first); the
+    group named by ?reason= is paged by ?page=, the others show their count and the fix."""
+    by_reason: dict[planner.Reason, list[int]] = {}
+    for key, value in cycle.plan_notes.get("unplaced", {}).items():
+        by_reason.setdefault(planner.Reason(value), []).append(int(key))
+    shown = request.args.get("reason")
+    if shown not in {r.value for r in by_reason}:
+        shown = next(iter(r.value for r in planner.Reason if r in by_reason), None)
+    groups = []
+    for reason in planner.Reason:
+        ids = by_reason.get(reason)
+        if not ids:
+            continue
+        group = {"reason": reason, "label": services.REASON_LABELS[reason](), "count": len(ids)}
+        if reason.value == shown:
+            group["page"] = db.paginate(
+                sa.select(Member).where(Member.id.in_(ids)).order_by(Member.staff_no),
+                page=request.args.get("page", 1, type=bounded_int),
+                per_page=UNPLACED_PER_PAGE,
+                max_per_page=UNPLACED_PER_PAGE,
+                error_out=False,
+            )
+        groups.append(group)
+    return groups, shown
+
+
 @bp.route("/cycles/<int:cycle_id>")
 @roles_required(Role.ORGANIZER)
 def cycle(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _organizer)
     states = services.coverage_states(cycle)
-    unplaced_ids = [int(k) for k in cycle.plan_notes.get("unplaced", {})]
-    unplaced = {
-        m.id: m for m in db.session.scalars(sa.select(Member).where(Member.id.in_(unplaced_ids)))
-    }
+    groups, shown = _unplaced_groups(cycle)
     return render_template(
         "rotation/cycle.html",
         cycle=cycle,
         counts=Counter(states.values()),
         total=len(states),
         cohorts=services.draft_cohorts(cycle),
-        unplaced=[
-            (unplaced[int(k)], services.REASON_LABELS[planner.Reason(v)]())
-            for k, v in cycle.plan_notes.get("unplaced", {}).items()
-            if int(k) in unplaced
-        ],
+        unplaced_groups=groups,
+        unplaced_shown=shown,
+        unplaced_total=len(cycle.plan_notes.get("unplaced", {})),
         sessions=services.upcoming_sessions(cycle),
         confirm=ConfirmForm(),
-        move_form=MoveForm(),
+        move_form=MoveForm(staff_no=picked_staff_no()),
     )
 
 

@@ -164,9 +164,19 @@ def decide_leave(enrollment: Enrollment, approve: bool, user: User) -> None:
     )
 
 
+def session_has_begun(session: TrainingSession) -> bool:
+    """Whether a session's first lesson has started (its first day, without a timetable): only
+    then can anyone have been absent from it."""
+    if session.lessons:
+        return session.lessons[0].starts_at <= utcnow()
+    return session.start_date <= local_today()
+
+
 def mark_absent(enrollment: Enrollment, user: User) -> None:
     if enrollment.status in MISSED:
         return
+    if not session_has_begun(enrollment.session):
+        raise EnrollmentError(_("期次还没有开始，不能记为缺席；不能参加的请办理请假。"))
     record_audit("enrollment.absent", "enrollment", enrollment.id, {"was": enrollment.status.value})
     enrollment.status = EnrollmentStatus.ABSENT
     enrollment.decided_by_id = user.id

@@ -10,7 +10,7 @@ from flask_login import current_user
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import bounded_int, picked_staff_no
 from lms.org.forms import ConfirmForm
 from lms.org.models import Member
 from lms.rotation import enrollment as service
@@ -61,7 +61,9 @@ def enrollments(session_id: int):
         taken=service.seats_taken(training),
         form=form,
         problems=problems,
+        picked=picked_staff_no(),
         makeup_sessions=service.makeup_targets(training),
+        begun=service.session_has_begun(training),
     )
 
 

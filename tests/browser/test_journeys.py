@@ -141,3 +141,32 @@ def test_organizer_runs_the_rotation(browser, live, shots, tmp_path):
     expect(page.locator("svg.chart").first).to_be_visible()
     _shot(page, shots, "organizer-dashboard")
     context.close()
+
+
+def test_organizer_finds_a_member_by_name_on_a_phone(browser, live, shots):
+    """In a 工号 field (学时认定) the organizer types part of a name and picks the member; the
+    工号 is filled in and the credit is recorded for that member."""
+    base = live["url"]
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _login(page, base, "organizer", "Organizer@2026")
+
+    page.goto(f"{base}/attendance/hours")
+    field = page.locator("#staff_no")
+    field.press_sequentially("国卫")
+    option = page.locator("#staff_no-matches [data-staff-no='100001']")
+    expect(option).to_be_visible()
+    expect(option).to_contain_text("付国卫")
+    _shot(page, shots, "organizer-member-picker-375")
+    option.click()
+    expect(field).to_have_value("100001")
+    expect(page.locator("#staff_no-matches")).to_be_hidden()
+    page.fill("#hours", "1.5")
+    page.fill("#reason", "参加上级党校专题培训")
+    page.get_by_role("button", name="认定学时").click()
+    expect(page.get_by_text("已为 付国卫 认定 1.5 学时。")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert not errors
+    context.close()
