@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from lms.config import load_config
 from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from lms.paths import PACKAGE_DIR, shipped
+from lms.transaction import TransactionalFlask
 
 
 def _blueprints():
@@ -56,7 +57,7 @@ def _blueprints():
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = os.environ.get("LMS_INSTANCE_PATH")
-    app = Flask(
+    app = TransactionalFlask(
         __name__,
         template_folder=str(shipped("templates")),
         instance_path=str(Path(instance_path).resolve()) if instance_path else None,
@@ -84,11 +85,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from lms.cli import register_commands
     from lms.ops.checks import check_production
     from lms.ops.logs import init_logs
+    from lms.sessions.daily import init_daily
     from lms.web import init_web
 
     check_production(app)
     init_logs(app)
     init_web(app)
+    init_daily(app)
     register_commands(app)
     _template_globals(app)
     return app

@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from flask import current_app
+
+from lms.transaction import after_commit
 
 log = logging.getLogger(__name__)
 
 
-def enqueue(function, *args) -> str:
-    """Run `function(*args)` in the background; it opens its own app context. Returns where."""
+def enqueue(function, *args, on_fallback: Callable[[], object] | None = None) -> None:
+    """Run `function(*args)` in the background, once the request's transaction is committed (a
+    job must find what the request stored); it opens its own app context. `on_fallback` is
+    called when Redis is configured but unreachable and the work runs in a thread instead."""
     app = current_app._get_current_object()
     if app.config.get("JOBS_INLINE"):
         function(*args, in_context=True)
-        return "inline"
+        return
+    after_commit(lambda: _start(app, function, args, on_fallback))
+
+
+def _start(app, function, args, on_fallback) -> None:
     if url := app.config.get("REDIS_URL"):
         # Imported only where Redis is configured: with rq loaded, the certificate benchmark's
         # forked renderers ran about 10 % slower (24.4 against 21.9 ms a certificate).
@@ -29,8 +38,9 @@ def enqueue(function, *args) -> str:
             connection = Redis.from_url(url, socket_connect_timeout=2)
             queue = Queue(app.config["RQ_QUEUE"], connection=connection)
             queue.enqueue(function, *args, job_timeout=3600)
-            return "rq"
+            return
         except (RedisError, OSError):
             log.warning("Redis unavailable; running %s in a thread instead", function.__name__)
+            if on_fallback is not None:
+                on_fallback()
     threading.Thread(target=function, args=args, kwargs={"app": app}, daemon=True).start()
-    return "thread"

@@ -239,8 +239,14 @@ def test_credit_rule_is_editable(client):
     assert services.category_for(1200) is CreditCategory.COURSE
     assert services.category_for(599) is CreditCategory.MICRO
     assert services.hours_for(make_recording(seconds=1200), False) == Decimal("1.5")
-    # refused: a share that is not a multiple of 0.05, micro above course, not a number
-    for bad in ({"micro": "0.33"}, {"micro_minutes": "40"}, {"course": "abc"}):
+    # refused: a share that is not a multiple of 0.05, micro above course, not a number, a
+    # number too large to divide (once a 500)
+    for bad in (
+        {"micro": "0.33"},
+        {"micro_minutes": "40"},
+        {"course": "abc"},
+        {"course": "9" * 40},
+    ):
         data = {
             "course_minutes": "20",
             "micro_minutes": "10",

@@ -76,7 +76,6 @@ def create_user():
                 display_name=form.display_name.data or "",
                 member_id=member_id,
             )
-            db.session.commit()
             return render_template("admin/password_issued.html", user=user, password=password)
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -103,7 +102,6 @@ def edit_user(user_id: int):
                 display_name=form.display_name.data or "",
                 member_id=member_id,
             )
-            db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user, confirm=ConfirmForm())
@@ -117,7 +115,6 @@ def reset_password(user_id: int):
         abort(400)
     password = _one_time_password()
     services.reset_password(user, password)
-    db.session.commit()
     return render_template("admin/password_issued.html", user=user, password=password)
 
 

@@ -110,7 +110,6 @@ def confirm():
         except services.SignInRefused as refused:
             message = refused.message
         else:
-            db.session.commit()
             session.pop("pending_sign_in", None)
     response = make_response(
         render_template(
@@ -142,7 +141,6 @@ def grid(session_id: int):
     can_edit = services.can_edit_attendance(current_user, training)
     if request.method == "POST":
         authorize(can_edit)
-        authorize(ConfirmForm().validate_on_submit())
         changes = {}
         valid = {s.value for s in AttendanceStatus}
         for member in grid.members:
@@ -154,7 +152,6 @@ def grid(session_id: int):
                     abort(400)
                 changes[(member.id, lesson.id)] = AttendanceStatus(value) if value else None
         count = services.set_attendance(grid, changes, current_user)
-        db.session.commit()
         flash(_("已保存 %(n)d 处考勤。", n=count), "success")
         return redirect(url_for("attendance.grid", session_id=training.id))
     return render_template(
@@ -214,7 +211,6 @@ def import_attendance(session_id: int):
     count = None
     form = ConfirmForm()
     if request.method == "POST":
-        authorize(form.validate_on_submit())
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             errors = [_("请选择要导入的文件。")]
@@ -225,7 +221,6 @@ def import_attendance(session_id: int):
                 count = services.set_attendance(
                     grid, parsed.changes, current_user, services.AttendanceMethod.IMPORT
                 )
-                db.session.commit()
     return render_template(
         "attendance/import.html", grid=grid, errors=errors, count=count, form=form
     )
@@ -251,7 +246,6 @@ def credit():
                 form.credited_on.data,
                 current_user,
             )
-            db.session.commit()
             flash(
                 _("已为 %(name)s 认定 %(hours)s 学时。", name=member.name, hours=form.hours.data),
                 "success",
@@ -296,7 +290,6 @@ def targets():
             values[category.value] = int(raw)
         else:
             services.save_hours_targets({"categories": values, "secretary": form.secretary.data})
-            db.session.commit()
             flash(_("年度学时目标已保存。"), "success")
             return redirect(url_for("attendance.targets"))
     return render_template("attendance/targets.html", form=form, current=current)

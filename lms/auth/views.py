@@ -16,7 +16,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from lms.auth import services, throttle
 from lms.auth.directory import directory_enabled
 from lms.auth.forms import ChangePasswordForm, LanguageForm, LoginForm
-from lms.extensions import db, limiter
+from lms.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -52,7 +52,6 @@ def login():
             if locale and not user.locale:
                 services.set_locale(user, locale)
             login_user(user)
-            db.session.commit()
             if user.must_change_password:
                 flash(_("首次登录，请先修改密码。"), "warning")
                 response = redirect(url_for("auth.change_password"))
@@ -96,7 +95,6 @@ def logout():
     # account this signs the account out on every device, as a password change does.
     if current_user.is_authenticated:
         services.sign_out(current_user)
-        db.session.commit()
     logout_user()
     session.clear()
     flash(_("您已退出登录。"), "success")
@@ -117,7 +115,6 @@ def change_password():
             current_user, form.current_password.data, form.new_password.data
         ):
             login_user(current_user._get_current_object())  # new session token: stay signed in
-            db.session.commit()
             flash(_("密码已修改。"), "success")
             return redirect(url_for("main.index"))
         else:
@@ -132,5 +129,4 @@ def set_language():
         session["locale"] = form.language.data
         if current_user.is_authenticated:
             services.set_locale(current_user, form.language.data)
-            db.session.commit()
     return redirect(services.safe_next_url(form.next.data) or url_for("main.index"))

@@ -125,7 +125,6 @@ def create():
             form.code.errors.append(_("该课程编号已存在。"))
         else:
             course = services.create_course(_course_data(form))
-            db.session.commit()
             flash(_("课程已保存为草稿。"), "success")
             return redirect(url_for("catalog.detail", course_id=course.id))
     return render_template("catalog/course_form.html", form=form, course=None)
@@ -141,7 +140,6 @@ def edit(course_id: int):
             form.code.errors.append(_("该课程编号已存在。"))
         else:
             services.update_course(course, _course_data(form))
-            db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("catalog.detail", course_id=course.id))
     return render_template("catalog/course_form.html", form=form, course=course)
@@ -157,7 +155,6 @@ def set_status(course_id: int):
     if target not in set(CourseStatus):
         abort(400)
     services.set_course_status(course, CourseStatus(target))
-    db.session.commit()
     flash(_("课程状态已更新。"), "success")
     return redirect(url_for("catalog.detail", course_id=course.id))
 
@@ -171,7 +168,6 @@ def themes():
             form.name.errors.append(_("该主题已存在。"))
         else:
             services.add_theme(form.name.data)
-            db.session.commit()
             flash(_("已添加主题。"), "success")
             return redirect(url_for("catalog.themes"))
     return render_template("catalog/themes.html", form=form, themes=services.themes())

@@ -12,7 +12,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -42,6 +41,7 @@ from lms.jobs import enqueue
 from lms.org.forms import ConfirmForm
 from lms.rotation.models import Cohort, RotationCycle
 from lms.sessions.models import TrainingSession
+from lms.transaction import atomic
 
 bp = Blueprint("certificates", __name__)
 VERIFY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # secrets.token_urlsafe, with room to spare
@@ -92,7 +92,6 @@ def cycle_overview(cycle_id: int):
 
 
 def _start_job(session=None, cycle=None, cohort=None):
-    authorize(ConfirmForm().validate_on_submit())
     job = IssuanceJob(
         session_id=session.id if session else None,
         cycle_id=cycle.id if cycle else None,
@@ -100,16 +99,19 @@ def _start_job(session=None, cycle=None, cohort=None):
         created_by_id=current_user.id,
     )
     db.session.add(job)
-    db.session.commit()
-    if enqueue(jobs.run_issuance, job.id) == "thread" and current_app.config["REDIS_URL"]:
-        flash(
-            _(
-                "后台队列（Redis）暂时连接不上，证书改由网站进程直接生成，进度照常显示；"
-                "生成完成前请不要重启服务。"
-            ),
-            "warning",
-        )
+    db.session.flush()
+    enqueue(jobs.run_issuance, job.id, on_fallback=_warn_redis_down)
     return redirect(url_for("certificates.job", job_id=job.id))
+
+
+def _warn_redis_down() -> None:
+    flash(
+        _(
+            "后台队列（Redis）暂时连接不上，证书改由网站进程直接生成，进度照常显示；"
+            "生成完成前请不要重启服务。"
+        ),
+        "warning",
+    )
 
 
 @bp.route("/certificates/sessions/<int:session_id>/issue", methods=["POST"])
@@ -280,13 +282,11 @@ def session_combined(session_id: int):
 @roles_required(Role.ORGANIZER)
 def revoke(certificate_id: int):
     certificate = load(Certificate, certificate_id, _organizer)
-    authorize(ConfirmForm().validate_on_submit())
     reason = (request.form.get("reason") or "").strip()[:500]
     if not reason:
         flash(_("撤销证书须填写原因。"), "warning")
     else:
         services.revoke(certificate, reason)
-        db.session.commit()
         flash(_("证书 %(serial)s 已撤销。", serial=certificate.serial), "success")
     return redirect(safe_referrer() or url_for("certificates.mine"))
 
@@ -295,14 +295,12 @@ def revoke(certificate_id: int):
 @roles_required(Role.ORGANIZER)
 def reissue(certificate_id: int):
     certificate = load(Certificate, certificate_id, _organizer)
-    authorize(ConfirmForm().validate_on_submit())
     try:
-        new = services.reissue(certificate, current_user)
+        with atomic():
+            new = services.reissue(certificate, current_user)
     except services.TemplateProblem as problem:
-        db.session.rollback()
         flash(problem.message, "warning")
     else:
-        db.session.commit()
         flash(_("已按现在的姓名换发证书 %(serial)s。", serial=new.serial), "success")
     return redirect(safe_referrer() or url_for("certificates.mine"))
 
@@ -332,11 +330,9 @@ def template():
     html, css = services.current_template()
     problem = None
     if request.method == "POST":
-        authorize(ConfirmForm().validate_on_submit())
         action = request.form.get("action")
         if action == "default":
             services.restore_default_template(current_user)
-            db.session.commit()
             flash(_("已恢复默认模板。"), "success")
             return redirect(url_for("certificates.template"))
         html = request.form.get("html", "")
@@ -347,12 +343,11 @@ def template():
                 return Response(
                     pdf, mimetype="application/pdf", headers=inline_headers("预览.pdf", "preview")
                 )
-            services.save_template(html, css, current_user)
+            with atomic():
+                services.save_template(html, css, current_user)
         except services.TemplateProblem as exc:
-            db.session.rollback()
             problem = exc.message
         else:
-            db.session.commit()
             flash(_("模板已保存。"), "success")
             return redirect(url_for("certificates.template"))
     return render_template(

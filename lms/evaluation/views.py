@@ -15,7 +15,6 @@ from lms.charts import average_bars
 from lms.evaluation import services
 from lms.evaluation.forms import ASPECT_LABELS, NamesSettingForm, evaluation_form
 from lms.excel import build_workbook, xlsx_response
-from lms.extensions import db
 from lms.sessions.models import TrainingSession
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -82,7 +81,6 @@ def evaluate(session_id: int):
             except services.EvaluationError as exc:
                 problem = exc.message
             else:
-                db.session.commit()
                 flash(_("感谢您的评估！"), "success")
                 return redirect(url_for("evaluation.evaluate", session_id=session.id))
     elif form.is_submitted():
@@ -263,7 +261,6 @@ def settings():
     form = NamesSettingForm(data=current)
     if form.validate_on_submit():
         services.save_show_names(bool(form.show_names.data))
-        db.session.commit()
         flash(_("评估设置已保存。"), "success")
         return redirect(url_for("evaluation.settings"))
     return render_template("evaluation/settings.html", form=form)

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from lms.access import load
 from lms.catalog.models import Course
-from lms.extensions import db
 from lms.files import content_disposition
 from lms.materials import services, storage
 from lms.materials.forms import MaterialForm, VersionForm
@@ -66,7 +65,6 @@ def _upload(form: MaterialForm, *, course: Course | None = None, lesson: Lesson 
                     course=course,
                     lesson=lesson,
                 )
-                db.session.commit()
                 flash(_("已上传「%(title)s」。", title=material.title), "success")
                 return redirect(_back_to(material))
     return render_template(
@@ -131,7 +129,6 @@ def new_version(material_id: int):
                 return error_page
             if stored is not None:
                 version = services.add_version(current_user, material, stored)
-                db.session.commit()
                 flash(_("已上传第 %(n)d 版。", n=version.number), "success")
                 return redirect(url_for("materials.detail", material_id=material.id))
     return render_template(
@@ -147,7 +144,6 @@ def delete(material_id: int):
         abort(400)
     back = _back_to(material)
     services.delete_material(material)
-    db.session.commit()
     flash(_("已删除「%(title)s」。", title=material.title), "success")
     return redirect(back)
 

@@ -86,7 +86,9 @@ class CreditRulesForm(FlaskForm):
         ok = super().validate(extra_validators)
         for name in ("course", "short", "micro", "quiz"):
             field = getattr(self, name)
-            if field.data is not None and (not field.data.is_finite() or (field.data * 20) % 1):
+            if field.errors or field.data is None:
+                continue  # out of range already said (and a huge value cannot be divided)
+            if not field.data.is_finite() or (field.data * 20) % 1:
                 field.errors.append(_l("学时须为 0.05 的整数倍。"))
                 ok = False
         return ok

@@ -46,7 +46,6 @@ def watch(recording_id: int):
     if member is not None:
         progress = services.progress_for(member, recording)
         services.settle(progress)
-        db.session.commit()
     return render_template(
         "online/watch.html",
         recording=recording,
@@ -78,13 +77,11 @@ def heartbeat(recording_id: int):
         progress = services.progress_for(member, recording, lock=True)
         credited = services.record_heartbeat(progress, position)
         services.settle(progress)
-        db.session.commit()
     except sa.exc.OperationalError as error:
         # SQLite: two heartbeats of one viewer at once; the one that lost changes nothing.
         if "locked" not in str(error):
             raise
-        db.session.rollback()
-        return _refuse(_("同时收到多个进度请求，请稍后重试。"), 409)
+        return _refuse(_("同时收到多个进度请求，请稍后重试。"), 409)  # a 409: nothing is kept
     return jsonify({**services.state_of(progress), "credited_now": round(credited, 1)})
 
 
@@ -171,7 +168,6 @@ def new_recording():
                 quiz,
                 CreditCategory(category) if category else None,
             )
-            db.session.commit()
             flash(_("已添加录像「%(title)s」。", title=recording.title), "success")
             return redirect(url_for("online.manage"))
     return render_template("online/new_recording.html", form=form)
@@ -198,7 +194,6 @@ def rules():
                 **{k: getattr(form, k).data.normalize() for k in HOURS_KEYS},
             }
         )
-        db.session.commit()
         flash(_("线上学习学时标准已保存。"), "success")
         return redirect(url_for("online.rules"))
     return render_template("online/rules.html", form=form)

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
-from lms.extensions import db
+from lms.ops.health import database_reachable
 
 bp = Blueprint("ops", __name__)
 
 
 @bp.route("/healthz")
 def healthz():
-    checks = {}
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-    except sa.exc.SQLAlchemyError:
-        db.session.rollback()
-        checks["database"] = "unreachable"
+    checks = {"database": "ok" if database_reachable() else "unreachable"}
     if url := current_app.config.get("REDIS_URL"):
         from redis import Redis
         from redis.exceptions import RedisError

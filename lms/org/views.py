@@ -128,7 +128,6 @@ def create():
             form.staff_no.errors.append(_("该工号已存在。"))
         else:
             member = services.create_member(_member_data(form))
-            db.session.commit()
             flash(_("已添加 %(name)s。", name=member.name), "success")
             return redirect(url_for("org.detail", member_id=member.id))
     return render_template("org/member_form.html", form=form, member=None)
@@ -147,7 +146,6 @@ def edit(member_id: int):
             form.staff_no.errors.append(_("该工号已存在。"))
         else:
             services.update_member(member, _member_data(form))
-            db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("org.detail", member_id=member.id))
     return render_template("org/member_form.html", form=form, member=member)
@@ -162,7 +160,6 @@ def set_active(member_id: int):
         abort(400)
     activate = request.args.get("to") == "on"
     services.set_member_active(member, activate)
-    db.session.commit()
     flash(_("已恢复在册。") if activate else _("已停用，培训记录保留。"), "success")
     return redirect(url_for("org.detail", member_id=member.id))
 
@@ -174,13 +171,11 @@ def import_roster():
     result = None
     if form.validate_on_submit():
         upload = form.file.data
+        # With any bad row the import changes nothing, and answers with every row's reason.
         result = roster.import_roster(
             upload.filename, upload.stream, create_accounts=form.create_accounts.data
         )
-        if not result.ok:
-            db.session.rollback()
-        else:
-            db.session.commit()
+        if result.ok:
             flash(
                 _(
                     "导入完成：新增 %(created)s 人，更新 %(updated)s 人，未变 %(unchanged)s 人。",

@@ -50,6 +50,7 @@ from lms.quizzes.models import (
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType, validate_question
 from lms.sessions.models import TrainingSession
 from lms.sessions.services import enrolled_session_ids
+from lms.transaction import keep_changes
 
 bp = Blueprint("quizzes", __name__, url_prefix="/quizzes")
 
@@ -57,7 +58,9 @@ AUTHORS = (Role.ORGANIZER, Role.LECTURER)
 
 
 def _refuse(refused: attempts.AttemptRefused):
-    """An answer or start the rules do not allow: a message, never a 500."""
+    """An answer or start the rules do not allow: a message, never a 500. What was changed on
+    the way stays (overdue attempts found and finished)."""
+    keep_changes()
     if request.is_json:
         return jsonify(ok=False, message=refused.message), refused.status
     flash(refused.message, "warning")
@@ -96,7 +99,6 @@ def create_bank():
             bank = services.create_bank(
                 form.name.data, form.description.data or "", form.author_ids.data or []
             )
-            db.session.commit()
             return redirect(url_for("quizzes.bank", bank_id=bank.id))
     return render_template("quizzes/bank_form.html", form=form, bank=None)
 
@@ -114,7 +116,6 @@ def edit_bank(bank_id: int):
             services.update_bank(
                 bank, form.name.data, form.description.data or "", form.author_ids.data or []
             )
-            db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("quizzes.bank", bank_id=bank.id))
     return render_template("quizzes/bank_form.html", form=form, bank=bank)
@@ -181,7 +182,6 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
                 problems.append(_("编号 %(ref)s 已被本题库的其他题目使用。", ref=data.ref))
         if not problems:
             saved, outcome = services.save_question(bank, data, current_user, question)
-            db.session.commit()
             if outcome == "unchanged":
                 flash(_("内容没有变化。"), "info")
             elif question is not None and saved.current.number > 1:
@@ -234,9 +234,7 @@ def preview_question(question_id: int):
 @login_required
 def archive_question(question_id: int):
     question = load(Question, question_id, services.can_author_question)
-    authorize(ConfirmForm().validate_on_submit())
     services.archive_question(question)
-    db.session.commit()
     flash(_("已停用该题目；已作答的记录不受影响。"), "success")
     return redirect(url_for("quizzes.bank", bank_id=question.bank_id))
 
@@ -245,9 +243,7 @@ def archive_question(question_id: int):
 @roles_required(Role.ORGANIZER)
 def regrade_question(question_id: int):
     question = load(Question, question_id, lambda user, q: services.manages_quizzes(user))
-    authorize(ConfirmForm().validate_on_submit())
     count = attempts.regrade_question(question)
-    db.session.commit()
     flash(_("已按当前答案重新评分 %(n)d 份作答。", n=count), "success")
     return redirect(url_for("quizzes.preview_question", question_id=question.id))
 
@@ -288,7 +284,6 @@ def import_questions(bank_id: int):
             errors = parsed.errors
             if not errors:
                 summary = services.import_questions(bank, parsed.questions, current_user)
-                db.session.commit()
     return render_template(
         "quizzes/import.html", form=form, bank=bank, errors=errors, summary=summary
     )
@@ -338,7 +333,6 @@ def index():
     mine = {}
     if member is not None:
         attempts.finish_overdue_attempts(member=member)
-        db.session.commit()
         mine = attempts.counting_attempts_of(member, quizzes)
     return render_template("quizzes/index.html", quizzes=quizzes, mine=mine, can_manage=manages)
 
@@ -407,7 +401,6 @@ def create_quiz():
     form = _quiz_form()
     if form.validate_on_submit():
         quiz = services.create_quiz(_quiz_data(form))
-        db.session.commit()
         flash(_("测试已创建，请添加题目。"), "success")
         return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
     return render_template("quizzes/quiz_form.html", form=form, quiz=None)
@@ -420,7 +413,6 @@ def edit_quiz(quiz_id: int):
     form = _quiz_form(quiz)
     if form.validate_on_submit():
         services.update_quiz(quiz, _quiz_data(form))
-        db.session.commit()
         flash(_("已保存。"), "success")
         return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
     return render_template("quizzes/quiz_form.html", form=form, quiz=quiz)
@@ -455,8 +447,7 @@ def quiz(quiz_id: int):
     member = current_user.member
     mine: list[Attempt] = []
     if member is not None:
-        if attempts.finish_overdue_attempts(member=member, quiz=quiz):
-            db.session.commit()
+        attempts.finish_overdue_attempts(member=member, quiz=quiz)
         mine = attempts.attempts_of(quiz, member)
     items_form, draw_form = _items_forms(quiz) if manages else (None, None)
     return render_template(
@@ -479,7 +470,6 @@ def quiz(quiz_id: int):
 @roles_required(Role.ORGANIZER)
 def set_quiz_status(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
-    authorize(ConfirmForm().validate_on_submit())
     target = request.args.get("to", "")
     if target not in set(QuizStatus):
         abort(400)
@@ -487,7 +477,6 @@ def set_quiz_status(quiz_id: int):
         flash(_("测试还没有题目，不能发布。"), "warning")
     else:
         services.set_quiz_status(quiz, QuizStatus(target))
-        db.session.commit()
         flash(_("测试状态已更新。"), "success")
     return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
 
@@ -520,7 +509,6 @@ def add_items(quiz_id: int):
     else:
         for ref in refs:
             services.add_quiz_item(quiz, found[ref], form.points.data)
-        db.session.commit()
         flash(_("已加入 %(n)d 道固定题。", n=len(refs)), "success")
     return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
 
@@ -529,9 +517,7 @@ def add_items(quiz_id: int):
 @roles_required(Role.ORGANIZER)
 def delete_item(quiz_id: int, item_id: int):
     item = load(QuizItem, item_id, lambda user, item: item.quiz_id == quiz_id)
-    authorize(ConfirmForm().validate_on_submit())
     db.session.delete(item)
-    db.session.commit()
     return redirect(url_for("quizzes.quiz", quiz_id=quiz_id))
 
 
@@ -545,7 +531,6 @@ def add_draw(quiz_id: int):
         services.add_quiz_draw(
             quiz, category.bank, category, form.difficulty.data, form.count.data, form.points.data
         )
-        db.session.commit()
         flash(_("已加入随机抽题。"), "success")
     else:
         for errors in form.errors.values():
@@ -558,9 +543,7 @@ def add_draw(quiz_id: int):
 @roles_required(Role.ORGANIZER)
 def delete_draw(quiz_id: int, draw_id: int):
     draw = load(QuizDraw, draw_id, lambda user, draw: draw.quiz_id == quiz_id)
-    authorize(ConfirmForm().validate_on_submit())
     db.session.delete(draw)
-    db.session.commit()
     return redirect(url_for("quizzes.quiz", quiz_id=quiz_id))
 
 
@@ -573,15 +556,12 @@ def start(quiz_id: int):
     quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
     if current_user.member is None:
         abort(403)
-    authorize(ConfirmForm().validate_on_submit())
     try:
         attempt = attempts.start_attempt(quiz, current_user.member)
     except attempts.AttemptRefused as refused:
-        db.session.commit()  # overdue attempts may have been finished on the way
         _refuse(refused)
         return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
     attempt_id = attempt.id  # read before the commit expires it: no reload just for the id
-    db.session.commit()
     return redirect(url_for("quizzes.take", attempt_id=attempt_id))
 
 
@@ -595,7 +575,6 @@ def take(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     if not attempt.finished and attempt.deadline is not None and utcnow() > attempt.deadline:
         attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
-        db.session.commit()
     if attempt.finished:
         return redirect(url_for("quizzes.result", attempt_id=attempt.id))
     position = request.args.get("q", 1, type=bounded_int)
@@ -640,12 +619,10 @@ def answer_and_go(attempt_id: int, position: int):
         try:
             attempts.save_answer(attempt, position, _form_response(item))
         except attempts.AttemptRefused as refused:
-            db.session.commit()
             _refuse(refused)
             if attempt.finished:
                 return redirect(url_for("quizzes.result", attempt_id=attempt.id))
             return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=position))
-        db.session.commit()
     if go == "submit":
         return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=position, confirm=1))
     target = (
@@ -689,10 +666,9 @@ def autosave(attempt_id: int, account: SessionAccount):
     except attempts.AttemptRefused as refused:
         if refused.access:
             abort(refused.status)
-        db.session.commit()  # a deadline that passed finishes the attempt
+        keep_changes()  # a deadline that passed finishes the attempt, and that stays
         finished = refused.status == 409
         return jsonify(ok=False, message=refused.message, finished=finished), refused.status
-    db.session.commit()
     return jsonify(
         ok=True,
         position=saved.position,
@@ -707,9 +683,7 @@ def autosave(attempt_id: int, account: SessionAccount):
 @login_required
 def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    authorize(ConfirmForm().validate_on_submit())
     if attempts.finish_attempt(attempt, attempts.AttemptStatus.SUBMITTED):
-        db.session.commit()
         flash(_("已交卷。"), "success")
     return redirect(url_for("quizzes.result", attempt_id=attempt.id))
 
@@ -721,7 +695,6 @@ def result(attempt_id: int):
     if not attempt.finished:
         if attempt.deadline is not None and utcnow() > attempt.deadline:
             attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
-            db.session.commit()
         else:
             return redirect(url_for("quizzes.take", attempt_id=attempt.id))
     return render_template(
@@ -753,13 +726,11 @@ def wrong_book():
 def wrong_book_practice():
     member = current_user.member
     authorize(member is not None)
-    authorize(ConfirmForm().validate_on_submit())
     try:
         attempt = attempts.start_wrong_book_practice(member)
     except attempts.AttemptRefused as refused:
         _refuse(refused)
         return redirect(url_for("quizzes.wrong_book"))
-    db.session.commit()
     return redirect(url_for("quizzes.take", attempt_id=attempt.id))
 
 
@@ -770,8 +741,7 @@ def wrong_book_practice():
 @roles_required(Role.ORGANIZER)
 def quiz_stats(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
-    if attempts.finish_overdue_attempts(quiz=quiz):
-        db.session.commit()
+    attempts.finish_overdue_attempts(quiz=quiz)
     report = stats.quiz_report(quiz)
     return render_template(
         "quizzes/stats.html", quiz=quiz, report=report, chart=stats.histogram_svg(report)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from lms.access import authorize, load, roles_required
+from lms.access import load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import bounded_int, choices, picked_staff_no
@@ -21,6 +21,7 @@ from lms.rotation.forms import CycleForm, MoveForm
 from lms.rotation.models import RotationCycle
 from lms.rotation.views import bp
 from lms.sessions.models import TrainingSession
+from lms.transaction import atomic
 
 
 def _organizer(user, obj) -> bool:
@@ -74,7 +75,6 @@ def create_cycle():
             form.name.errors.append(_("该周期名称已存在。"))
         else:
             cycle = services.save_cycle(_cycle_data(form))
-            db.session.commit()
             return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     return render_template("rotation/cycle_form.html", form=form, cycle=None)
 
@@ -89,7 +89,6 @@ def edit_cycle(cycle_id: int):
             form.name.errors.append(_("该周期名称已存在。"))
         else:
             services.save_cycle(_cycle_data(form), cycle)
-            db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     return render_template("rotation/cycle_form.html", form=form, cycle=cycle)
@@ -150,9 +149,7 @@ def cycle(cycle_id: int):
 @roles_required(Role.ORGANIZER)
 def plan_cycle(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _organizer)
-    authorize(ConfirmForm().validate_on_submit())
     result = services.plan_cycle(cycle)
-    db.session.commit()
     placed = sum(len(v) for v in result.assignments.values())
     flash(
         _(
@@ -196,7 +193,6 @@ def move(cycle_id: int):
     except EnrollmentError as exc:
         flash(exc.message, "warning")
         return back
-    db.session.commit()
     flash(_("已将 %(name)s 调入「%(title)s」。", name=member.name, title=target.title), "success")
     return back
 
@@ -205,14 +201,12 @@ def move(cycle_id: int):
 @roles_required(Role.ORGANIZER)
 def confirm_cycle(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _organizer)
-    authorize(ConfirmForm().validate_on_submit())
     try:
-        called = services.confirm_cycle(cycle)
+        with atomic():
+            called = services.confirm_cycle(cycle)
     except EnrollmentError as exc:
-        db.session.rollback()
         flash(exc.message, "danger")
     else:
-        db.session.commit()
         flash(_("已确认，%(n)d 人已收到调训通知。", n=called), "success")
     return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
 
@@ -221,8 +215,6 @@ def confirm_cycle(cycle_id: int):
 @roles_required(Role.ORGANIZER)
 def discard_plan(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _organizer)
-    authorize(ConfirmForm().validate_on_submit())
     discarded = services.discard_plan(cycle)
-    db.session.commit()
     flash(_("已放弃未确认的方案（%(n)d 人）。", n=discarded), "success")
     return redirect(url_for("rotation.cycle", cycle_id=cycle.id))

@@ -24,6 +24,7 @@ from lms.sessions.models import (
     SessionStatus,
     TrainingSession,
 )
+from lms.transaction import atomic
 
 OPEN_FOR_ENROLMENT = {SessionStatus.PLANNED, SessionStatus.OPEN, SessionStatus.IN_PROGRESS}
 MISSED = {EnrollmentStatus.LEAVE_APPROVED, EnrollmentStatus.ABSENT}
@@ -33,6 +34,14 @@ class EnrollmentError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class EnrollmentProblems(Exception):
+    """Several members could not be enrolled; `messages` says why for each."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = messages
 
 
 def notify(member_id: int, kind: str, session: TrainingSession, link: str = "") -> None:
@@ -98,6 +107,21 @@ def enroll(
 # Trainees answer a call before the session starts; once it has started (or its status says
 # it is over) the organizer handles changes: attendance, absence, approved leave.
 ANSWERABLE = {SessionStatus.PLANNED, SessionStatus.OPEN}
+
+
+def enroll_all(session: TrainingSession, members: list[Member]) -> int:
+    """Enroll every one of `members`, or none: with any refused, nothing is kept and
+    EnrollmentProblems gives every reason. Returns how many were enrolled."""
+    problems: list[str] = []
+    with atomic():
+        for member in members:
+            try:
+                enroll(session, member)
+            except EnrollmentError as exc:
+                problems.append(exc.message)
+        if problems:
+            raise EnrollmentProblems(problems)
+    return len(members)
 
 
 def confirm_refusal(enrollment: Enrollment, today: date | None = None) -> str | None:

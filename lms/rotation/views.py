@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.access import authorize, load, roles_required
+from lms.access import load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import bounded_int, picked_staff_no
@@ -15,6 +15,7 @@ from lms.org.forms import ConfirmForm
 from lms.org.models import Member
 from lms.rotation import enrollment as service
 from lms.sessions.models import Enrollment, TrainingSession
+from lms.transaction import atomic
 
 bp = Blueprint("rotation", __name__, url_prefix="/rotation")
 
@@ -30,7 +31,6 @@ def enrollments(session_id: int):
     form = ConfirmForm()
     problems: list[str] = []
     if request.method == "POST":
-        authorize(form.validate_on_submit())
         numbers = [n for n in request.form.get("staff_nos", "").replace(",", " ").split() if n]
         if len(numbers) > 2000:
             abort(400)
@@ -39,20 +39,14 @@ def enrollments(session_id: int):
             for m in db.session.scalars(sa.select(Member).where(Member.staff_no.in_(numbers)))
         }
         problems = [_("工号 %(no)s 不存在。", no=n) for n in numbers if n not in members]
-        added = 0
         if not problems:
-            for number in numbers:
-                try:
-                    service.enroll(training, members[number])
-                    added += 1
-                except service.EnrollmentError as exc:
-                    problems.append(exc.message)
-        if problems:
-            db.session.rollback()
-        else:
-            db.session.commit()
-            flash(_("已安排 %(n)d 人参训，并已通知。", n=added), "success")
-            return redirect(url_for("rotation.enrollments", session_id=training.id))
+            try:
+                added = service.enroll_all(training, [members[n] for n in numbers])
+            except service.EnrollmentProblems as refused:
+                problems = refused.messages
+            else:
+                flash(_("已安排 %(n)d 人参训，并已通知。", n=added), "success")
+                return redirect(url_for("rotation.enrollments", session_id=training.id))
     rows = service.session_enrollments(training)
     return render_template(
         "rotation/enrollments.html",
@@ -69,14 +63,12 @@ def enrollments(session_id: int):
 
 def _act(enrollment_id: int, action) -> object:
     enrollment = load(Enrollment, enrollment_id, _organizer)
-    authorize(ConfirmForm().validate_on_submit())
     try:
-        action(enrollment)
+        with atomic():
+            action(enrollment)
     except service.EnrollmentError as exc:
-        db.session.rollback()
         flash(exc.message, "warning")
     else:
-        db.session.commit()
         flash(_("已处理。"), "success")
     return redirect(url_for("rotation.enrollments", session_id=enrollment.session_id))
 

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required, view_checks_account
+from lms.access import load, roles_required
 from lms.attendance.services import can_run_sign_in, can_view_session_attendance
 from lms.auth.models import Role
 from lms.catalog.models import Course
@@ -38,29 +37,11 @@ from lms.sessions.models import (
     SessionStatus,
     TrainingSession,
 )
+from lms.transaction import atomic
 
 bp = Blueprint("sessions", __name__, url_prefix="/sessions")
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-@bp.before_app_request
-def _advance_statuses_once_a_day() -> None:
-    """Statuses follow the dates even where nobody runs `lms sessions advance` from cron."""
-    if not current_app.config["SESSIONS_ADVANCE_DAILY"]:
-        return
-    today = local_today()
-    if current_app.extensions.get("sessions_advanced_on") == today:
-        return  # before anything that loads the user: most requests stop here
-    endpoint = request.endpoint or "static"
-    if endpoint.endswith("static") or view_checks_account() or not current_user.is_authenticated:
-        return  # assets, health checks, autosaves and anonymous pages never wait on it
-    from lms.quizzes.services import notify_quizzes_opening  # quizzes build on sessions
-
-    started = services.advance_session_statuses(today)
-    if notify_quizzes_opening() or started:
-        db.session.commit()
-    current_app.extensions["sessions_advanced_on"] = today
 
 
 @bp.route("/")
@@ -123,7 +104,6 @@ def create():
             form.title.errors.append(_("该期次名称已存在。"))
         else:
             session = services.create_session(_session_data(form))
-            db.session.commit()
             flash(_("期次已创建，现在可以编排课表。"), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/session_form.html", form=form, session=None)
@@ -161,7 +141,6 @@ def edit(session_id: int):
             except services.ScheduleError as exc:
                 form.start_date.errors.extend(exc.messages)
             else:
-                db.session.commit()
                 flash(_("已保存。"), "success")
                 return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/session_form.html", form=form, session=session)
@@ -181,7 +160,6 @@ def set_status(session_id: int):
         for message in exc.messages:
             flash(message, "danger")
     else:
-        db.session.commit()
         flash(_("期次状态已更新。"), "success")
     return redirect(url_for("sessions.detail", session_id=session.id))
 
@@ -201,12 +179,13 @@ def plan_next(session_id: int):
             form.title.errors.append(_("该期次名称已存在。"))
         else:
             try:
-                session = services.plan_next_session(source, form.title.data, form.start_date.data)
+                with atomic():
+                    session = services.plan_next_session(
+                        source, form.title.data, form.start_date.data
+                    )
             except services.ScheduleError as exc:
-                db.session.rollback()
                 problems = exc.messages
             else:
-                db.session.commit()
                 flash(_("已按原课表安排新一期，请核对课表。"), "success")
                 return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/plan_next.html", form=form, source=source, problems=problems)
@@ -263,7 +242,6 @@ def add_lesson(session_id: int):
         except services.ScheduleError as exc:
             problems = exc.messages
         else:
-            db.session.commit()
             flash(_("已添加课次。"), "success")
             return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template(
@@ -297,7 +275,6 @@ def edit_lesson(lesson_id: int):
         except services.ScheduleError as exc:
             problems = exc.messages
         else:
-            db.session.commit()
             flash(_("已保存。"), "success")
             return redirect(url_for("sessions.detail", session_id=lesson.session_id))
     return render_template(
@@ -322,7 +299,6 @@ def delete_lesson(lesson_id: int):
         for message in exc.messages:
             flash(message, "danger")
     else:
-        db.session.commit()
         flash(_("已删除课次。"), "success")
     return redirect(url_for("sessions.detail", session_id=session_id))
 

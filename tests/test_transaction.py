@@ -1,0 +1,114 @@
+"""One transaction per request: what a view's way of ending keeps, and what runs after commit."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import abort
+
+from lms.catalog.models import Theme
+from lms.extensions import db
+from lms.transaction import after_commit, keep_changes
+
+ENDPOINT = "ops.healthz"  # any view will do: the test puts its own in its place
+
+
+@pytest.fixture
+def view(app, monkeypatch):
+    """view(function) → the URL that now runs `function` (the app's own dispatch around it)."""
+
+    def install(function):
+        monkeypatch.setitem(app.view_functions, ENDPOINT, function)
+        return "/healthz"
+
+    return install
+
+
+def _stored(name: str) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).where(Theme.name == name)) == 1
+
+
+def _add(name: str) -> None:
+    db.session.add(Theme(name=name))
+    db.session.flush()
+
+
+def test_a_view_that_answers_is_committed_once(client, view):
+    def answers():
+        _add("answered")
+        return "ok"
+
+    assert client.get(view(answers)).status_code == 200
+    assert _stored("answered")
+
+
+def test_a_view_that_raises_keeps_nothing(client, view):
+    def fails():
+        _add("failed")
+        raise RuntimeError("half-way")
+
+    assert client.get(view(fails)).status_code == 500
+    assert not _stored("failed")
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 503])
+def test_a_view_that_answers_an_error_keeps_nothing(client, view, status):
+    def refuses():
+        _add(f"refused {status}")
+        return "no", status
+
+    assert client.get(view(refuses)).status_code == status
+    assert not _stored(f"refused {status}")
+
+
+def test_a_refusal_that_says_so_keeps_what_it_changed_on_the_way(client, view):
+    def finishes_then_refuses():
+        _add("kept on a 409")
+        keep_changes()
+        return "finished on the way", 409
+
+    def finishes_then_aborts():
+        _add("kept on a 403")
+        keep_changes()
+        abort(403)
+
+    assert client.get(view(finishes_then_refuses)).status_code == 409
+    assert client.get(view(finishes_then_aborts)).status_code == 403
+    assert _stored("kept on a 409") and _stored("kept on a 403")
+
+
+def test_work_after_commit_runs_only_once_the_changes_are_stored(client, view):
+    ran: list[tuple[str, bool]] = []
+
+    def follow_up(name):
+        ran.append((name, db.session.get(Theme, ids[name]) is not None))
+
+    ids: dict[str, int] = {}
+
+    def answers(name, status):
+        def handler():
+            theme = Theme(name=name)
+            db.session.add(theme)
+            db.session.flush()
+            ids[name] = theme.id
+            after_commit(lambda: follow_up(name))
+            assert ran == []  # not yet: the request has not committed
+            return "", status
+
+        return handler
+
+    client.get(view(answers("stored", 200)))
+    client.get(view(answers("refused", 400)))
+    assert ran == [("stored", True)]
+
+
+def test_no_view_module_commits_or_rolls_back():
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "lms"
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*views.py")
+        if "commit()" in path.read_text() or "rollback()" in path.read_text()
+    ]
+    assert offenders == []
