@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from flask import abort, current_app, request
 from flask_login import current_user, login_required
+from sqlalchemy import inspect
 from werkzeug.exceptions import Forbidden
 
 from lms.auth.models import Role, User
@@ -16,6 +17,17 @@ T = TypeVar("T")
 
 class Refused(Forbidden):
     """403 with a reason in the user's language (`description`), shown on the error page."""
+
+
+def is_organizer(user: User, _obj: object = None) -> bool:
+    """Party-school staff: they manage everything but users and settings. Usable as `load`'s
+    `can` (the object is ignored)."""
+    return user.has_role(Role.ORGANIZER)
+
+
+def is_admin(user: User, _obj: object = None) -> bool:
+    """The system owner: users, roles, settings. Usable as `load`'s `can`."""
+    return user.has_role(Role.ADMIN)
 
 
 def roles_required(*roles: Role) -> Callable:
@@ -63,13 +75,17 @@ def load(
     ident: object,
     can: Callable[[User, T], bool],
     why: Callable[[User, T], str | None] | None = None,
+    *,
+    within: object | None = None,
 ) -> T:
     """Fetch `model` by primary key (404 if absent), then check `can(user, obj)` (403 if not).
 
+    `within`, if given, is the parent object the URL names the object under (`/quizzes/1/draws/2`
+    → `within=quiz`): an object that does not belong to it is absent there (404), whatever its id.
     `why(user, obj)`, if given, says in the user's language why they were refused; the 403
     page shows it instead of the general message."""
     obj = db.session.get(model, ident)
-    if obj is None:
+    if obj is None or (within is not None and not belongs_to(obj, within)):
         abort(404)
     if not can(current_user, obj):
         reason = why(current_user, obj) if why else None
@@ -77,6 +93,23 @@ def load(
             raise Refused(reason)
         abort(403)
     return obj
+
+
+def belongs_to(obj: object, parent: object) -> bool:
+    """`obj` has a foreign key to `parent` (compared by value, so nothing more is loaded)."""
+    mapper, parent_mapper = inspect(type(obj)), inspect(type(parent))
+    pairs = [
+        (
+            mapper.get_property_by_column(column).key,
+            parent_mapper.get_property_by_column(key.column).key,
+        )
+        for column in mapper.columns
+        for key in column.foreign_keys
+        if key.column.table in parent_mapper.tables
+    ]
+    if not pairs:
+        raise TypeError(f"{type(obj).__name__} has no foreign key to {type(parent).__name__}")
+    return any(getattr(obj, local) == getattr(parent, remote) for local, remote in pairs)
 
 
 def authorize(allowed: bool) -> None:

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.access import load, roles_required
+from lms.access import is_admin, load, roles_required
 from lms.admin import services
 from lms.admin.audit import AuditFilter, audit_query, readable_rows
 from lms.admin.forms import AuditFilterForm, NewUserForm, SearchForm, UserForm
@@ -19,10 +19,6 @@ from lms.org.models import Member
 from lms.org.roster import ONE_TIME_ALPHABET
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def _is_admin(user: User, _obj: object) -> bool:
-    return user.has_role(Role.ADMIN)
 
 
 def _linked_member_id(form: UserForm, user: User | None) -> tuple[bool, int | None]:
@@ -83,7 +79,7 @@ def create_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def edit_user(user_id: int):
-    user = load(User, user_id, _is_admin)
+    user = load(User, user_id, is_admin)
     form = UserForm(obj=user)
     if request.method == "GET":
         form.roles.data = [role.value for role in user.roles]
@@ -110,7 +106,7 @@ def edit_user(user_id: int):
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 @roles_required(Role.ADMIN)
 def reset_password(user_id: int):
-    user = load(User, user_id, _is_admin)
+    user = load(User, user_id, is_admin)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     password = _one_time_password()

@@ -23,7 +23,7 @@ from lms.attendance.models import (
     HoursCredit,
     MemberYearTotal,
 )
-from lms.auth.models import Role, User
+from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.clock import local_zone
 from lms.database import utcnow
@@ -41,20 +41,6 @@ class SignInRefused(Exception):
 
 
 # --- access ----------------------------------------------------------------------------------
-
-
-def can_run_sign_in(user: User, lesson: Lesson) -> bool:
-    return user.has_role(Role.ORGANIZER) or lesson.lecturer_id == user.id
-
-
-def can_view_session_attendance(user: User, session: TrainingSession) -> bool:
-    if user.has_role(Role.ORGANIZER):
-        return True
-    return any(lesson.lecturer_id == user.id for lesson in session.lessons)
-
-
-def can_edit_attendance(user: User, session: TrainingSession) -> bool:
-    return user.has_role(Role.ORGANIZER)
 
 
 # --- rotating tokens -------------------------------------------------------------------------

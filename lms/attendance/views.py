@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from lms.access import authorize, load, roles_required
-from lms.attendance import services, sheets
+from lms.attendance import access, services, sheets
 from lms.attendance.forms import CreditForm, TargetsForm
 from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, HoursCredit
 from lms.auth.models import Role
@@ -37,9 +37,9 @@ from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.files import inline_headers
 from lms.forms import bounded_int, picked_staff_no
+from lms.org.access import can_view_member
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category, Member
-from lms.org.services import can_view_member
 from lms.pdf import render_pdf
 from lms.sessions.models import Lesson, TrainingSession
 
@@ -52,7 +52,7 @@ PENDING_SECONDS = 600  # time to sign in to the site after scanning
 @bp.route("/lessons/<int:lesson_id>/qr")
 @login_required
 def qr_screen(lesson_id: int):
-    lesson = load(Lesson, lesson_id, services.can_run_sign_in)
+    lesson = load(Lesson, lesson_id, access.can_run_sign_in)
     url = url_for("attendance.scan", token=services.sign_in_token(lesson), _external=True)
     svg = segno.make(url, error="m").svg_inline(scale=8, dark="#000", light="#fff", omitsize=True)
     present, expected = services.signed_in_count(lesson)
@@ -136,9 +136,9 @@ def confirm():
 @bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
 @login_required
 def grid(session_id: int):
-    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    training = load(TrainingSession, session_id, access.can_view_session_attendance)
     grid = services.session_grid(training)
-    can_edit = services.can_edit_attendance(current_user, training)
+    can_edit = access.can_edit_attendance(current_user, training)
     if request.method == "POST":
         authorize(can_edit)
         changes = {}
@@ -166,7 +166,7 @@ def grid(session_id: int):
 @bp.route("/sessions/<int:session_id>/sheet.xlsx")
 @login_required
 def sign_in_sheet(session_id: int):
-    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    training = load(TrainingSession, session_id, access.can_view_session_attendance)
     grid = services.session_grid(training)
     return xlsx_response(
         f"{training.title}-签到表.xlsx",
@@ -178,7 +178,7 @@ def sign_in_sheet(session_id: int):
 @bp.route("/sessions/<int:session_id>/sheet.pdf")
 @login_required
 def sign_in_sheet_pdf(session_id: int):
-    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    training = load(TrainingSession, session_id, access.can_view_session_attendance)
     grid = services.session_grid(training)
     pdf = render_pdf(render_template("pdf/sign_in_sheet.html", grid=grid))
     return Response(
@@ -193,7 +193,7 @@ def sign_in_sheet_pdf(session_id: int):
 @bp.route("/sessions/<int:session_id>/export.xlsx")
 @login_required
 def export(session_id: int):
-    training = load(TrainingSession, session_id, services.can_view_session_attendance)
+    training = load(TrainingSession, session_id, access.can_view_session_attendance)
     grid = services.session_grid(training)
     return xlsx_response(
         f"{training.title}-考勤.xlsx",
@@ -205,7 +205,7 @@ def export(session_id: int):
 @bp.route("/sessions/<int:session_id>/import", methods=["GET", "POST"])
 @login_required
 def import_attendance(session_id: int):
-    training = load(TrainingSession, session_id, services.can_edit_attendance)
+    training = load(TrainingSession, session_id, access.can_edit_attendance)
     grid = services.session_grid(training)
     errors: list[str] = []
     count = None

@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from lms.access import is_organizer
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User, UserRole
 from lms.catalog.models import (
@@ -23,20 +24,6 @@ from lms.extensions import db
 from lms.org.models import Category
 
 
-def manages_catalog(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
-def can_view_course(user: User, course: Course) -> bool:
-    return (
-        course.status is CourseStatus.PUBLISHED or manages_catalog(user) or user in course.lecturers
-    )
-
-
-def can_edit_course(user: User, course: Course) -> bool:
-    return manages_catalog(user)
-
-
 @dataclass
 class CatalogFilter:
     q: str = ""
@@ -48,7 +35,7 @@ class CatalogFilter:
 
 def catalog_query(user: User, criteria: CatalogFilter) -> sa.Select:
     stmt = sa.select(Course).options(selectinload(Course.theme), selectinload(Course.lecturers))
-    status = criteria.status if manages_catalog(user) else CourseStatus.PUBLISHED
+    status = criteria.status if is_organizer(user) else CourseStatus.PUBLISHED
     if status is not None:
         stmt = stmt.where(Course.status == status)
     if criteria.q:

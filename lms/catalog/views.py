@@ -5,32 +5,22 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
-from lms.auth.models import Role, User
+from lms.access import is_organizer, load, roles_required
+from lms.auth.models import Role
 from lms.cache import FragmentCache
-from lms.catalog import services
+from lms.catalog import access, services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
 from lms.catalog.models import Course, CourseFormat, CourseStatus
 from lms.extensions import db
 from lms.forms import bounded_int
 from lms.markdown import render_markdown
-from lms.materials.services import (
-    can_upload_to_course,
-    lesson_materials_of_course,
-    materials_of,
-)
+from lms.materials.access import can_upload_to_course
+from lms.materials.services import lesson_materials_of_course, materials_of
 from lms.org.forms import ConfirmForm
 from lms.org.models import Category
 from lms.sessions.services import upcoming_lessons_of_course
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
-
-
-def _not_found_unless_visible(user: User, course: Course) -> bool:
-    # A course a person may not see does not exist for them: 404, not 403.
-    if not services.can_view_course(user, course):
-        abort(404)
-    return True
 
 
 # Rendered listings, keyed by the catalog's stamp: the same page for many trainees is built once.
@@ -40,7 +30,7 @@ listings = FragmentCache()
 @bp.route("/")
 @login_required
 def index():
-    can_manage = services.manages_catalog(current_user)
+    can_manage = is_organizer(current_user)
     key = (
         services.catalog_stamp(),
         str(get_locale()),
@@ -79,12 +69,12 @@ def _render_listing(can_manage: bool) -> str:
 @bp.route("/<int:course_id>")
 @login_required
 def detail(course_id: int):
-    course = load(Course, course_id, _not_found_unless_visible)
+    course = load(Course, course_id, access.can_find_course)
     return render_template(
         "catalog/course.html",
         course=course,
         description=render_markdown(course.description),
-        can_edit=services.can_edit_course(current_user, course),
+        can_edit=access.can_edit_course(current_user, course),
         lessons=upcoming_lessons_of_course(course),
         materials=materials_of(current_user, course=course),
         lesson_materials=lesson_materials_of_course(current_user, course),
@@ -133,7 +123,7 @@ def create():
 @bp.route("/<int:course_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(course_id: int):
-    course = load(Course, course_id, services.can_edit_course)
+    course = load(Course, course_id, access.can_edit_course)
     form = _course_form(course)
     if form.validate_on_submit():
         if services.code_taken(form.code.data, exclude_id=course.id):
@@ -148,7 +138,7 @@ def edit(course_id: int):
 @bp.route("/<int:course_id>/status", methods=["POST"])
 @login_required
 def set_status(course_id: int):
-    course = load(Course, course_id, services.can_edit_course)
+    course = load(Course, course_id, access.can_edit_course)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     target = request.args.get("to", "")

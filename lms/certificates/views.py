@@ -24,10 +24,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from pypdf import PdfWriter
 
-from lms.access import authorize, load, roles_required
+from lms.access import authorize, is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.auth.services import safe_referrer
-from lms.certificates import jobs, services
+from lms.certificates import access, jobs, services
 from lms.certificates.models import (
     CERTIFICATE_STATUS_LABELS,
     Certificate,
@@ -45,10 +45,6 @@ from lms.transaction import atomic
 
 bp = Blueprint("certificates", __name__)
 VERIFY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # secrets.token_urlsafe, with room to spare
-
-
-def _organizer(user, obj) -> bool:
-    return user.has_role(Role.ORGANIZER)
 
 
 def _issued(session: TrainingSession | None = None, cycle: RotationCycle | None = None):
@@ -82,13 +78,13 @@ def _overview(session=None, cycle=None, cohort=None):
 @bp.route("/certificates/sessions/<int:session_id>")
 @roles_required(Role.ORGANIZER)
 def session_overview(session_id: int):
-    return _overview(session=load(TrainingSession, session_id, _organizer))
+    return _overview(session=load(TrainingSession, session_id, is_organizer))
 
 
 @bp.route("/certificates/cycles/<int:cycle_id>")
 @roles_required(Role.ORGANIZER)
 def cycle_overview(cycle_id: int):
-    return _overview(cycle=load(RotationCycle, cycle_id, _organizer))
+    return _overview(cycle=load(RotationCycle, cycle_id, is_organizer))
 
 
 def _start_job(session=None, cycle=None, cohort=None):
@@ -117,33 +113,33 @@ def _warn_redis_down() -> None:
 @bp.route("/certificates/sessions/<int:session_id>/issue", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def issue_session(session_id: int):
-    return _start_job(session=load(TrainingSession, session_id, _organizer))
+    return _start_job(session=load(TrainingSession, session_id, is_organizer))
 
 
 @bp.route("/certificates/cycles/<int:cycle_id>/issue", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def issue_cycle(cycle_id: int):
-    return _start_job(cycle=load(RotationCycle, cycle_id, _organizer))
+    return _start_job(cycle=load(RotationCycle, cycle_id, is_organizer))
 
 
 @bp.route("/certificates/cohorts/<int:cohort_id>")
 @roles_required(Role.ORGANIZER)
 def cohort_overview(cohort_id: int):
-    cohort = load(Cohort, cohort_id, _organizer)
+    cohort = load(Cohort, cohort_id, is_organizer)
     return _overview(session=cohort.session, cohort=cohort)
 
 
 @bp.route("/certificates/cohorts/<int:cohort_id>/issue", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def issue_cohort(cohort_id: int):
-    cohort = load(Cohort, cohort_id, _organizer)
+    cohort = load(Cohort, cohort_id, is_organizer)
     return _start_job(session=cohort.session, cohort=cohort)
 
 
 @bp.route("/certificates/jobs/<int:job_id>")
 @roles_required(Role.ORGANIZER)
 def job(job_id: int):
-    job = load(IssuanceJob, job_id, _organizer)
+    job = load(IssuanceJob, job_id, is_organizer)
     return render_template(
         "certificates/job.html",
         job=job,
@@ -151,16 +147,10 @@ def job(job_id: int):
     )
 
 
-def _owner_or_organizer(user, certificate: Certificate) -> bool:
-    return user.has_role(Role.ORGANIZER) or (
-        user.member_id is not None and certificate.member_id == user.member_id
-    )
-
-
 @bp.route("/certificates/<int:certificate_id>.pdf")
 @login_required
 def download(certificate_id: int):
-    certificate = load(Certificate, certificate_id, _owner_or_organizer)
+    certificate = load(Certificate, certificate_id, access.can_download)
     path = services.certificate_path(certificate.pdf_sha256)
     if not path.is_file():
         abort(404)
@@ -220,14 +210,14 @@ def _live(session_id: int) -> list[Certificate]:
 @bp.route("/certificates/sessions/<int:session_id>/certificates.zip")
 @roles_required(Role.ORGANIZER)
 def session_zip(session_id: int):
-    training = load(TrainingSession, session_id, _organizer)
+    training = load(TrainingSession, session_id, is_organizer)
     return _zip(training, _live(training.id), f"session-{training.id}-certificates")
 
 
 @bp.route("/certificates/cohorts/<int:cohort_id>/certificates.zip")
 @roles_required(Role.ORGANIZER)
 def cohort_zip(cohort_id: int):
-    cohort = load(Cohort, cohort_id, _organizer)
+    cohort = load(Cohort, cohort_id, is_organizer)
     members = services.cohort_member_ids(cohort.id)
     live = [c for c in _live(cohort.session_id) if c.member_id in members]
     return _zip(cohort.session, live, f"cohort-{cohort.id}-certificates")
@@ -261,7 +251,7 @@ def _zip(training: TrainingSession, certificates: list[Certificate], stem: str) 
 @bp.route("/certificates/sessions/<int:session_id>/combined.pdf")
 @roles_required(Role.ORGANIZER)
 def session_combined(session_id: int):
-    training = load(TrainingSession, session_id, _organizer)
+    training = load(TrainingSession, session_id, is_organizer)
     writer = PdfWriter()
     for certificate in _live(training.id):
         path = services.certificate_path(certificate.pdf_sha256)
@@ -281,7 +271,7 @@ def session_combined(session_id: int):
 @bp.route("/certificates/<int:certificate_id>/revoke", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def revoke(certificate_id: int):
-    certificate = load(Certificate, certificate_id, _organizer)
+    certificate = load(Certificate, certificate_id, is_organizer)
     reason = (request.form.get("reason") or "").strip()[:500]
     if not reason:
         flash(_("撤销证书须填写原因。"), "warning")
@@ -294,7 +284,7 @@ def revoke(certificate_id: int):
 @bp.route("/certificates/<int:certificate_id>/reissue", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def reissue(certificate_id: int):
-    certificate = load(Certificate, certificate_id, _organizer)
+    certificate = load(Certificate, certificate_id, is_organizer)
     try:
         with atomic():
             new = services.reissue(certificate, current_user)

@@ -93,10 +93,6 @@ def refusal(session: TrainingSession, member: Member | None) -> str | None:
     return None
 
 
-def may_evaluate(user: User, session: TrainingSession) -> bool:
-    return refusal(session, user.member) is None
-
-
 def pending_sessions(member: Member, today: date | None = None) -> list[TrainingSession]:
     """Sessions the member may evaluate and has not yet: the home page's 待评估 prompt."""
     today = today or local_today()

@@ -9,10 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.charts import average_bars
-from lms.evaluation import services
+from lms.evaluation import access, services
 from lms.evaluation.forms import ASPECT_LABELS, NamesSettingForm, evaluation_form
 from lms.excel import build_workbook, xlsx_response
 from lms.sessions.models import TrainingSession
@@ -40,21 +40,13 @@ def evaluation_pending(session: TrainingSession) -> bool:
     )
 
 
-def _is_organizer(user, _obj) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
-def _refusal(user, session: TrainingSession) -> str | None:
-    return services.refusal(session, user.member)
-
-
 # --- the trainee -----------------------------------------------------------------------------
 
 
 @bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
 @login_required
 def evaluate(session_id: int):
-    session = load(TrainingSession, session_id, services.may_evaluate, _refusal)
+    session = load(TrainingSession, session_id, access.can_evaluate, access.why_not_evaluate)
     member = current_user.member
     lessons = services.attended_lessons(session, member)
     done = services.submitted(session, member)
@@ -192,7 +184,7 @@ def report_xlsx():
 @bp.route("/sessions/<int:session_id>/report")
 @roles_required(Role.ORGANIZER)
 def session_report(session_id: int):
-    session = load(TrainingSession, session_id, _is_organizer)
+    session = load(TrainingSession, session_id, is_organizer)
     result = services.session_report(session)
     bars = [(f"{lesson.course.title}", averages.overall) for lesson, averages in result.lessons]
     return render_template(
@@ -206,7 +198,7 @@ def session_report(session_id: int):
 @bp.route("/sessions/<int:session_id>/report.xlsx")
 @roles_required(Role.ORGANIZER)
 def session_report_xlsx(session_id: int):
-    session = load(TrainingSession, session_id, _is_organizer)
+    session = load(TrainingSession, session_id, is_organizer)
     names = services.show_names()
     who = [_("学员")] if names else []
     ratings = [

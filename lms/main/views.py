@@ -23,6 +23,7 @@ from lms.main.models import Notification
 from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Member
 from lms.rotation import enrollment
+from lms.rotation.access import owns_enrollment
 from lms.sessions.ical import timetable_calendar
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
@@ -52,10 +53,6 @@ def index():
 
 
 # --- the trainee's own pages -----------------------------------------------------------------
-
-
-def _own_enrollment(user, enrollment) -> bool:
-    return user.member_id is not None and enrollment.member_id == user.member_id
 
 
 def _member():
@@ -115,7 +112,7 @@ def my_timetable():
 @bp.route("/me/enrollments/<int:enrollment_id>/confirm", methods=["POST"])
 @login_required
 def confirm_enrollment(enrollment_id: int):
-    item = load(Enrollment, enrollment_id, _own_enrollment)
+    item = load(Enrollment, enrollment_id, owns_enrollment)
     try:
         enrollment.confirm_attendance(item)
     except enrollment.EnrollmentError as exc:
@@ -128,7 +125,7 @@ def confirm_enrollment(enrollment_id: int):
 @bp.route("/me/enrollments/<int:enrollment_id>/leave", methods=["GET", "POST"])
 @login_required
 def request_leave(enrollment_id: int):
-    item = load(Enrollment, enrollment_id, _own_enrollment)
+    item = load(Enrollment, enrollment_id, owns_enrollment)
     form = LeaveForm()
     refusal = enrollment.leave_refusal(item)
     if refusal is None and form.validate_on_submit():

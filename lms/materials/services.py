@@ -3,66 +3,21 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
-from lms.auth.models import Role, User
+from lms.auth.models import User
+from lms.catalog.access import can_view_course
 from lms.catalog.models import Course
-from lms.catalog.services import can_view_course
 from lms.database import utcnow
 from lms.extensions import db
+from lms.materials.access import can_manage_material, is_enrolled
 from lms.materials.models import Material, MaterialVersion, Visibility
 from lms.materials.storage import StoredFile
 from lms.sessions.models import Lesson
 from lms.sessions.services import (
     enrolled_session_ids,
-    is_enrolled_in_course,
-    is_enrolled_in_session,
 )
-
-
-def can_upload_to_course(user: User, course: Course) -> bool:
-    return user.has_role(Role.ORGANIZER) or user in course.lecturers
-
-
-def can_upload_to_lesson(user: User, lesson: Lesson) -> bool:
-    return user.has_role(Role.ORGANIZER) or lesson.lecturer_id == user.id
-
-
-def can_manage_material(user: User, material: Material) -> bool:
-    if material.deleted_at is not None:
-        return False
-    if material.lesson is not None:
-        return can_upload_to_lesson(user, material.lesson)
-    return can_upload_to_course(user, material.course)
-
-
-def _is_enrolled(user: User, material: Material) -> bool:
-    if material.lesson is not None:
-        return is_enrolled_in_session(user.member, material.lesson.session_id)
-    return is_enrolled_in_course(user.member, material.course)
-
-
-def can_view_material(user: User, material: Material) -> bool:
-    if material.deleted_at is not None:
-        return False
-    if can_manage_material(user, material):
-        return True
-    if not can_view_course(user, material.taught_course):
-        return False
-    return material.visibility is Visibility.ALL or _is_enrolled(user, material)
-
-
-def why_material_refused(user: User, material: Material) -> str | None:
-    """The reason to show a member refused an enrolled-only material they could otherwise see."""
-    if (
-        material.visibility is Visibility.ENROLLED
-        and user.member is not None
-        and can_view_course(user, material.taught_course)
-    ):
-        return _("此资料仅向参训学员开放，您未参加相关培训。")
-    return None
 
 
 def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | None = None):
@@ -86,7 +41,7 @@ def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | N
         return materials
     if not can_view_course(user, first.taught_course):
         return []
-    enrolled = _is_enrolled(user, first)
+    enrolled = is_enrolled(user, first)
     return [m for m in materials if m.visibility is Visibility.ALL or enrolled]
 
 

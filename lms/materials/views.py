@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from lms.access import load
 from lms.catalog.models import Course
 from lms.files import content_disposition
-from lms.materials import services, storage
+from lms.materials import access, services, storage
 from lms.materials.forms import MaterialForm, VersionForm
 from lms.materials.models import Material, MaterialVersion, Visibility
 from lms.org.forms import ConfirmForm
@@ -17,17 +17,6 @@ from lms.sessions.models import Lesson
 from lms.web import large_uploads, render_error
 
 bp = Blueprint("materials", __name__, url_prefix="/materials")
-
-
-def _live(check):
-    """A deleted material is gone for everyone (404); otherwise `check` decides (403)."""
-
-    def can(user, material: Material) -> bool:
-        if material.deleted_at is not None:
-            abort(404)
-        return check(user, material)
-
-    return can
 
 
 def _back_to(material: Material) -> str:
@@ -88,7 +77,7 @@ def _limits() -> dict[str, int]:
 @large_uploads(storage.largest_upload)
 @login_required
 def upload_to_course(course_id: int):
-    course = load(Course, course_id, services.can_upload_to_course)
+    course = load(Course, course_id, access.can_upload_to_course)
     return _upload(MaterialForm(), course=course)
 
 
@@ -96,7 +85,7 @@ def upload_to_course(course_id: int):
 @large_uploads(storage.largest_upload)
 @login_required
 def upload_to_lesson(lesson_id: int):
-    lesson = load(Lesson, lesson_id, services.can_upload_to_lesson)
+    lesson = load(Lesson, lesson_id, access.can_upload_to_lesson)
     return _upload(MaterialForm(), lesson=lesson)
 
 
@@ -104,12 +93,12 @@ def upload_to_lesson(lesson_id: int):
 @login_required
 def detail(material_id: int):
     material = load(
-        Material, material_id, _live(services.can_view_material), services.why_material_refused
+        Material, material_id, access.live(access.can_view_material), access.why_material_refused
     )
     return render_template(
         "materials/material.html",
         material=material,
-        can_manage=services.can_manage_material(current_user, material),
+        can_manage=access.can_manage_material(current_user, material),
         confirm=ConfirmForm(),
     )
 
@@ -118,7 +107,7 @@ def detail(material_id: int):
 @large_uploads(storage.largest_upload)
 @login_required
 def new_version(material_id: int):
-    material = load(Material, material_id, _live(services.can_manage_material))
+    material = load(Material, material_id, access.live(access.can_manage_material))
     form = VersionForm()
     if form.validate_on_submit():
         if not form.file.data:
@@ -139,7 +128,7 @@ def new_version(material_id: int):
 @bp.route("/<int:material_id>/delete", methods=["POST"])
 @login_required
 def delete(material_id: int):
-    material = load(Material, material_id, _live(services.can_manage_material))
+    material = load(Material, material_id, access.live(access.can_manage_material))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = _back_to(material)
@@ -175,7 +164,7 @@ def _send(version: MaterialVersion):
 @login_required
 def download(material_id: int):
     material = load(
-        Material, material_id, _live(services.can_view_material), services.why_material_refused
+        Material, material_id, access.live(access.can_view_material), access.why_material_refused
     )
     return _send(material.current)
 
@@ -186,7 +175,7 @@ def download_version(version_id: int):
     version = load(
         MaterialVersion,
         version_id,
-        lambda user, version: _live(services.can_view_material)(user, version.material),
-        lambda user, version: services.why_material_refused(user, version.material),
+        access.can_view_version,
+        access.why_version_refused,
     )
     return _send(version)

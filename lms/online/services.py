@@ -18,12 +18,12 @@ from lms.admin.models import Setting
 from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
 from lms.attendance.services import refresh_totals, year_bounds
-from lms.auth.models import Role, User
+from lms.auth.models import User
 from lms.clock import local_zone
 from lms.database import utcnow
 from lms.extensions import db
 from lms.materials.models import Material, MaterialVersion
-from lms.materials.services import can_view_material
+from lms.online.access import can_watch
 from lms.online.models import CreditCategory, Recording, ViewingProgress
 from lms.org.models import Member
 from lms.quizzes.attempts import counting_attempt
@@ -45,16 +45,6 @@ class HeartbeatRefused(Exception):
 
 
 # --- access ----------------------------------------------------------------------------------
-
-
-def manages_online(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
-def can_watch(user: User, recording: Recording) -> bool:
-    """Whoever may see the recording's material (enrolment and visibility decide)."""
-    material = recording.material
-    return material.deleted_at is None and can_view_material(user, material)
 
 
 # --- the credit rule -------------------------------------------------------------------------

@@ -10,14 +10,14 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.excel import build_workbook, xlsx_response
 from lms.extensions import db
 from lms.forms import bounded_int
 from lms.materials import storage
 from lms.materials.models import Material
-from lms.online import services
+from lms.online import access, services
 from lms.online.forms import CreditRulesForm, RecordingForm, parse_duration
 from lms.online.models import CREDIT_CATEGORY_LABELS, CreditCategory, Recording
 from lms.quizzes.models import Quiz, QuizStatus
@@ -33,14 +33,14 @@ def index():
     return render_template(
         "online/index.html",
         items=services.study_list(current_user),
-        manages=services.manages_online(current_user),
+        manages=is_organizer(current_user),
     )
 
 
 @bp.route("/recordings/<int:recording_id>")
 @login_required
 def watch(recording_id: int):
-    recording = load(Recording, recording_id, services.can_watch)
+    recording = load(Recording, recording_id, access.can_watch)
     progress = None
     member = current_user.member
     if member is not None:
@@ -65,7 +65,7 @@ def _refuse(message: str, status: int = 400):
 @bp.route("/recordings/<int:recording_id>/heartbeat", methods=["POST"])
 @login_required
 def heartbeat(recording_id: int):
-    recording = load(Recording, recording_id, services.can_watch)
+    recording = load(Recording, recording_id, access.can_watch)
     member = current_user.member
     if member is None:
         return _refuse(_("您的账号未关联学员，学习进度不会记录。"), 403)

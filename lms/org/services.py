@@ -8,10 +8,12 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
+from lms.access import is_organizer
 from lms.admin.services import record_audit
-from lms.auth.models import Role, User
+from lms.auth.models import User
 from lms.extensions import db
-from lms.org.models import Branch, Category, Department, Gender, Member, Shift, branch_secretaries
+from lms.org.access import secretary_branch_ids
+from lms.org.models import Branch, Category, Department, Gender, Member, Shift
 
 MEMBER_FIELDS = (
     "staff_no",
@@ -24,37 +26,6 @@ MEMBER_FIELDS = (
     "joined_party_on",
     "committee_member",
 )
-
-
-# --- scope ------------------------------------------------------------------------------------
-def secretary_branch_ids(user: User) -> set[int]:
-    """The branches `user` is secretary of (empty unless they hold the secretary role)."""
-    if not user.has_role(Role.SECRETARY) or user.member_id is None:
-        return set()
-    rows = db.session.scalars(
-        sa.select(branch_secretaries.c.branch_id).where(
-            branch_secretaries.c.member_id == user.member_id
-        )
-    )
-    return set(rows)
-
-
-def manages_members(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
-def can_list_members(user: User) -> bool:
-    return manages_members(user) or bool(secretary_branch_ids(user))
-
-
-def can_view_member(user: User, member: Member) -> bool:
-    if manages_members(user) or user.member_id == member.id:
-        return True
-    return member.branch_id in secretary_branch_ids(user)
-
-
-def can_edit_member(user: User, member: Member) -> bool:
-    return manages_members(user)
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -97,7 +68,7 @@ def members_query(user: User, criteria: MemberFilter) -> sa.Select:
 
 def _visible_to(user: User, stmt: sa.Select) -> sa.Select:
     """Limit a query of members to those `user` may see: all for an organizer, else own branches."""
-    if not manages_members(user):
+    if not is_organizer(user):
         stmt = stmt.where(Member.branch_id.in_(secretary_branch_ids(user) or {-1}))
     return stmt
 
@@ -137,7 +108,7 @@ def departments() -> list[Department]:
 
 def branches(user: User | None = None) -> list[Branch]:
     stmt = sa.select(Branch).order_by(Branch.department_id, Branch.position, Branch.id)
-    if user is not None and not manages_members(user):
+    if user is not None and not is_organizer(user):
         stmt = stmt.where(Branch.id.in_(secretary_branch_ids(user) or {-1}))
     return list(db.session.scalars(stmt))
 

@@ -7,14 +7,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import authorize, load, roles_required
+from lms.access import authorize, is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.auth.services import safe_next_url
 from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.forms import bounded_int
-from lms.org import roster, services
+from lms.org import access, roster, services
 from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
 from lms.org.models import Category, Gender, Member
 
@@ -44,7 +44,7 @@ def _filter_form() -> MemberFilterForm:
 @bp.route("/")
 @login_required
 def index():
-    authorize(services.can_list_members(current_user))
+    authorize(access.can_list_members(current_user))
     form = _filter_form()
     criteria = _filter_from_request(form)
     page = db.paginate(
@@ -58,7 +58,7 @@ def index():
         "org/members.html",
         form=form,
         page=page,
-        can_manage=services.manages_members(current_user),
+        can_manage=is_organizer(current_user),
     )
 
 
@@ -75,7 +75,7 @@ def lookup():
     """Find a member by part of the name or the start of the 工号. A page of its own without
     JavaScript (each result leads back to the form with the 工号 filled in); with
     ?fragment=1 only the list, which the picker under a 工号 field shows as one types."""
-    authorize(services.can_list_members(current_user))
+    authorize(access.can_list_members(current_user))
     q = request.args.get("q", "").strip()[:64]
     back = safe_next_url(request.args.get("back"))
     members, more = services.lookup_members(current_user, q)
@@ -90,11 +90,11 @@ def lookup():
 @bp.route("/<int:member_id>")
 @login_required
 def detail(member_id: int):
-    member = load(Member, member_id, services.can_view_member)
+    member = load(Member, member_id, access.can_view_member)
     return render_template(
         "org/member.html",
         member=member,
-        can_edit=services.can_edit_member(current_user, member),
+        can_edit=access.can_edit_member(current_user, member),
         confirm=ConfirmForm(),
     )
 
@@ -136,7 +136,7 @@ def create():
 @bp.route("/<int:member_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(member_id: int):
-    member = load(Member, member_id, services.can_edit_member)
+    member = load(Member, member_id, access.can_edit_member)
     form = _member_form(member)
     if request.method == "GET":
         form.gender.data = member.gender.value
@@ -154,7 +154,7 @@ def edit(member_id: int):
 @bp.route("/<int:member_id>/active", methods=["POST"])
 @login_required
 def set_active(member_id: int):
-    member = load(Member, member_id, services.can_edit_member)
+    member = load(Member, member_id, access.can_edit_member)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -204,7 +204,7 @@ def import_template():
 @bp.route("/export.xlsx")
 @login_required
 def export():
-    authorize(services.can_list_members(current_user))
+    authorize(access.can_list_members(current_user))
     criteria = _filter_from_request(_filter_form())
     members = db.session.scalars(services.members_query(current_user, criteria))
     return xlsx_response(
@@ -217,7 +217,7 @@ def export():
 @bp.route("/branches")
 @login_required
 def branches():
-    authorize(services.can_list_members(current_user))
+    authorize(access.can_list_members(current_user))
     return render_template(
         "org/branches.html",
         branches=services.branches(current_user),

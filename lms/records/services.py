@@ -20,27 +20,16 @@ from lms.attendance.services import (
     secretary_member_ids,
     year_bounds,
 )
-from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.certificates.models import Certificate
 from lms.clock import to_local
 from lms.extensions import db
 from lms.online.models import ViewingProgress
 from lms.org.models import Branch, Member
-from lms.org.services import can_view_member, manages_members, secretary_branch_ids
 from lms.quizzes.models import Attempt, AttemptKind, Quiz
 from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
 
 ZERO = Decimal(0)
-
-
-def can_view_record(user: User, member: Member) -> bool:
-    """The member themselves, the secretary of their branch, and organizers."""
-    return can_view_member(user, member)
-
-
-def can_export_branch(user: User, branch: Branch) -> bool:
-    return manages_members(user) or branch.id in secretary_branch_ids(user)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.org.models import Branch, Member
 from lms.pdf import render_pdf
-from lms.records import services
+from lms.records import access, services
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
@@ -29,7 +29,7 @@ def _year() -> int:
 @bp.route("/members/<int:member_id>")
 @login_required
 def member_record(member_id: int):
-    member = load(Member, member_id, services.can_view_record)
+    member = load(Member, member_id, access.can_view_record)
     record = services.training_record(member, _year())
     return render_template(
         "records/record.html", record=record, certificate_labels=CERTIFICATE_STATUS_LABELS
@@ -39,7 +39,7 @@ def member_record(member_id: int):
 @bp.route("/members/<int:member_id>/record.pdf")
 @login_required
 def member_record_pdf(member_id: int):
-    member = load(Member, member_id, services.can_view_record)
+    member = load(Member, member_id, access.can_view_record)
     record = services.training_record(member, _year())
     pdf = render_pdf(
         render_template(
@@ -62,7 +62,7 @@ def member_record_pdf(member_id: int):
 @bp.route("/branches/<int:branch_id>/records.xlsx")
 @login_required
 def branch_records(branch_id: int):
-    branch = load(Branch, branch_id, services.can_export_branch)
+    branch = load(Branch, branch_id, access.can_export_branch)
     year = _year()
     header = [
         _("工号"), _("姓名"), _("类别"), _("参训期次"), _("出勤课次"), _("集中学时"),

@@ -13,11 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from lms.attendance.models import Attendance, AttendanceTotal, MemberYearTotal
-from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.extensions import db
 from lms.org.models import CATEGORY_LABELS, Branch, Category, Department, Member, Shift
-from lms.org.services import secretary_branch_ids
 from lms.rotation.enrollment import MISSED
 from lms.rotation.models import RotationCycle
 from lms.rotation.services import (
@@ -34,15 +32,6 @@ from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSessi
 STATES = (Coverage.TRAINED, Coverage.PLANNED, Coverage.UNPLANNED)
 GROUPS = ("branch", "department", "shift", "category")
 HOURS_EDGES = (0, 4, 8, 16, 24, 32, 48, 56)
-
-
-def can_view_reports(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER) or bool(secretary_branch_ids(user))
-
-
-def scope_of(user: User) -> set[int] | None:
-    """None means every branch (organizers); otherwise the branches the user may see."""
-    return None if user.has_role(Role.ORGANIZER) else secretary_branch_ids(user)
 
 
 @dataclass

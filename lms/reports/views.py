@@ -17,7 +17,7 @@ from lms.excel import build_workbook, xlsx_response
 from lms.extensions import db
 from lms.forms import bounded_int
 from lms.org.models import CATEGORY_LABELS, Category, Member
-from lms.reports import services
+from lms.reports import access, services
 from lms.rotation.models import RotationCycle
 from lms.rotation.services import cycle_hours, population
 from lms.sessions.models import Lesson
@@ -37,14 +37,10 @@ GROUP_LABELS = {
 }
 
 
-def _viewer(user, cycle) -> bool:
-    return services.can_view_reports(user)
-
-
 @bp.route("/")
 @login_required
 def index():
-    authorize(services.can_view_reports(current_user))
+    authorize(access.can_view_reports(current_user))
     cycles = db.session.scalars(sa.select(RotationCycle).order_by(RotationCycle.start_date.desc()))
     return render_template("reports/index.html", cycles=list(cycles))
 
@@ -52,8 +48,8 @@ def index():
 @bp.route("/cycles/<int:cycle_id>")
 @login_required
 def dashboard(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _viewer)
-    board = services.dashboard(cycle, services.scope_of(current_user))
+    cycle = load(RotationCycle, cycle_id, access.can_view_cycle_reports)
+    board = services.dashboard(cycle, access.scope_of(current_user))
     series = [STATE_LABELS[s]() for s in services.STATES]
     charts = {
         group: stacked_bars(
@@ -90,7 +86,7 @@ def _group_key(group: str | None):
 
 
 def _drill(cycle: RotationCycle, limit: int | None = None):
-    scope = services.scope_of(current_user)
+    scope = access.scope_of(current_user)
     group = request.args.get("group")
     if group is not None and group not in services.GROUPS:
         abort(404)
@@ -106,7 +102,7 @@ def _drill(cycle: RotationCycle, limit: int | None = None):
 @bp.route("/cycles/<int:cycle_id>/members")
 @login_required
 def members(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _viewer)
+    cycle = load(RotationCycle, cycle_id, access.can_view_cycle_reports)
     (rows, count), state, _group = _drill(cycle, limit=2000)
     return render_template(
         "reports/members.html",
@@ -121,7 +117,7 @@ def members(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/members.xlsx")
 @login_required
 def members_xlsx(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _viewer)
+    cycle = load(RotationCycle, cycle_id, access.can_view_cycle_reports)
     (rows, _count), _state, _group = _drill(cycle)
     header = [_("工号"), _("姓名"), _("部门"), _("党支部"), _("班组"), _("类别"), _("状态")]
     data = (
@@ -146,8 +142,8 @@ def members_xlsx(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/hours.xlsx")
 @login_required
 def hours_xlsx(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _viewer)
-    scope = services.scope_of(current_user)
+    cycle = load(RotationCycle, cycle_id, access.can_view_cycle_reports)
+    scope = access.scope_of(current_user)
     stmt = population(cycle).order_by(Member.staff_no)
     ids = population(cycle).with_only_columns(Member.id)
     if scope is not None:
@@ -169,8 +165,8 @@ def hours_xlsx(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/attendance.xlsx")
 @login_required
 def attendance_xlsx(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _viewer)
-    scope = services.scope_of(current_user)
+    cycle = load(RotationCycle, cycle_id, access.can_view_cycle_reports)
+    scope = access.scope_of(current_user)
     stmt = (
         sa.select(Attendance)
         .join(Lesson, Lesson.id == Attendance.lesson_id)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.admin.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
@@ -58,7 +58,7 @@ def blackouts():
 @bp.route("/blackouts/<int:blackout_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_blackout(blackout_id: int):
-    blackout = load(Blackout, blackout_id, lambda user, b: user.has_role(Role.ORGANIZER))
+    blackout = load(Blackout, blackout_id, is_organizer)
     record_audit("blackout.deleted", "member", blackout.member_id, {"id": blackout.id})
     db.session.delete(blackout)
     return redirect(url_for("rotation.blackouts"))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import bounded_int, choices, picked_staff_no
@@ -22,10 +22,6 @@ from lms.rotation.models import RotationCycle
 from lms.rotation.views import bp
 from lms.sessions.models import TrainingSession
 from lms.transaction import atomic
-
-
-def _organizer(user, obj) -> bool:
-    return services.manages_rotation(user)
 
 
 @bp.route("/cycles/")
@@ -82,7 +78,7 @@ def create_cycle():
 @bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def edit_cycle(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _organizer)
+    cycle = load(RotationCycle, cycle_id, is_organizer)
     form = _cycle_form(cycle)
     if form.validate_on_submit():
         if _name_taken(form.name.data, cycle):
@@ -127,7 +123,7 @@ def _unplaced_groups(cycle: RotationCycle) -> tuple[list[dict], str | None]:
 @bp.route("/cycles/<int:cycle_id>")
 @roles_required(Role.ORGANIZER)
 def cycle(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _organizer)
+    cycle = load(RotationCycle, cycle_id, is_organizer)
     states = services.coverage_states(cycle)
     groups, shown = _unplaced_groups(cycle)
     return render_template(
@@ -148,7 +144,7 @@ def cycle(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/plan", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def plan_cycle(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _organizer)
+    cycle = load(RotationCycle, cycle_id, is_organizer)
     result = services.plan_cycle(cycle)
     placed = sum(len(v) for v in result.assignments.values())
     flash(
@@ -165,7 +161,7 @@ def plan_cycle(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/move", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def move(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _organizer)
+    cycle = load(RotationCycle, cycle_id, is_organizer)
     form = MoveForm()
     back = redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     if not form.validate_on_submit():
@@ -200,7 +196,7 @@ def move(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/confirm", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def confirm_cycle(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _organizer)
+    cycle = load(RotationCycle, cycle_id, is_organizer)
     try:
         with atomic():
             called = services.confirm_cycle(cycle)
@@ -214,7 +210,7 @@ def confirm_cycle(cycle_id: int):
 @bp.route("/cycles/<int:cycle_id>/discard", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def discard_plan(cycle_id: int):
-    cycle = load(RotationCycle, cycle_id, _organizer)
+    cycle = load(RotationCycle, cycle_id, is_organizer)
     discarded = services.discard_plan(cycle)
     flash(_("已放弃未确认的方案（%(n)d 人）。", n=discarded), "success")
     return redirect(url_for("rotation.cycle", cycle_id=cycle.id))

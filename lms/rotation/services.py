@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 
 from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
-from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
@@ -34,10 +33,6 @@ REASON_LABELS = {
     planner.Reason.CAPACITY: lambda: _("可选期次都已满员"),
     planner.Reason.SAFETY_CAP: lambda: _("可选期次已达到班组/部门的安全比例上限"),
 }
-
-
-def manages_rotation(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER)
 
 
 @dataclass

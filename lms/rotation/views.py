@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import bounded_int, picked_staff_no
@@ -20,14 +20,10 @@ from lms.transaction import atomic
 bp = Blueprint("rotation", __name__, url_prefix="/rotation")
 
 
-def _organizer(user, obj) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
 @bp.route("/sessions/<int:session_id>/enrollments", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def enrollments(session_id: int):
-    training = load(TrainingSession, session_id, _organizer)
+    training = load(TrainingSession, session_id, is_organizer)
     form = ConfirmForm()
     problems: list[str] = []
     if request.method == "POST":
@@ -62,7 +58,7 @@ def enrollments(session_id: int):
 
 
 def _act(enrollment_id: int, action) -> object:
-    enrollment = load(Enrollment, enrollment_id, _organizer)
+    enrollment = load(Enrollment, enrollment_id, is_organizer)
     try:
         with atomic():
             action(enrollment)

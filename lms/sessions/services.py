@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
-from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus
 from lms.clock import from_local, local_today
 from lms.database import utcnow
@@ -36,26 +35,6 @@ class ScheduleError(Exception):
     def __init__(self, messages: list[str]) -> None:
         super().__init__("; ".join(messages))
         self.messages = messages
-
-
-def manages_sessions(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
-def can_view_session(user: User, session: TrainingSession) -> bool:
-    return True  # every signed-in person may read the timetable
-
-
-def can_edit_session(user: User, session: TrainingSession) -> bool:
-    return manages_sessions(user)
-
-
-def can_edit_lesson(user: User, lesson: Lesson) -> bool:
-    return manages_sessions(user)
-
-
-def teaches_lesson(user: User, lesson: Lesson) -> bool:
-    return lesson.lecturer_id == user.id
 
 
 # --- queries ---------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
-from lms.attendance.services import can_run_sign_in, can_view_session_attendance
+from lms.access import is_organizer, load, roles_required
+from lms.attendance.access import can_run_sign_in, can_view_session_attendance
 from lms.auth.models import Role
 from lms.catalog.models import Course
 from lms.catalog.services import lecturers
@@ -27,9 +27,10 @@ from lms.clock import local_today
 from lms.extensions import db
 from lms.files import attachment_headers
 from lms.forms import bounded_int
-from lms.materials.services import can_upload_to_lesson, materials_of
+from lms.materials.access import can_upload_to_lesson
+from lms.materials.services import materials_of
 from lms.org.models import Category
-from lms.sessions import ical, services
+from lms.sessions import access, ical, services
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
 from lms.sessions.models import (
     NEXT_STATUSES,
@@ -59,7 +60,7 @@ def index():
         page=page,
         status=status,
         enrolled=services.enrolled_session_ids(current_user.member),
-        can_manage=services.manages_sessions(current_user),
+        can_manage=is_organizer(current_user),
     )
 
 
@@ -112,12 +113,12 @@ def create():
 @bp.route("/<int:session_id>")
 @login_required
 def detail(session_id: int):
-    session = load(TrainingSession, session_id, services.can_view_session)
+    session = load(TrainingSession, session_id, access.can_view_session)
     return render_template(
         "sessions/session.html",
         session=session,
         days=services.lessons_by_day(session),
-        can_edit=services.can_edit_session(current_user, session),
+        can_edit=access.can_edit_session(current_user, session),
         next_statuses=NEXT_STATUSES[session.status],
         status_form=StatusForm(),
         enrolled=services.is_enrolled_in_session(current_user.member, session.id),
@@ -128,7 +129,7 @@ def detail(session_id: int):
 @bp.route("/<int:session_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(session_id: int):
-    session = load(TrainingSession, session_id, services.can_edit_session)
+    session = load(TrainingSession, session_id, access.can_edit_session)
     form = SessionForm(obj=session)
     if request.method == "GET":
         form.categories.data = [c.value for c in session.categories]
@@ -149,7 +150,7 @@ def edit(session_id: int):
 @bp.route("/<int:session_id>/status", methods=["POST"])
 @login_required
 def set_status(session_id: int):
-    session = load(TrainingSession, session_id, services.can_edit_session)
+    session = load(TrainingSession, session_id, access.can_edit_session)
     form = StatusForm()
     target = request.args.get("to", "")
     if not form.validate_on_submit() or target not in set(SessionStatus):
@@ -167,7 +168,7 @@ def set_status(session_id: int):
 @bp.route("/<int:session_id>/plan-next", methods=["GET", "POST"])
 @login_required
 def plan_next(session_id: int):
-    source = load(TrainingSession, session_id, services.can_edit_session)
+    source = load(TrainingSession, session_id, access.can_edit_session)
     form = PlanNextForm()
     if request.method == "GET":
         form.start_date.data = services.same_day_next_month(source.start_date)
@@ -194,7 +195,7 @@ def plan_next(session_id: int):
 @bp.route("/<int:session_id>/timetable.ics")
 @login_required
 def timetable_ics(session_id: int):
-    session = load(TrainingSession, session_id, services.can_view_session)
+    session = load(TrainingSession, session_id, access.can_view_session)
     return Response(
         ical.session_calendar(session),
         mimetype="text/calendar",
@@ -233,7 +234,7 @@ def _lesson_data(form: LessonForm) -> services.LessonData:
 @bp.route("/<int:session_id>/lessons/new", methods=["GET", "POST"])
 @login_required
 def add_lesson(session_id: int):
-    session = load(TrainingSession, session_id, services.can_edit_session)
+    session = load(TrainingSession, session_id, access.can_edit_session)
     form = _lesson_form(session)
     problems: list[str] = []
     if form.validate_on_submit():
@@ -252,13 +253,13 @@ def add_lesson(session_id: int):
 @bp.route("/lessons/<int:lesson_id>")
 @login_required
 def lesson(lesson_id: int):
-    lesson = load(Lesson, lesson_id, lambda user, lesson: True)
+    lesson = load(Lesson, lesson_id, access.can_view_lesson)
     return render_template(
         "sessions/lesson.html",
         lesson=lesson,
         materials=materials_of(current_user, lesson=lesson),
         can_upload=can_upload_to_lesson(current_user, lesson),
-        can_edit=services.can_edit_lesson(current_user, lesson),
+        can_edit=access.can_edit_lesson(current_user, lesson),
         can_sign_in=can_run_sign_in(current_user, lesson),
     )
 
@@ -266,7 +267,7 @@ def lesson(lesson_id: int):
 @bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_lesson(lesson_id: int):
-    lesson = load(Lesson, lesson_id, services.can_edit_lesson)
+    lesson = load(Lesson, lesson_id, access.can_edit_lesson)
     form = _lesson_form(lesson.session, lesson)
     problems: list[str] = []
     if form.validate_on_submit():
@@ -289,7 +290,7 @@ def edit_lesson(lesson_id: int):
 @bp.route("/lessons/<int:lesson_id>/delete", methods=["POST"])
 @login_required
 def delete_lesson(lesson_id: int):
-    lesson = load(Lesson, lesson_id, services.can_edit_lesson)
+    lesson = load(Lesson, lesson_id, access.can_edit_lesson)
     if not StatusForm().validate_on_submit():
         abort(400)
     session_id = lesson.session_id
