@@ -162,6 +162,55 @@ def _recording(material):
     return create_recording(material.created_by, material, "", 1800, None, None)
 
 
+def _draw(quiz):
+    """A random draw of one question from `quiz`'s first question's bank."""
+    from lms.quizzes.models import QuizDraw
+
+    draw = QuizDraw(quiz=quiz, bank=quiz.items[0].question.bank, count=1)
+    db.session.add(draw)
+    db.session.flush()
+    return draw
+
+
+def _cohort(w: World):
+    """A cohort of the world's cycle, planned into the world's session, holding the trainee."""
+    from lms.rotation.models import Cohort, CohortMember
+
+    cohort = Cohort(cycle_id=w.cycle.id, session_id=w.session.id)
+    db.session.add(cohort)
+    db.session.flush()
+    db.session.add(
+        CohortMember(cohort_id=cohort.id, cycle_id=w.cycle.id, member_id=w.own_member.id)
+    )
+    db.session.flush()
+    return cohort
+
+
+def _job(w: World):
+    """A finished bulk issuance for the world's session."""
+    from lms.certificates.models import IssuanceJob, JobStatus
+
+    job = IssuanceJob(session_id=w.session.id, status=JobStatus.DONE, total=1, done=1, issued=1)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def _blackout(w: World):
+    """The trainee is on leave for a week."""
+    from lms.rotation.models import Blackout, BlackoutReason
+
+    blackout = Blackout(
+        member_id=w.own_member.id,
+        start_date=date(2026, 12, 1),
+        end_date=date(2026, 12, 7),
+        reason=BlackoutReason.ON_LEAVE,
+    )
+    db.session.add(blackout)
+    db.session.flush()
+    return blackout
+
+
 def _row(*codes: int) -> dict[str, int]:
     return dict(zip(ROLES, codes, strict=True))
 
@@ -560,7 +609,25 @@ CASES = [
         lambda w: f"/quizzes/{w.quiz.id}/items/{w.quiz.items[0].id}/delete",
         ORGANIZER_POST,
     ),
+    Case(  # another quiz's item is not found under this quiz
+        "quizzes.delete_item",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/items/{w.other_quiz.items[0].id}/delete",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
     Case("quizzes.add_draw", "POST", lambda w: f"/quizzes/{w.quiz.id}/draws", ORGANIZER_POST),
+    Case(
+        "quizzes.delete_draw",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/draws/{_draw(w.quiz).id}/delete",
+        ORGANIZER_POST,
+    ),
+    Case(  # another quiz's draw is not found under this quiz
+        "quizzes.delete_draw",
+        "POST",
+        lambda w: f"/quizzes/{w.quiz.id}/draws/{_draw(w.other_quiz).id}/delete",
+        _row(302, 403, 403, 403, 404, 403),
+    ),
     Case(
         "quizzes.delete_draw",
         "POST",
@@ -821,6 +888,12 @@ CASES = [
     Case(
         "rotation.delete_blackout",
         "POST",
+        lambda w: f"/rotation/blackouts/{_blackout(w).id}/delete",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "rotation.delete_blackout",
+        "POST",
         lambda w: "/rotation/blackouts/999999/delete",
         _row(302, 403, 403, 403, 404, 403),
     ),
@@ -908,6 +981,25 @@ CASES = [
     Case(
         "certificates.cohort_overview",
         "GET",
+        lambda w: f"/certificates/cohorts/{_cohort(w).id}",
+        ORGANIZER_ONLY,
+    ),
+    Case(
+        "certificates.issue_cohort",
+        "POST",
+        lambda w: f"/certificates/cohorts/{_cohort(w).id}/issue",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "certificates.cohort_zip",
+        "GET",
+        lambda w: f"/certificates/cohorts/{_cohort(w).id}/certificates.zip",
+        ORGANIZER_ONLY,
+    ),
+    Case("certificates.job", "GET", lambda w: f"/certificates/jobs/{_job(w).id}", ORGANIZER_ONLY),
+    Case(
+        "certificates.cohort_overview",
+        "GET",
         lambda w: "/certificates/cohorts/999999",
         _row(302, 403, 403, 403, 404, 403),
     ),
@@ -963,6 +1055,12 @@ CASES = [
         "certificates.revoke",
         "POST",
         lambda w: f"/certificates/{w.certificate.id}/revoke",
+        ORGANIZER_POST,
+    ),
+    Case(
+        "certificates.reissue",
+        "POST",
+        lambda w: f"/certificates/{w.other_certificate.id}/reissue",
         ORGANIZER_POST,
     ),
     Case(
