@@ -143,15 +143,24 @@ def login_as(client):
     return _login_as
 
 
+def _signed_in(client: FlaskClient, role: str):
+    from tests.factories import make_user
+
+    user = make_user(roles={role})
+    login(client, user)
+    return user
+
+
 @pytest.fixture
 def organizer(client):
     """An organizer, signed in on `client`."""
-    from lms.auth.models import Role
-    from tests.factories import make_user
+    return _signed_in(client, "organizer")
 
-    user = make_user(roles={Role.ORGANIZER})
-    login(client, user)
-    return user
+
+@pytest.fixture
+def admin(client):
+    """An admin, signed in on `client`."""
+    return _signed_in(client, "admin")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

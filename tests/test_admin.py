@@ -11,16 +11,11 @@ from tests.conftest import login
 from tests.factories import make_member, make_user
 
 
-def _admin(client):
-    return login(client, make_user(roles={Role.ADMIN}, username="root"))
-
-
 def _audit(action):
     return db.session.scalars(db.select(AuditLog).where(AuditLog.action == action)).all()
 
 
-def test_create_account_issues_one_time_password(client, app):
-    _admin(client)
+def test_create_account_issues_one_time_password(client, admin, app):
     member = make_member(staff_no="M77", name="孙玥")
     response = client.post(
         "/admin/users/new",
@@ -45,8 +40,7 @@ def test_create_account_issues_one_time_password(client, app):
     assert other.get("/").location == "/account/password"
 
 
-def test_create_account_refuses_bad_input(client):
-    _admin(client)
+def test_create_account_refuses_bad_input(client, admin):
     taken = make_member(staff_no="M1")
     make_user(member=taken, username="existing")
     before = db.session.scalar(db.select(db.func.count()).select_from(User))
@@ -63,8 +57,7 @@ def test_create_account_refuses_bad_input(client):
     assert db.session.scalar(db.select(db.func.count()).select_from(User)) == before
 
 
-def test_role_change_is_audited(client):
-    _admin(client)
+def test_role_change_is_audited(client, admin):
     user = make_user(roles={Role.TRAINEE})
     response = client.post(
         f"/admin/users/{user.id}",
@@ -74,11 +67,10 @@ def test_role_change_is_audited(client):
     assert user.roles == {Role.TRAINEE, Role.ORGANIZER}
     entry = _audit("user.updated")[0]
     assert entry.details["roles"] == [["trainee"], ["organizer", "trainee"]]
-    assert entry.actor.username == "root"
+    assert entry.actor.username == admin.username
 
 
-def test_disabling_an_account_signs_it_out(client, app):
-    _admin(client)
+def test_disabling_an_account_signs_it_out(client, admin, app):
     user = make_user()
     theirs = login(app.test_client(), user)
     client.post(f"/admin/users/{user.id}", data={"roles": ["trainee"]})  # active unchecked
@@ -86,16 +78,14 @@ def test_disabling_an_account_signs_it_out(client, app):
     assert theirs.get("/").status_code == 302
 
 
-def test_admin_cannot_lock_themselves_out(client):
-    _admin(client)
-    me = db.session.scalar(db.select(User).where(User.username == "root"))
+def test_admin_cannot_lock_themselves_out(client, admin):
+    me = admin
     response = client.post(f"/admin/users/{me.id}", data={"roles": ["trainee"], "active": "y"})
     assert "不能取消自己的管理员角色" in response.get_data(as_text=True)
     assert Role.ADMIN in me.roles
 
 
-def test_reset_password(client):
-    _admin(client)
+def test_reset_password(client, admin):
     user = make_user()
     html = client.post(f"/admin/users/{user.id}/reset-password").get_data(as_text=True)
     password = re.search(r'one-time-password">([^<]+)<', html).group(1)
@@ -104,22 +94,19 @@ def test_reset_password(client):
 
 
 @pytest.mark.parametrize("query", ["钱学", "T7701", "7701", "qxs"])
-def test_user_search_finds_the_linked_members_name_and_staff_number(client, query):
-    _admin(client)
+def test_user_search_finds_the_linked_members_name_and_staff_number(client, admin, query):
     make_user(username="qxs", member=make_member(name="钱学森", staff_no="T770123"))
     make_user(username="other", member=make_member(name="赵六"))
     html = client.get("/admin/users", query_string={"q": query}).get_data(as_text=True)
     assert "钱学森" in html and "赵六" not in html
 
 
-def test_user_search_says_when_nothing_matches(client):
-    _admin(client)
+def test_user_search_says_when_nothing_matches(client, admin):
     html = client.get("/admin/users", query_string={"q": "无此人"}).get_data(as_text=True)
     assert "没有找到与「无此人」匹配的用户" in html
 
 
-def test_user_list_search_and_audit_page(client):
-    _admin(client)
+def test_user_list_search_and_audit_page(client, admin):
     make_user(username="findme")
     make_user(username="other")
     html = client.get("/admin/users?q=find").get_data(as_text=True)
@@ -164,10 +151,9 @@ def test_audit_log_shows_names_labels_and_readable_details(client):
         assert raw not in row, raw
 
 
-def test_audit_log_filters_by_action_person_and_dates(client):
+def test_audit_log_filters_by_action_person_and_dates(client, admin):
     from datetime import UTC, datetime
 
-    _admin(client)
     li = make_user(member=make_member(name="李喆", staff_no="G5001"))
     wang = make_user(member=make_member(name="王堃"))
     _entry("course.created", datetime(2026, 3, 1, 2, tzinfo=UTC), li, "course", 7, {"code": "C-LI"})
@@ -203,8 +189,7 @@ def test_audit_log_filters_by_action_person_and_dates(client):
         ({"who": "x" * 65}, "筛选条件有误"),
     ],
 )
-def test_audit_log_refuses_bad_filters_with_a_message(client, query, message):
-    _admin(client)
+def test_audit_log_refuses_bad_filters_with_a_message(client, admin, query, message):
     response = client.get("/admin/audit", query_string=query)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)

@@ -29,10 +29,6 @@ def _tags(html: str) -> list[tuple[str, list]]:
     return found
 
 
-def _organizer(client):
-    return login(client, make_user(roles={Role.ORGANIZER}))
-
-
 def test_trainees_see_only_published_courses(client):
     make_course(title="已发布课程")
     make_course(title="草稿课程", status=CourseStatus.DRAFT)
@@ -44,9 +40,8 @@ def test_trainees_see_only_published_courses(client):
     assert "草稿课程" not in html
 
 
-def test_organizer_filters_by_status(client):
+def test_organizer_filters_by_status(client, organizer):
     make_course(title="草稿课程", status=CourseStatus.DRAFT)
-    _organizer(client)
     assert "草稿课程" in client.get("/courses/?status=draft").get_data(as_text=True)
     assert "草稿课程" in client.get("/courses/?status=all").get_data(as_text=True)
     assert "草稿课程" not in client.get("/courses/").get_data(as_text=True)
@@ -126,10 +121,9 @@ def _course_form(theme, lecturer=None, **overrides):
     return data
 
 
-def test_create_course_as_draft_with_fractional_hours(client):
+def test_create_course_as_draft_with_fractional_hours(client, organizer):
     theme = make_theme()
     lecturer = make_user(roles={Role.LECTURER})
-    _organizer(client)
     response = client.post("/courses/new", data=_course_form(theme, lecturer))
     assert response.status_code == 302
     course = db.session.scalar(db.select(Course).where(Course.code == "NEW-1"))
@@ -138,11 +132,10 @@ def test_create_course_as_draft_with_fractional_hours(client):
     assert course.lecturers == [lecturer]
 
 
-def test_course_form_refuses_bad_input(client):
+def test_course_form_refuses_bad_input(client, organizer):
     theme = make_theme()
     make_course(code="TAKEN")
     trainee = make_user()
-    _organizer(client)
     before = db.session.scalar(db.select(db.func.count()).select_from(Course))
     for overrides, message in [
         ({"code": "TAKEN"}, "该课程编号已存在"),
@@ -161,9 +154,8 @@ def test_course_form_refuses_bad_input(client):
     assert db.session.scalar(db.select(db.func.count()).select_from(Course)) == before
 
 
-def test_publish_archive_and_audit(client):
+def test_publish_archive_and_audit(client, organizer):
     course = make_course(status=CourseStatus.DRAFT)
-    _organizer(client)
     client.post(f"/courses/{course.id}/status?to=published")
     assert course.status is CourseStatus.PUBLISHED
     client.post(f"/courses/{course.id}/status?to=archived")
@@ -173,8 +165,7 @@ def test_publish_archive_and_audit(client):
     assert list(actions) == ["course.status", "course.status"]
 
 
-def test_add_theme(client):
-    _organizer(client)
+def test_add_theme(client, organizer):
     client.post("/courses/themes", data={"name": "党史学习"})
     assert db.session.scalar(db.select(Theme).where(Theme.name == "党史学习"))
     response = client.post("/courses/themes", data={"name": "党史学习"})
@@ -231,8 +222,7 @@ def test_bad_catalog_file_names_file_and_field_and_loads_nothing(
     assert db.session.scalar(db.select(Course).where(Course.code == "GOOD")) is None
 
 
-def test_status_filter_defaults_to_published_for_organizers(client):
-    _organizer(client)
+def test_status_filter_defaults_to_published_for_organizers(client, organizer):
     html = client.get("/courses/").get_data(as_text=True)
     assert '<option selected value="published">' in html
 
@@ -303,9 +293,8 @@ def test_cached_listing_is_per_language_and_role(client):
         ("1.0000000000000000000000000001", "一位小数"),
     ],
 )
-def test_course_hours_that_are_not_a_plain_number_are_refused(client, hours, message):
+def test_course_hours_that_are_not_a_plain_number_are_refused(client, organizer, hours, message):
     theme = make_theme()
-    _organizer(client)
     response = client.post("/courses/new", data=_course_form(theme, hours=hours))
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)

@@ -16,13 +16,6 @@ from tests.conftest import login
 from tests.factories import make_branch, make_cycle, make_member, make_secretary, make_user
 
 
-@pytest.fixture
-def organizer(client):
-    user = make_user(roles={Role.ORGANIZER})
-    login(client, user)
-    return user
-
-
 def _fragment(client, q: str, **params) -> str:
     response = client.get("/members/lookup", query_string={"q": q, "fragment": "1", **params})
     assert response.status_code == 200

@@ -24,10 +24,6 @@ from tests.factories import (
 RARE_NAMES = ["李喆", "陈堃", "赵昇", "孙玥", "王𠮷祥"]
 
 
-def _organizer(client):
-    return login(client, make_user(roles={Role.ORGANIZER}))
-
-
 def _form(branch, **overrides):
     data = {
         "staff_no": "200001",
@@ -43,12 +39,11 @@ def _form(branch, **overrides):
     return data
 
 
-def test_search_finds_rare_names_exactly(client):
+def test_search_finds_rare_names_exactly(client, organizer):
     branch = make_branch()
     for index, name in enumerate(RARE_NAMES):
         make_member(name=name, staff_no=f"R{index}", branch=branch)
     make_member(name="张三", staff_no="R9", branch=branch)
-    _organizer(client)
     for name in RARE_NAMES:
         html = client.get("/members/", query_string={"q": name}).get_data(as_text=True)
         assert name in html
@@ -57,22 +52,20 @@ def test_search_finds_rare_names_exactly(client):
     assert "王𠮷祥" in html and "李喆" not in html
 
 
-def test_search_by_staff_no_and_wildcards_are_literal(client):
+def test_search_by_staff_no_and_wildcards_are_literal(client, organizer):
     make_member(name="甲", staff_no="A100")
     make_member(name="乙", staff_no="B200")
-    _organizer(client)
     assert "甲" in client.get("/members/?q=A10").get_data(as_text=True)
     html = client.get("/members/?q=%25").get_data(as_text=True)
     assert "甲" not in html and "没有符合条件的学员" in html
 
 
-def test_filters_by_branch_department_shift_category_and_status(client):
+def test_filters_by_branch_department_shift_category_and_status(client, organizer):
     one, two = make_branch(), make_branch()
     shift = make_shift()
     make_member(name="一支部", branch=one, shift=shift, category=Category.CADRE)
     make_member(name="二支部", branch=two, category=Category.ACTIVIST)
     make_member(name="停用者", branch=one, active=False)
-    _organizer(client)
 
     def names(**query):
         html = client.get("/members/", query_string=query).get_data(as_text=True)
@@ -86,11 +79,10 @@ def test_filters_by_branch_department_shift_category_and_status(client):
     assert names(active="all", branch_id=one.id) == {"一支部", "停用者"}
 
 
-def test_pagination(client):
+def test_pagination(client, organizer):
     branch = make_branch()
     for index in range(55):
         make_member(name=f"成员{index:02d}", staff_no=f"P{index:03d}", branch=branch)
-    _organizer(client)
     first = client.get("/members/").get_data(as_text=True)
     second = client.get("/members/?page=2").get_data(as_text=True)
     assert "P000" in first and "P054" not in first
@@ -130,9 +122,8 @@ def test_trainee_sees_own_record_only(client):
     assert client.get("/members/").status_code == 403
 
 
-def test_create_member_with_rare_name(client):
+def test_create_member_with_rare_name(client, organizer):
     branch = make_branch()
-    _organizer(client)
     response = client.post("/members/new", data=_form(branch))
     assert response.status_code == 302
     member = db.session.scalar(db.select(Member).where(Member.staff_no == "200001"))
@@ -141,11 +132,10 @@ def test_create_member_with_rare_name(client):
     assert db.session.scalar(db.select(AuditLog).where(AuditLog.action == "member.created"))
 
 
-def test_create_refuses_bad_input_and_changes_nothing(client):
+def test_create_refuses_bad_input_and_changes_nothing(client, organizer):
     branch = make_branch()
     elsewhere = make_department()
     make_member(staff_no="DUP1", branch=branch)
-    _organizer(client)
     cases = [
         ({"staff_no": "DUP1"}, "该工号已存在"),
         ({"staff_no": "../x"}, "工号只能包含"),
@@ -166,10 +156,9 @@ def test_create_refuses_bad_input_and_changes_nothing(client):
     assert db.session.scalar(db.select(db.func.count()).select_from(Member)) == before
 
 
-def test_edit_member_records_changes(client):
+def test_edit_member_records_changes(client, organizer):
     branch = make_branch()
     member = make_member(name="旧名", branch=branch, staff_no="E1")
-    _organizer(client)
     response = client.post(
         f"/members/{member.id}/edit", data=_form(branch, staff_no="E1", name="新名")
     )
@@ -179,9 +168,8 @@ def test_edit_member_records_changes(client):
     assert entry.details["name"] == ["旧名", "新名"]
 
 
-def test_deactivate_and_reactivate_never_delete(client):
+def test_deactivate_and_reactivate_never_delete(client, organizer):
     member = make_member()
-    _organizer(client)
     client.post(f"/members/{member.id}/active?to=off")
     assert member.active is False
     assert db.session.get(Member, member.id) is not None
@@ -228,9 +216,8 @@ def test_member_form_never_fails_on_odd_input(client, data):
 
 
 @pytest.mark.parametrize("name", ["钱\u202e强军", "王\u200b五", "赵\u2060六", "孙\u0007七"])
-def test_form_refuses_hidden_characters_in_names_as_the_roster_does(client, name):
+def test_form_refuses_hidden_characters_in_names_as_the_roster_does(client, organizer, name):
     branch = make_branch()
-    _organizer(client)
     response = client.post("/members/new", data=_form(branch, name=name))
     assert response.status_code == 200
     assert "姓名含有不允许的不可见字符" in response.get_data(as_text=True)
@@ -238,16 +225,14 @@ def test_form_refuses_hidden_characters_in_names_as_the_roster_does(client, name
 
 
 @pytest.mark.parametrize("name", ["张喆", "李堃", "王昇", "赵玥", "𠮷田", "阿卜杜拉·买买提"])
-def test_form_keeps_legitimate_names(client, name):
+def test_form_keeps_legitimate_names(client, organizer, name):
     branch = make_branch()
-    _organizer(client)
     assert client.post("/members/new", data=_form(branch, name=name)).status_code == 302
     assert db.session.scalar(db.select(Member.name)) == name
 
 
-def test_form_sets_the_committee_flag(client):
+def test_form_sets_the_committee_flag(client, organizer):
     branch = make_branch()
-    _organizer(client)
     client.post("/members/new", data=_form(branch, committee_member="y"))
     member = db.session.scalar(db.select(Member))
     assert member.committee_member is True

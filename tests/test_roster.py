@@ -12,7 +12,6 @@ from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.org.models import Category, Member
 from lms.org.roster import TEMPLATE_HEADER
-from tests.conftest import login
 from tests.factories import make_branch, make_department, make_member, make_shift, make_user
 
 GOOD_ROWS = [
@@ -50,11 +49,6 @@ def org():
     make_branch("发电一部第一党支部", first)
     make_branch("控制部热控党支部", control)
     make_shift("一值")
-
-
-@pytest.fixture
-def organizer(client):
-    return login(client, make_user(roles={Role.ORGANIZER}))
 
 
 def xlsx_bytes(rows, header=TEMPLATE_HEADER):
