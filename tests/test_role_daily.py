@@ -45,7 +45,8 @@ def _text(response) -> str:
 def _card(page: str, lesson_id: int) -> str:
     """The HTML of one lesson's card on 我的课次."""
     found = re.search(
-        rf'<div class="card mb-2 taught-lesson" data-lesson="{lesson_id}">(.*?)</div>\s*</div>\s*</div>',
+        rf'<div class="card h-100 taught-lesson" data-lesson="{lesson_id}">'
+        r"(.*?)</div>\s*</div>\s*</div>",
         page,
         re.S,
     )
@@ -79,7 +80,11 @@ def teaching():
     make_material(uploader=lecturer, lesson=upcoming, name="党章.pdf")
     make_material(uploader=lecturer, lesson=upcoming, name="条例.pdf")
     taught = make_lesson(
-        session=past, course=make_course(title="廉政教育"), lecturer=lecturer, start=time(14), end=time(15, 30)
+        session=past,
+        course=make_course(title="廉政教育"),
+        lecturer=lecturer,
+        start=time(14),
+        end=time(15, 30),
     )
     make_attendance(members[0], taught)
     make_attendance(members[1], taught, "late")
@@ -89,7 +94,9 @@ def teaching():
     )
     someone_elses = make_lesson(session=soon, course=make_course(title="别人的课"))
     cancelled = make_session(start=today + timedelta(days=5), status=SessionStatus.CANCELLED)
-    dropped = make_lesson(session=cancelled, course=make_course(title="取消的课"), lecturer=lecturer)
+    dropped = make_lesson(
+        session=cancelled, course=make_course(title="取消的课"), lecturer=lecturer
+    )
     return {
         "lecturer": lecturer,
         "upcoming": upcoming,
@@ -130,9 +137,7 @@ def test_the_cards_links_open_for_the_lecturer(client, teaching):
     assert 'id="materials"' in page and "党章" in page
 
 
-def test_the_lecturer_home_takes_the_same_queries_for_any_number_of_lessons(
-    client, app, teaching
-):
+def test_the_lecturer_home_takes_the_same_queries_for_any_number_of_lessons(client, app, teaching):
     login(client, teaching["lecturer"])
 
     def queries() -> int:
@@ -148,7 +153,9 @@ def test_the_lecturer_home_takes_the_same_queries_for_any_number_of_lessons(
     few = queries()
     session = teaching["upcoming"].session
     for hour in range(11, 15):
-        lesson = make_lesson(session=session, lecturer=teaching["lecturer"], start=time(hour), end=time(hour, 50))
+        lesson = make_lesson(
+            session=session, lecturer=teaching["lecturer"], start=time(hour), end=time(hour, 50)
+        )
         make_material(uploader=teaching["lecturer"], lesson=lesson)
     assert queries() == few
 
@@ -168,7 +175,7 @@ def test_more_lessons_than_the_home_shows_lead_to_the_full_list(client, teaching
         )
     page = _text(client.get("/"))
     assert "更早的课次（共 8 个）" in page
-    assert len(re.findall(r'class="card mb-2 taught-lesson"', page)) == 1 + 5
+    assert len(re.findall(r'class="card h-100 taught-lesson"', page)) == 1 + 5
     full = _text(client.get("/me/lessons?when=past"))
     assert all(f"往期课{n}" in full for n in range(6)) and "廉政教育" in full
     assert "党章党规专题" not in full

@@ -25,8 +25,8 @@ from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Member
 from lms.rotation import enrollment
 from lms.sessions.ical import timetable_calendar
-from lms.sessions.services import lessons_taught_by
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
+from lms.sessions.services import lessons_taught_by
 
 bp = Blueprint("main", __name__)
 

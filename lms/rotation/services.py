@@ -235,13 +235,16 @@ def member_plans(member: Member) -> list[MemberPlan]:
     plans = []
     this_member = sa.select(sa.literal(member.id))
     for cycle in cycles:
+        people = population(cycle).with_only_columns(Member.id)
         completed = completed_select(cycle).subquery()
         hours = cycle_hours_select(cycle, this_member).subquery()
         planned = planned_select(cycle).subquery()
         in_population, done, got, is_planned = db.session.execute(
             sa.select(
-                population(cycle).with_only_columns(Member.id).where(Member.id == member.id).exists(),
-                sa.select(completed.c.n).where(completed.c.member_id == member.id).scalar_subquery(),
+                people.where(Member.id == member.id).exists(),
+                sa.select(completed.c.n)
+                .where(completed.c.member_id == member.id)
+                .scalar_subquery(),
                 sa.select(hours.c.hours).scalar_subquery(),
                 sa.select(planned.c.member_id).where(planned.c.member_id == member.id).exists(),
             )
