@@ -203,6 +203,13 @@ class Case:
 CASES = [
     Case("ops.healthz", "GET", lambda w: "/healthz", _row(200, 200, 200, 200, 200, 200)),
     Case("main.index", "GET", lambda w: "/", ANY_SIGNED_IN),
+    Case("main.my_lessons", "GET", lambda w: "/me/lessons", _row(302, 403, 200, 403, 403, 403)),
+    Case(
+        "main.my_lessons",
+        "GET",
+        lambda w: "/me/lessons?when=past&page=999",
+        _row(302, 403, 200, 403, 403, 403),
+    ),
     Case("auth.login", "GET", lambda w: "/login", _row(200, 302, 302, 302, 302, 302)),
     Case("auth.logout", "POST", lambda w: "/logout", _row(302, 302, 302, 302, 302, 302)),
     Case("auth.change_password", "GET", lambda w: "/account/password", ANY_SIGNED_IN),
