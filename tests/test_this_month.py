@@ -223,3 +223,72 @@ def test_the_page_is_linked_from_the_menu_home_and_sessions_list(client, organiz
 def test_a_trainee_is_not_shown_the_link(client):
     login(client, make_user(roles={Role.TRAINEE}))
     assert "/sessions/this-month" not in client.get("/sessions/").get_data(as_text=True)
+
+
+# --- empty states ----------------------------------------------------------------------------
+
+# (role, URL, what the page says) for each list page, with nothing in the database.
+EMPTY_PAGES = [
+    (Role.ORGANIZER, "/sessions/", "还没有期次。点击「新建期次」添加第一期培训。"),
+    (Role.TRAINEE, "/sessions/", "还没有安排培训期次，组织者安排后会在这里显示。"),
+    (Role.ORGANIZER, "/sessions/?status=open", "没有处于该状态的期次。"),
+    (Role.TRAINEE, "/sessions/calendar?month=2031-02", "本月没有安排期次。"),
+    (Role.ORGANIZER, "/sessions/this-month?month=2031-02", "本月没有安排期次。"),
+    (Role.ORGANIZER, "/courses/", "还没有已发布的课程。点击「新建课程」添加第一门课程"),
+    (Role.TRAINEE, "/courses/", "还没有发布的课程，组织者发布后会在这里显示。"),
+    (Role.TRAINEE, "/courses/?q=不存在的课程", "没有符合条件的课程。"),
+    (Role.ORGANIZER, "/courses/themes", "还没有主题。"),
+    (Role.ORGANIZER, "/members/", "还没有学员。从 Excel 导入花名册"),
+    (Role.ORGANIZER, "/members/?q=不存在的人", "没有符合条件的学员。"),
+    (Role.ORGANIZER, "/members/branches", "还没有党支部。"),
+    (Role.ORGANIZER, "/rotation/cycles/", "还没有轮训周期。新建一个轮训周期"),
+    (Role.ORGANIZER, "/rotation/blackouts", "还没有登记。"),
+    (Role.ORGANIZER, "/reports/", "还没有轮训周期。新建轮训周期后"),
+    (Role.ORGANIZER, "/quizzes/banks/", "还没有题库。点击「新建题库」添加"),
+    (Role.LECTURER, "/quizzes/banks/", "请联系组织者把您设为题库的作者"),
+    (Role.ORGANIZER, "/quizzes/", "还没有测试。点击「新建测试」"),
+    (Role.TRAINEE, "/quizzes/", "现在没有您可以参加的测试。"),
+    (Role.ORGANIZER, "/attendance/hours", "还没有认定记录。"),
+    (Role.ORGANIZER, "/evaluation/", "还没有评分。"),
+    (Role.LECTURER, "/evaluation/mine", "您的课还没有收到评分。"),
+    (Role.ORGANIZER, "/online/manage", "还没有录像。先在课程或课次上传 MP4 视频资料"),
+    (Role.TRAINEE, "/online/", "暂时没有可学习的录像。"),
+    (Role.ADMIN, "/admin/audit", "还没有审计记录。"),
+    (Role.ADMIN, "/admin/users?q=没有这个人", "没有找到与「没有这个人」匹配的用户。"),
+]
+
+# The trainee's own pages need a member record behind the account.
+MEMBER_PAGES = [
+    ("/me/timetable", "您还没有被安排参加培训期次，组织者安排后会在这里显示。"),
+    ("/me/notifications", "没有消息。"),
+    ("/me/hours", "这一年还没有学时记录。"),
+    ("/me/attendance", "还没有考勤记录。"),
+    ("/me/profile", "您还没有结业证书。"),
+    ("/certificates/mine", "您还没有结业证书。"),
+    ("/quizzes/wrong-book", "错题本是空的。"),
+]
+
+
+@pytest.mark.parametrize(("role", "url", "text"), EMPTY_PAGES, ids=lambda v: str(v))
+def test_an_empty_list_says_why_and_what_to_do(client, login_as, role, url, text):
+    login_as(role)
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "data-empty-state" in html
+    assert text in html
+
+
+@pytest.mark.parametrize(("url", "text"), MEMBER_PAGES)
+def test_a_new_trainees_own_lists_say_why(client, url, text):
+    login(client, make_user(roles={Role.TRAINEE}, member=make_member()))
+    html = client.get(url).get_data(as_text=True)
+    assert "data-empty-state" in html and text in html
+
+
+def test_an_empty_list_offers_the_next_step_in_english(client, login_as):
+    login_as(Role.ORGANIZER)
+    client.post("/language", data={"language": "en"})
+    html = client.get("/sessions/").get_data(as_text=True)
+    assert 'Press "New session" to add the first one.' in html
+    assert 'href="/sessions/new"' in html
