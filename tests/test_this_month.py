@@ -26,6 +26,7 @@ from tests.factories import (
     make_session,
     make_user,
 )
+from tests.test_records import _statements
 
 
 def _month(day: date) -> str:
@@ -187,18 +188,6 @@ def test_the_page_takes_the_same_queries_for_any_number_of_sessions(client, orga
     response = client.get(url)
     assert response.get_data(as_text=True).count('class="card mb-3"') == 13
     assert few > 5 and many == few, (few, many)
-
-
-def _statements(action) -> int:
-    statements = []
-    listener = lambda *_args: statements.append(1)  # noqa: E731
-    engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
 
 
 @pytest.mark.parametrize("value", ["2026-13", "abc", "2026-1", "1999-12", "<script>"])
