@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from lms.auth.models import Role
 from lms.certificates.models import Certificate
 from lms.clock import local_today
+from lms.database import utcnow
 from lms.extensions import db
-from lms.quizzes.models import QuizStatus
+from lms.quizzes.models import Attempt, QuizStatus
 from lms.sessions.models import EnrollmentStatus, SessionStatus
 from tests.conftest import login
 from tests.factories import (
@@ -158,6 +159,27 @@ def test_quiz_tasks_name_draft_missing_and_unfinished_quizzes(client, organizer)
     # The link preselects the session in the new quiz's form.
     form = client.get(f"/quizzes/new?home=session:{missing.id}").get_data(as_text=True)
     assert re.search(rf'<option selected value="session:{missing.id}">', form)
+
+
+def test_an_attempt_past_its_deadline_is_listed_until_the_statistics_grade_it(client, organizer):
+    start = _past_month()
+    session, members = _session(start, SessionStatus.IN_PROGRESS, members=1)
+    quiz = make_quiz(session=session, title="廉政测试")
+    db.session.add(
+        Attempt(
+            quiz_id=quiz.id,
+            member_id=members[0].id,
+            seed=7,
+            deadline=utcnow() - timedelta(hours=1),
+        )
+    )
+    db.session.flush()
+    url = f"/sessions/this-month?month={_month(start)}"
+    card = _card(client.get(url).get_data(as_text=True), session)
+    assert "测试「廉政测试」有 1 份答卷超时未交" in card
+    assert f'href="/quizzes/{quiz.id}/stats"' in card
+    client.get(f"/quizzes/{quiz.id}/stats")  # finishes and grades it from what was saved
+    assert "超时未交" not in _card(client.get(url).get_data(as_text=True), session)
 
 
 def test_a_session_that_ended_last_month_is_listed_while_it_still_needs_work(client, organizer):
