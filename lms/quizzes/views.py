@@ -401,6 +401,9 @@ def _quiz_data(form: QuizForm) -> services.QuizData:
 @roles_required(Role.ORGANIZER)
 def create_quiz():
     form = _quiz_form()
+    home = request.args.get("home", "")
+    if request.method == "GET" and home in {choice.value for choice in form.home.choices}:
+        form.home.data = home  # e.g. from 本月工作: a quiz for this session
     if form.validate_on_submit():
         quiz = services.create_quiz(_quiz_data(form))
         flash(_("测试已创建，请添加题目。"), "success")
