@@ -147,8 +147,8 @@ def quizzes_sweep() -> None:
 @with_appcontext
 def quizzes_import(bank: str, file: Path, kind: str | None) -> None:
     from lms.extensions import db
+    from lms.quizzes.formats import parse_upload
     from lms.quizzes.services import bank_by_name, import_questions
-    from lms.quizzes.views import parse_upload
 
     kind = kind or {".xlsx": "xlsx", ".aiken": "aiken"}.get(file.suffix.lower(), "gift")
     with file.open("rb") as stream:

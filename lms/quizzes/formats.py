@@ -826,3 +826,20 @@ def template_sheet() -> bytes:
             (_("填写说明"), [_("列"), _("说明")], notes),
         ]
     )
+
+
+# --- uploads ---------------------------------------------------------------------------------
+def parse_upload(kind: str, stream) -> ParseResult:
+    """An uploaded question file: an Excel sheet, or GIFT or Aiken text in UTF-8 or GB18030."""
+    if kind == "xlsx":
+        return read_question_sheet(stream)
+    data = stream.read()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return ParseResult(questions=[], errors=[_("文件不是 UTF-8 或 GB18030 编码的文本。")])
+    return parse_gift(text) if kind == "gift" else parse_aiken(text)
