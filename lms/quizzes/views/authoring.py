@@ -16,7 +16,10 @@ from lms.extensions import db
 from lms.files import attachment_headers
 from lms.forms import bounded_int, choices
 from lms.org.forms import ConfirmForm
-from lms.quizzes import attempts, formats, services
+from lms.quizzes import attempts, services
+from lms.quizzes.formats import parse_upload
+from lms.quizzes.formats.gift import dump_gift
+from lms.quizzes.formats.sheet import question_sheet, template_sheet
 from lms.quizzes.forms import BankForm, ImportForm, QuestionForm
 from lms.quizzes.models import Question, QuestionBank, QuestionCategory
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType, validate_question
@@ -223,7 +226,7 @@ def import_questions(bank_id: int):
         if not upload or not upload.filename:
             form.file.errors.append(_("请选择要导入的文件。"))
         else:
-            parsed = formats.parse_upload(form.format.data, upload.stream)
+            parsed = parse_upload(form.format.data, upload.stream)
             errors = parsed.errors
             if not errors:
                 summary = services.import_questions(bank, parsed.questions, current_user)
@@ -236,7 +239,7 @@ def import_questions(bank_id: int):
 @login_required
 def export_xlsx(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
-    data = formats.question_sheet(services.export_questions(bank))
+    data = question_sheet(services.export_questions(bank))
     return xlsx_response(f"{bank.name}.xlsx", data, f"bank-{bank.id}")
 
 
@@ -244,7 +247,7 @@ def export_xlsx(bank_id: int):
 @login_required
 def export_gift(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
-    text = formats.dump_gift(services.export_questions(bank))
+    text = dump_gift(services.export_questions(bank))
     return Response(
         text.encode("utf-8"),
         mimetype="text/plain",
@@ -255,4 +258,4 @@ def export_gift(bank_id: int):
 @bp.route("/import-template.xlsx")
 @roles_required(*AUTHORS)
 def import_template():
-    return xlsx_response("题目导入模板.xlsx", formats.template_sheet(), "question-template")
+    return xlsx_response("题目导入模板.xlsx", template_sheet(), "question-template")
