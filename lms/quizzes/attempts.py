@@ -42,8 +42,7 @@ from lms.quizzes.models import (
     WrongAnswer,
 )
 from lms.quizzes.questions import CHOICE_TYPES, QuestionType
-from lms.quizzes.services import draw_pool, manages_quizzes
-from lms.sessions.services import enrolled_session_ids
+from lms.quizzes.services import draw_pool
 
 MAX_BLANK_LENGTH = 200
 WRONG_BOOK_PRACTICE_SIZE = 20
@@ -60,35 +59,6 @@ class AttemptRefused(Exception):
 
 
 # --- access ----------------------------------------------------------------------------------
-
-
-def can_view_quiz(user: User, quiz: Quiz, enrolled: set[int] | None = None) -> bool:
-    """A session's quiz is for the members in the session (`enrolled_session_ids`);
-    `enrolled` (those session ids) may be given when checking many quizzes."""
-    if manages_quizzes(user):
-        return True
-    if quiz.status is not QuizStatus.PUBLISHED or user.member is None:
-        return False
-    if quiz.session_id is not None:
-        if enrolled is None:
-            enrolled = enrolled_session_ids(user.member)
-        return quiz.session_id in enrolled
-    return True
-
-
-def why_quiz_refused(user: User, quiz: Quiz) -> str | None:
-    """The reason to show a member refused a published session quiz: they are not in it."""
-    if quiz.session_id is not None and quiz.status is QuizStatus.PUBLISHED and user.member:
-        return _("您未参加本期培训，不能参加此测试。")
-    return None
-
-
-def owns_attempt(user: User, attempt: Attempt) -> bool:
-    return user.member_id is not None and attempt.member_id == user.member_id
-
-
-def can_view_attempt(user: User, attempt: Attempt) -> bool:
-    return owns_attempt(user, attempt) or manages_quizzes(user)
 
 
 # --- starting --------------------------------------------------------------------------------

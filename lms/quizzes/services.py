@@ -9,8 +9,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
+from lms.access import is_organizer
 from lms.admin.services import record_audit
-from lms.auth.models import Role, User
+from lms.auth.models import User
 from lms.clock import from_local, to_local
 from lms.database import utcnow
 from lms.extensions import db
@@ -34,21 +35,9 @@ from lms.sessions.models import Enrollment
 # --- access ----------------------------------------------------------------------------------
 
 
-def manages_quizzes(user: User) -> bool:
-    return user.has_role(Role.ORGANIZER)
-
-
-def can_author_bank(user: User, bank: QuestionBank) -> bool:
-    return manages_quizzes(user) or user in bank.authors
-
-
-def can_author_question(user: User, question: Question) -> bool:
-    return can_author_bank(user, question.bank)
-
-
 def banks_for(user: User) -> list[QuestionBank]:
     stmt = sa.select(QuestionBank).order_by(QuestionBank.name)
-    if not manages_quizzes(user):
+    if not is_organizer(user):
         stmt = stmt.where(QuestionBank.authors.any(User.id == user.id))
     return list(db.session.scalars(stmt))
 

@@ -7,7 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.auth.services import users_with_role
 from lms.catalog.services import lecturers
@@ -16,7 +16,7 @@ from lms.extensions import db
 from lms.files import attachment_headers
 from lms.forms import bounded_int, choices
 from lms.org.forms import ConfirmForm
-from lms.quizzes import attempts, services
+from lms.quizzes import access, attempts, services
 from lms.quizzes.formats import parse_upload
 from lms.quizzes.formats.gift import dump_gift
 from lms.quizzes.formats.sheet import question_sheet, template_sheet
@@ -35,7 +35,7 @@ AUTHORS = (Role.ORGANIZER, Role.LECTURER)
 @roles_required(*AUTHORS)
 def banks():
     banks = services.banks_for(current_user)
-    can_manage = services.manages_quizzes(current_user)
+    can_manage = is_organizer(current_user)
     # A lecturer with no bank yet is told who can give them one.
     organizers = users_with_role(Role.ORGANIZER) if not banks and not can_manage else []
     return render_template(
@@ -69,7 +69,7 @@ def create_bank():
 @bp.route("/banks/<int:bank_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def edit_bank(bank_id: int):
-    bank = load(QuestionBank, bank_id, lambda user, bank: services.manages_quizzes(user))
+    bank = load(QuestionBank, bank_id, is_organizer)
     form = _bank_form(bank)
     if form.validate_on_submit():
         other = services.bank_by_name(form.name.data)
@@ -87,7 +87,7 @@ def edit_bank(bank_id: int):
 @bp.route("/banks/<int:bank_id>")
 @login_required
 def bank(bank_id: int):
-    bank = load(QuestionBank, bank_id, services.can_author_bank)
+    bank = load(QuestionBank, bank_id, access.can_author_bank)
     category = None
     if category_id := request.args.get("category", type=bounded_int):
         category = db.session.get(QuestionCategory, category_id)
@@ -167,21 +167,21 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
 @bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
 @login_required
 def create_question(bank_id: int):
-    bank = load(QuestionBank, bank_id, services.can_author_bank)
+    bank = load(QuestionBank, bank_id, access.can_author_bank)
     return _save_question_form(bank, _question_type(), None)
 
 
 @bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_question(question_id: int):
-    question = load(Question, question_id, services.can_author_question)
+    question = load(Question, question_id, access.can_author_question)
     return _save_question_form(question.bank, question.current.type, question)
 
 
 @bp.route("/questions/<int:question_id>")
 @login_required
 def preview_question(question_id: int):
-    question = load(Question, question_id, services.can_author_question)
+    question = load(Question, question_id, access.can_author_question)
     return render_template(
         "quizzes/question.html",
         question=question,
@@ -189,14 +189,14 @@ def preview_question(question_id: int):
         order=list(range(len(question.current.options))),
         types=QUESTION_TYPE_LABELS,
         confirm=ConfirmForm(),
-        can_regrade=services.manages_quizzes(current_user),
+        can_regrade=is_organizer(current_user),
     )
 
 
 @bp.route("/questions/<int:question_id>/archive", methods=["POST"])
 @login_required
 def archive_question(question_id: int):
-    question = load(Question, question_id, services.can_author_question)
+    question = load(Question, question_id, access.can_author_question)
     services.archive_question(question)
     flash(_("已停用该题目；已作答的记录不受影响。"), "success")
     return redirect(url_for("quizzes.bank", bank_id=question.bank_id))
@@ -205,7 +205,7 @@ def archive_question(question_id: int):
 @bp.route("/questions/<int:question_id>/regrade", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def regrade_question(question_id: int):
-    question = load(Question, question_id, lambda user, q: services.manages_quizzes(user))
+    question = load(Question, question_id, is_organizer)
     count = attempts.regrade_question(question)
     flash(_("已按当前答案重新评分 %(n)d 份作答。", n=count), "success")
     return redirect(url_for("quizzes.preview_question", question_id=question.id))
@@ -217,7 +217,7 @@ def regrade_question(question_id: int):
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
 @login_required
 def import_questions(bank_id: int):
-    bank = load(QuestionBank, bank_id, services.can_author_bank)
+    bank = load(QuestionBank, bank_id, access.can_author_bank)
     form = ImportForm()
     errors: list[str] = []
     summary = None
@@ -238,7 +238,7 @@ def import_questions(bank_id: int):
 @bp.route("/banks/<int:bank_id>/export.xlsx")
 @login_required
 def export_xlsx(bank_id: int):
-    bank = load(QuestionBank, bank_id, services.can_author_bank)
+    bank = load(QuestionBank, bank_id, access.can_author_bank)
     data = question_sheet(services.export_questions(bank))
     return xlsx_response(f"{bank.name}.xlsx", data, f"bank-{bank.id}")
 
@@ -246,7 +246,7 @@ def export_xlsx(bank_id: int):
 @bp.route("/banks/<int:bank_id>/export.gift")
 @login_required
 def export_gift(bank_id: int):
-    bank = load(QuestionBank, bank_id, services.can_author_bank)
+    bank = load(QuestionBank, bank_id, access.can_author_bank)
     text = dump_gift(services.export_questions(bank))
     return Response(
         text.encode("utf-8"),

@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load, roles_required
+from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.catalog.models import Course
 from lms.clock import local_zone
@@ -18,7 +18,7 @@ from lms.database import utcnow
 from lms.extensions import db
 from lms.forms import bounded_int, choices, int_or_none
 from lms.org.forms import ConfirmForm
-from lms.quizzes import attempts, services
+from lms.quizzes import access, attempts, services
 from lms.quizzes.forms import DrawForm, ItemsForm, QuizForm
 from lms.quizzes.models import (
     Attempt,
@@ -40,14 +40,14 @@ from lms.sessions.services import enrolled_session_ids
 @bp.route("/")
 @login_required
 def index():
-    manages = services.manages_quizzes(current_user)
+    manages = is_organizer(current_user)
     stmt = sa.select(Quiz).order_by(Quiz.created_at.desc())
     if not manages:
         stmt = stmt.where(Quiz.status == QuizStatus.PUBLISHED)
     member = current_user.member
     enrolled = enrolled_session_ids(member)
     quizzes = [
-        q for q in db.session.scalars(stmt) if attempts.can_view_quiz(current_user, q, enrolled)
+        q for q in db.session.scalars(stmt) if access.can_view_quiz(current_user, q, enrolled)
     ]
     mine = {}
     if member is not None:
@@ -131,7 +131,7 @@ def create_quiz():
 @bp.route("/<int:quiz_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def edit_quiz(quiz_id: int):
-    quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
+    quiz = load(Quiz, quiz_id, is_organizer)
     form = _quiz_form(quiz)
     if form.validate_on_submit():
         services.update_quiz(quiz, _quiz_data(form))
@@ -164,8 +164,8 @@ def _items_forms(quiz: Quiz) -> tuple[ItemsForm, DrawForm]:
 @bp.route("/<int:quiz_id>")
 @login_required
 def quiz(quiz_id: int):
-    quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
-    manages = services.manages_quizzes(current_user)
+    quiz = load(Quiz, quiz_id, access.can_view_quiz, access.why_quiz_refused)
+    manages = is_organizer(current_user)
     member = current_user.member
     mine: list[Attempt] = []
     if member is not None:
@@ -191,7 +191,7 @@ def quiz(quiz_id: int):
 @bp.route("/<int:quiz_id>/status", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def set_quiz_status(quiz_id: int):
-    quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
+    quiz = load(Quiz, quiz_id, is_organizer)
     target = request.args.get("to", "")
     if target not in set(QuizStatus):
         abort(400)
@@ -206,7 +206,7 @@ def set_quiz_status(quiz_id: int):
 @bp.route("/<int:quiz_id>/items", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def add_items(quiz_id: int):
-    quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
+    quiz = load(Quiz, quiz_id, is_organizer)
     form, _draw = _items_forms(quiz)
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -238,7 +238,8 @@ def add_items(quiz_id: int):
 @bp.route("/<int:quiz_id>/items/<int:item_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_item(quiz_id: int, item_id: int):
-    item = load(QuizItem, item_id, lambda user, item: item.quiz_id == quiz_id)
+    quiz = load(Quiz, quiz_id, is_organizer)
+    item = load(QuizItem, item_id, is_organizer, within=quiz)
     db.session.delete(item)
     return redirect(url_for("quizzes.quiz", quiz_id=quiz_id))
 
@@ -246,7 +247,7 @@ def delete_item(quiz_id: int, item_id: int):
 @bp.route("/<int:quiz_id>/draws", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def add_draw(quiz_id: int):
-    quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
+    quiz = load(Quiz, quiz_id, is_organizer)
     _items, form = _items_forms(quiz)
     if form.validate_on_submit():
         category = db.session.get(QuestionCategory, form.category_id.data)
@@ -264,6 +265,7 @@ def add_draw(quiz_id: int):
 @bp.route("/<int:quiz_id>/draws/<int:draw_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_draw(quiz_id: int, draw_id: int):
-    draw = load(QuizDraw, draw_id, lambda user, draw: draw.quiz_id == quiz_id)
+    quiz = load(Quiz, quiz_id, is_organizer)
+    draw = load(QuizDraw, draw_id, is_organizer, within=quiz)
     db.session.delete(draw)
     return redirect(url_for("quizzes.quiz", quiz_id=quiz_id))

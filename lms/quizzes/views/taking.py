@@ -7,14 +7,14 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import authorize, load, session_login_required
+from lms.access import authorize, is_organizer, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
 from lms.extensions import limiter
 from lms.forms import bounded_int
 from lms.org.forms import ConfirmForm
-from lms.quizzes import attempts, services
+from lms.quizzes import access, attempts
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
 from lms.quizzes.views import bp
@@ -37,7 +37,7 @@ def _refuse(refused: attempts.AttemptRefused):
 @bp.route("/<int:quiz_id>/start", methods=["POST"])
 @login_required
 def start(quiz_id: int):
-    quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
+    quiz = load(Quiz, quiz_id, access.can_view_quiz, access.why_quiz_refused)
     if current_user.member is None:
         abort(403)
     try:
@@ -50,7 +50,7 @@ def start(quiz_id: int):
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
-    return load(Attempt, attempt_id, attempts.owns_attempt)
+    return load(Attempt, attempt_id, access.owns_attempt)
 
 
 @bp.route("/attempts/<int:attempt_id>")
@@ -175,7 +175,7 @@ def submit(attempt_id: int):
 @bp.route("/attempts/<int:attempt_id>/result")
 @login_required
 def result(attempt_id: int):
-    attempt = load(Attempt, attempt_id, attempts.can_view_attempt)
+    attempt = load(Attempt, attempt_id, access.can_view_attempt)
     if not attempt.finished:
         if attempt.deadline is not None and utcnow() > attempt.deadline:
             attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
@@ -184,7 +184,7 @@ def result(attempt_id: int):
     return render_template(
         "quizzes/result.html",
         attempt=attempt,
-        review=attempts.review_allowed(attempt) or services.manages_quizzes(current_user),
+        review=attempts.review_allowed(attempt) or is_organizer(current_user),
         types=QUESTION_TYPE_LABELS,
     )
 
