@@ -17,10 +17,9 @@ from lms.certificates.models import CERTIFICATE_STATUS_LABELS, Certificate
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import ConfirmForm, bounded_int
 from lms.main.forms import LeaveForm
 from lms.main.models import Notification
-from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Member
 from lms.rotation import enrollment
 from lms.sessions.ical import timetable_calendar

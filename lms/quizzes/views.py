@@ -31,8 +31,7 @@ from lms.database import utcnow
 from lms.excel import xlsx_response
 from lms.extensions import db, limiter
 from lms.files import attachment_headers
-from lms.forms import bounded_int, choices, int_or_none
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, choices, int_or_none
 from lms.quizzes import attempts, formats, services, stats
 from lms.quizzes.forms import BankForm, DrawForm, ImportForm, ItemsForm, QuestionForm, QuizForm
 from lms.quizzes.models import (

@@ -10,8 +10,7 @@ from lms.access import load, roles_required
 from lms.admin.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import choices, picked_staff_no
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, choices, picked_staff_no
 from lms.org.models import Member
 from lms.rotation.forms import BlackoutForm
 from lms.rotation.models import BLACKOUT_LABELS, Blackout

@@ -12,8 +12,7 @@ from flask_babel import gettext as _
 from lms.access import load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import bounded_int, choices, picked_staff_no
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, choices, picked_staff_no
 from lms.org.models import Branch, Category, Member
 from lms.rotation import planner, services
 from lms.rotation.enrollment import EnrollmentError

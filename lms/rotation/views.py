@@ -10,8 +10,7 @@ from flask_login import current_user
 from lms.access import load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import bounded_int, picked_staff_no
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, picked_staff_no
 from lms.org.models import Member
 from lms.rotation import enrollment as service
 from lms.sessions.models import Enrollment, TrainingSession
