@@ -109,8 +109,8 @@ class DatabaseIdConverter(IntegerConverter):
 
 def _import_models() -> None:
     """Every model, so the metadata (and Alembic) sees every table and foreign key."""
-    import lms.admin.models
     import lms.attendance.models
+    import lms.audit.models
     import lms.auth.models
     import lms.catalog.models
     import lms.certificates.models
@@ -121,7 +121,8 @@ def _import_models() -> None:
     import lms.org.models
     import lms.quizzes.models
     import lms.rotation.models
-    import lms.sessions.models  # noqa: F401
+    import lms.sessions.models
+    import lms.settings  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:

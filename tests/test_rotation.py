@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from lms.admin.models import AuditLog
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.clock import local_today
 from lms.extensions import db

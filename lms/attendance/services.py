@@ -12,8 +12,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -23,6 +21,7 @@ from lms.attendance.models import (
     HoursCredit,
     MemberYearTotal,
 )
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course
 from lms.clock import local_zone
@@ -30,6 +29,7 @@ from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member, branch_secretaries
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
+from lms.settings import Setting
 
 WINDOW_SECONDS = 30
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app, request, session
 from sqlalchemy.orm import joinedload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.directory import (
     DirectoryPerson,
     DirectoryUnavailable,

@@ -30,8 +30,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceStatus
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.certificates import sandbox

@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
 from lms.attendance.services import refresh_totals, year_bounds
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.clock import local_zone
 from lms.database import utcnow
@@ -29,6 +28,7 @@ from lms.org.models import Member
 from lms.quizzes.attempts import counting_attempt
 from lms.quizzes.models import Quiz, QuizStatus
 from lms.sessions.services import is_enrolled_in_session
+from lms.settings import Setting
 
 # The page beats every 10 s while the video plays and the tab is visible.
 TOLERANCE_SECONDS = 3.0  # network jitter between the position read and the request arriving

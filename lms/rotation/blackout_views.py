@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from lms.access import load, roles_required
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import ConfirmForm, choices, picked_staff_no

@@ -11,8 +11,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow

@@ -13,7 +13,7 @@ from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus
 from lms.clock import from_local, local_today
