@@ -26,6 +26,7 @@ def _blueprints():
     from lms.evaluation.views import bp as evaluation_bp
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
+    from lms.notifications.views import bp as notifications_bp
     from lms.online.views import bp as online_bp
     from lms.ops.views import bp as ops_bp
     from lms.org.views import bp as org_bp
@@ -38,6 +39,7 @@ def _blueprints():
     return [
         ops_bp,
         main_bp,
+        notifications_bp,
         auth_bp,
         org_bp,
         catalog_bp,
@@ -115,8 +117,8 @@ def _import_models() -> None:
     import lms.catalog.models
     import lms.certificates.models
     import lms.evaluation.models
-    import lms.main.models
     import lms.materials.models
+    import lms.notifications.models
     import lms.online.models
     import lms.org.models
     import lms.quizzes.models

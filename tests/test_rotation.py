@@ -15,7 +15,7 @@ from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.clock import local_today
 from lms.extensions import db
-from lms.main.models import Notification
+from lms.notifications.models import Notification
 from lms.org.models import Category, Gender, Member
 from lms.reports import services as reports
 from lms.rotation import services

@@ -45,7 +45,7 @@ from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
 from lms.files import atomic_file
-from lms.main.services import notify_members
+from lms.notifications.services import notify_members
 from lms.org.models import Member
 from lms.paths import shipped
 from lms.pdf import render_pdf

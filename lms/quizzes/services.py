@@ -14,7 +14,7 @@ from lms.auth.models import Role, User
 from lms.clock import from_local, to_local
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.services import notify_members
+from lms.notifications.services import notify_members
 from lms.quizzes.models import (
     AttemptQuestion,
     CountingRule,

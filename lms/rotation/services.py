@@ -17,9 +17,10 @@ from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
+from lms.notifications.services import notify_about_session
 from lms.org.models import Category, Member, Shift
 from lms.rotation import planner
-from lms.rotation.enrollment import MISSED, EnrollmentError, enroll, notify
+from lms.rotation.enrollment import MISSED, EnrollmentError, enroll
 from lms.rotation.models import Blackout, Cohort, CohortMember, RotationCycle
 from lms.sessions.models import (
     Enrollment,
@@ -499,5 +500,5 @@ def close_session(session: TrainingSession) -> None:
         complete = bool(lesson_ids) and attended[item.member_id] >= len(lesson_ids)
         item.status = EnrollmentStatus.COMPLETED if complete else EnrollmentStatus.ABSENT
         if not complete:
-            notify(item.member_id, "absent", session)
+            notify_about_session(item.member_id, "absent", session)
     db.session.flush()
