@@ -427,7 +427,7 @@ def test_dashboard_charts_and_tables_are_readable_on_a_phone(client, organizer):
 
 def test_unplaced_list_is_grouped_by_reason_with_its_fix_and_paged(client, login_as):
     from lms.rotation import planner
-    from lms.rotation.cycle_views import UNPLACED_PER_PAGE
+    from lms.rotation.views.cycles import UNPLACED_PER_PAGE
     from tests.factories import make_cycle, make_member
 
     login_as(Role.ORGANIZER)

@@ -14,10 +14,8 @@ from lms.forms import ConfirmForm, choices, picked_staff_no
 from lms.org.models import Member
 from lms.rotation.forms import BlackoutForm
 from lms.rotation.models import BLACKOUT_LABELS, Blackout
-from lms.rotation.views import bp
 
 
-@bp.route("/blackouts", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def blackouts():
     form = BlackoutForm()
@@ -54,7 +52,6 @@ def blackouts():
     )
 
 
-@bp.route("/blackouts/<int:blackout_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_blackout(blackout_id: int):
     blackout = load(Blackout, blackout_id, lambda user, b: user.has_role(Role.ORGANIZER))
