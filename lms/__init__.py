@@ -80,6 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(set_upload_limit)
     _init_extensions(app)
     _import_models()
+    _connect_signals()
     app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
@@ -107,6 +108,23 @@ class DatabaseIdConverter(IntegerConverter):
 
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def _connect_signals() -> None:
+    """Who reacts to what (lms/signals.py): a lower feature announces, a higher one receives.
+    Connecting the same receiver again (another app in the same process) changes nothing."""
+    from lms import signals
+    from lms.catalog.services import touch_courses_taught_by
+    from lms.materials.services import lesson_deletion_refusal
+    from lms.online.services import ledger_lines
+    from lms.quizzes.services import notify_quizzes_opening
+    from lms.rotation.services import close_session
+
+    signals.session_completed.connect(close_session)
+    signals.user_renamed.connect(touch_courses_taught_by)
+    signals.day_began.connect(notify_quizzes_opening)
+    signals.hours_ledger_lines.connect(ledger_lines)
+    signals.lesson_deleting.connect(lesson_deletion_refusal)
 
 
 def _import_models() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from lms import signals
 from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.extensions import db
@@ -63,9 +64,7 @@ def update_user(
     if changed:
         record_audit("user.updated", "user", user.id, changed)
     if "display_name" in changed or "member_id" in changed:
-        from lms.catalog.services import touch_courses_taught_by
-
-        touch_courses_taught_by(user)
+        signals.user_renamed.send(user)
     db.session.flush()
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from lms import signals
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -399,17 +400,8 @@ def hours_ledger(member: Member, year: int) -> list[HoursLine]:
             )
         )
     ]
-    from lms.online.services import local_day, online_credits
-
-    lines += [
-        HoursLine(
-            day=local_day(progress.credited_at),
-            what=progress.recording.title,
-            hours=progress.credited_hours,
-            kind="online",
-        )
-        for progress in online_credits(member.id, year)
-    ]
+    for _receiver, more in signals.hours_ledger_lines.send(member, year=year):
+        lines += more
     return sorted(lines, key=lambda line: line.day)
 
 

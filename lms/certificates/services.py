@@ -51,7 +51,8 @@ from lms.paths import shipped
 from lms.pdf import render_pdf
 from lms.quizzes.attempts import counting_attempt
 from lms.quizzes.models import Quiz, QuizStatus
-from lms.rotation.models import RotationCycle
+from lms.rotation.models import CohortMember, RotationCycle
+from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 DEFAULT_DIR = "default"
@@ -147,8 +148,6 @@ def session_eligibility(session: TrainingSession) -> list[Eligibility]:
 
 
 def cycle_eligibility(cycle: RotationCycle) -> list[Eligibility]:
-    from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
-
     states = coverage_states(cycle)
     hours = cycle_hours(cycle, population(cycle).with_only_columns(Member.id))
     members = db.session.scalars(population(cycle).order_by(Member.staff_no)).all()
@@ -515,8 +514,6 @@ def live_holders(session: TrainingSession | None, cycle: RotationCycle | None) -
 
 
 def cohort_member_ids(cohort_id: int) -> set[int]:
-    from lms.rotation.models import CohortMember
-
     return set(
         db.session.scalars(
             sa.select(CohortMember.member_id).where(

@@ -22,6 +22,14 @@ from lms.sessions.services import (
 )
 
 
+def lesson_deletion_refusal(lesson: Lesson) -> str | None:
+    """Receives `lesson_deleting`: a lesson with materials stays. Deleted materials count too:
+    their versions stay on record against the lesson."""
+    if db.session.scalar(sa.select(Material.id).where(Material.lesson_id == lesson.id).limit(1)):
+        return _("该课次有课件（含已删除的），不能删除；可以修改课次的时间或课程。")
+    return None
+
+
 def can_upload_to_course(user: User, course: Course) -> bool:
     return user.has_role(Role.ORGANIZER) or user in course.lecturers
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import refresh_totals, year_bounds
+from lms.attendance.services import HoursLine, refresh_totals, year_bounds
 from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.clock import local_zone
@@ -449,6 +449,19 @@ def online_credits(member_id: int, year: int) -> list[ViewingProgress]:
             .order_by(ViewingProgress.credited_at)
         )
     )
+
+
+def ledger_lines(member: Member, year: int) -> list[HoursLine]:
+    """Receives `hours_ledger_lines`: the member's online study credited in the year."""
+    return [
+        HoursLine(
+            day=local_day(progress.credited_at),
+            what=progress.recording.title,
+            hours=progress.credited_hours,
+            kind="online",
+        )
+        for progress in online_credits(member.id, year)
+    ]
 
 
 def online_hours(member_id: int, year: int) -> Decimal:

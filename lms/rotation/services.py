@@ -18,7 +18,7 @@ from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
 from lms.notifications.services import notify_about_session
-from lms.org.models import Category, Member, Shift
+from lms.org.models import Branch, Category, Member, Shift
 from lms.rotation import planner
 from lms.rotation.enrollment import MISSED, EnrollmentError, enroll
 from lms.rotation.models import Blackout, Cohort, CohortMember, RotationCycle
@@ -54,8 +54,6 @@ class CycleData:
 
 
 def save_cycle(data: CycleData, cycle: RotationCycle | None = None) -> RotationCycle:
-    from lms.org.models import Branch
-
     creating = cycle is None
     cycle = cycle or RotationCycle(plan_notes={})
     cycle.name = data.name
