@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.auth.services import safe_next_url
+from lms.certificates.models import CERTIFICATE_STATUS_LABELS
 from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
@@ -17,6 +18,8 @@ from lms.forms import ConfirmForm, bounded_int
 from lms.org import roster, services
 from lms.org.forms import MemberFilterForm, MemberForm, RosterImportForm
 from lms.org.models import Category, Gender, Member
+from lms.records.services import member_overview
+from lms.rotation.services import COVERAGE_LABELS
 
 bp = Blueprint("org", __name__, url_prefix="/members")
 
@@ -94,7 +97,11 @@ def detail(member_id: int):
     return render_template(
         "org/member.html",
         member=member,
+        overview=member_overview(member, local_today().year),
+        certificate_labels=CERTIFICATE_STATUS_LABELS,
+        plan_labels=COVERAGE_LABELS,
         can_edit=services.can_edit_member(current_user, member),
+        can_list=services.can_list_members(current_user),
         confirm=ConfirmForm(),
     )
 
