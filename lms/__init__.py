@@ -163,7 +163,9 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
     limiter.init_app(app)
-    import lms.auth.services  # noqa: F401  (registers the user loader)
+    from lms.auth.services import load_user
+
+    login_manager.user_loader(load_user)
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:
