@@ -10,6 +10,7 @@ from sqlalchemy import inspect
 from werkzeug.exceptions import Forbidden
 
 from lms.auth.models import Role, User
+from lms.auth.services import session_account
 from lms.extensions import db
 
 T = TypeVar("T")
@@ -51,7 +52,6 @@ def session_login_required(view: Callable) -> Callable:
     the view gets `account` (who the signed session names, `SessionAccount`) and must check it
     in its own SQL (`SessionAccount.refusal`: signed out, disabled, password change due). The
     request hooks that would load the user for it leave such a view alone."""
-    from lms.auth.services import session_account
 
     @wraps(view)
     def wrapped(*args, **kwargs):

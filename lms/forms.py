@@ -7,13 +7,19 @@ from decimal import Decimal
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectChoice, SelectMultipleField, widgets
+from wtforms import DecimalField, SelectChoice, SelectMultipleField, SubmitField, widgets
 from wtforms.validators import ValidationError
 
 MAX_ID = 2**31 - 1  # the largest id the database's integer columns hold
 # Dates a timetable may use: far enough either way for any real plan, and far from the ends of
 # the calendar, where "the next day" or a time zone's offset no longer exists.
 FIRST_SCHEDULE_DATE, LAST_SCHEDULE_DATE = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form whose only job is carrying the CSRF token of a button."""
+
+    submit = SubmitField(_l("确定"))
 
 
 class NotBefore:

@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from lms.admin.models import AuditLog
 from lms.admin.services import matching_users
+from lms.audit.models import AuditLog
 from lms.auth.models import ROLE_LABELS, User
 from lms.catalog.models import STATUS_LABELS, Course, Theme
 from lms.certificates.models import Certificate

@@ -13,8 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
+from lms import signals
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -24,6 +23,7 @@ from lms.attendance.models import (
     HoursCredit,
     MemberYearTotal,
 )
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.clock import local_zone
@@ -31,6 +31,7 @@ from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member, branch_secretaries
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
+from lms.settings import Setting
 
 WINDOW_SECONDS = 30
 
@@ -422,17 +423,8 @@ def hours_ledger(member: Member, year: int) -> list[HoursLine]:
             )
         )
     ]
-    from lms.online.services import local_day, online_credits
-
-    lines += [
-        HoursLine(
-            day=local_day(progress.credited_at),
-            what=progress.recording.title,
-            hours=progress.credited_hours,
-            kind="online",
-        )
-        for progress in online_credits(member.id, year)
-    ]
+    for _receiver, more in signals.hours_ledger_lines.send(member, year=year):
+        lines += more
     return sorted(lines, key=lambda line: line.day)
 
 

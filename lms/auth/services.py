@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app, request, session
 from sqlalchemy.orm import joinedload, selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.directory import (
     DirectoryPerson,
     DirectoryUnavailable,
@@ -20,7 +20,7 @@ from lms.auth.directory import (
 )
 from lms.auth.models import Role, User, UserRole
 from lms.database import utcnow
-from lms.extensions import db, login_manager
+from lms.extensions import db
 from lms.org.models import Member
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
@@ -28,8 +28,8 @@ SUPPORTED_LOCALES = ("zh_CN", "en")
 log = logging.getLogger(__name__)
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """Flask-Login's user loader (connected in create_app): the account a session names."""
     ident, _, token = user_id.partition(":")
     if not ident.isdigit():
         return None

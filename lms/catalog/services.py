@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from lms.access import is_organizer
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.auth.services import users_with_role
 from lms.catalog.models import (

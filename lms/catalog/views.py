@@ -12,11 +12,10 @@ from lms.catalog import access, services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
 from lms.catalog.models import Course, CourseFormat, CourseStatus
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import ConfirmForm, bounded_int
 from lms.markdown import render_markdown
 from lms.materials.access import can_upload_to_course
 from lms.materials.services import lesson_materials_of_course, materials_of
-from lms.org.forms import ConfirmForm
 from lms.org.models import Category
 from lms.sessions.services import upcoming_lessons_of_course
 

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.certificates.eligibility import Eligibility, cycle_eligibility, session_eligibility
 from lms.certificates.models import Certificate, CertificateStatus, SerialCounter
@@ -20,8 +20,8 @@ from lms.certificates.storage import store_pdf
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.services import notify_members
-from lms.rotation.models import RotationCycle
+from lms.notifications.services import notify_members
+from lms.rotation.models import CohortMember, RotationCycle
 from lms.sessions.models import TrainingSession
 
 BATCH = 50
@@ -61,8 +61,6 @@ def live_holders(session: TrainingSession | None, cycle: RotationCycle | None) -
 
 
 def cohort_member_ids(cohort_id: int) -> set[int]:
-    from lms.rotation.models import CohortMember
-
     return set(
         db.session.scalars(
             sa.select(CohortMember.member_id).where(

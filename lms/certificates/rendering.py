@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.certificates import sandbox
 from lms.certificates.models import CertificateTemplate

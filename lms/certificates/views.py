@@ -37,8 +37,8 @@ from lms.certificates.models import (
 )
 from lms.extensions import db
 from lms.files import attachment_headers, content_disposition, inline_headers
+from lms.forms import ConfirmForm
 from lms.jobs import enqueue
-from lms.org.forms import ConfirmForm
 from lms.rotation.models import Cohort, RotationCycle
 from lms.sessions.models import TrainingSession
 from lms.transaction import atomic

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.catalog.access import can_view_course
 from lms.catalog.models import Course
@@ -18,6 +19,14 @@ from lms.sessions.models import Lesson
 from lms.sessions.services import (
     enrolled_session_ids,
 )
+
+
+def lesson_deletion_refusal(lesson: Lesson) -> str | None:
+    """Receives `lesson_deleting`: a lesson with materials stays. Deleted materials count too:
+    their versions stay on record against the lesson."""
+    if db.session.scalar(sa.select(Material.id).where(Material.lesson_id == lesson.id).limit(1)):
+        return _("该课次有课件（含已删除的），不能删除；可以修改课次的时间或课程。")
+    return None
 
 
 def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | None = None):

@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 from lms.access import load
 from lms.catalog.models import Course
 from lms.files import content_disposition
+from lms.forms import ConfirmForm
 from lms.materials import access, services, storage
 from lms.materials.forms import MaterialForm, VersionForm
 from lms.materials.models import Material, MaterialVersion, Visibility
-from lms.org.forms import ConfirmForm
 from lms.sessions.models import Lesson
 from lms.web import large_uploads, render_error
 

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.excel import (
     MAX_COLUMNS,

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.auth.services import SessionAccount
 from lms.database import utcnow

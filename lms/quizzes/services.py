@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
 from lms.access import is_organizer
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.clock import from_local, to_local
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.services import notify_members
+from lms.notifications.services import notify_members
 from lms.quizzes.models import (
     AttemptQuestion,
     CountingRule,

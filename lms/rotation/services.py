@@ -13,14 +13,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
+from lms.audit.services import record_audit
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
-from lms.org.models import Category, Member, Shift
+from lms.notifications.services import notify_about_session
+from lms.org.models import Branch, Category, Member, Shift
 from lms.rotation import planner
-from lms.rotation.enrollment import MISSED, EnrollmentError, enroll, notify
+from lms.rotation.enrollment import MISSED, EnrollmentError, enroll
 from lms.rotation.models import Blackout, Cohort, CohortMember, RotationCycle
 from lms.sessions.models import (
     Enrollment,
@@ -50,8 +51,6 @@ class CycleData:
 
 
 def save_cycle(data: CycleData, cycle: RotationCycle | None = None) -> RotationCycle:
-    from lms.org.models import Branch
-
     creating = cycle is None
     cycle = cycle or RotationCycle(plan_notes={})
     cycle.name = data.name
@@ -576,5 +575,5 @@ def close_session(session: TrainingSession) -> None:
         complete = bool(lesson_ids) and attended[item.member_id] >= len(lesson_ids)
         item.status = EnrollmentStatus.COMPLETED if complete else EnrollmentStatus.ABSENT
         if not complete:
-            notify(item.member_id, "absent", session)
+            notify_about_session(item.member_id, "absent", session)
     db.session.flush()

@@ -30,7 +30,8 @@ from lms.forms import bounded_int
 from lms.materials.access import can_upload_to_lesson
 from lms.materials.services import materials_of
 from lms.org.models import Category
-from lms.sessions import access, ical, services, worklist
+from lms.reports import worklist
+from lms.sessions import access, ical, services
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
 from lms.sessions.models import (
     NEXT_STATUSES,

@@ -12,12 +12,10 @@ from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
 from lms.extensions import limiter
-from lms.forms import bounded_int
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import access, attempts
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
-from lms.quizzes.views import bp
 from lms.transaction import keep_changes
 
 
@@ -34,7 +32,6 @@ def _refuse(refused: attempts.AttemptRefused):
 # --- taking a quiz ---------------------------------------------------------------------------
 
 
-@bp.route("/<int:quiz_id>/start", methods=["POST"])
 @login_required
 def start(quiz_id: int):
     quiz = load(Quiz, quiz_id, access.can_view_quiz, access.why_quiz_refused)
@@ -53,7 +50,6 @@ def _own_attempt(attempt_id: int) -> Attempt:
     return load(Attempt, attempt_id, access.owns_attempt)
 
 
-@bp.route("/attempts/<int:attempt_id>")
 @login_required
 def take(attempt_id: int):
     attempt = _own_attempt(attempt_id)
@@ -90,7 +86,6 @@ def _form_response(item) -> dict | None:
         raise attempts.AttemptRefused(_("答案的格式不正确。")) from None
 
 
-@bp.route("/attempts/<int:attempt_id>/q/<int:position>", methods=["POST"])
 @login_required
 def answer_and_go(attempt_id: int, position: int):
     """Without JavaScript every navigation saves the question on screen."""
@@ -122,7 +117,6 @@ def answer_and_go(attempt_id: int, position: int):
     return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=target))
 
 
-@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @limiter.exempt  # bounded by the attempt itself: one row a question, seq-ordered, size-checked
 @session_login_required
 def autosave(attempt_id: int, account: SessionAccount):
@@ -163,7 +157,6 @@ def autosave(attempt_id: int, account: SessionAccount):
     )
 
 
-@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
 @login_required
 def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
@@ -172,7 +165,6 @@ def submit(attempt_id: int):
     return redirect(url_for("quizzes.result", attempt_id=attempt.id))
 
 
-@bp.route("/attempts/<int:attempt_id>/result")
 @login_required
 def result(attempt_id: int):
     attempt = load(Attempt, attempt_id, access.can_view_attempt)
@@ -192,7 +184,6 @@ def result(attempt_id: int):
 # --- wrong-answer book -----------------------------------------------------------------------
 
 
-@bp.route("/wrong-book")
 @login_required
 def wrong_book():
     member = current_user.member
@@ -205,7 +196,6 @@ def wrong_book():
     )
 
 
-@bp.route("/wrong-book/practice", methods=["POST"])
 @login_required
 def wrong_book_practice():
     member = current_user.member

@@ -1,5 +1,5 @@
-"""In-app notifications for members: invitations, leave decisions, absence, make-up sessions,
-certificates and quizzes that open."""
+"""A member's notifications: invitations, leave decisions, absence, make-up sessions,
+certificates and quizzes that open; stored as a kind and its parameters."""
 
 from __future__ import annotations
 
