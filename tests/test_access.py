@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lms.access import belongs_to, is_admin, is_organizer
+from lms.access import belongs_to
+from lms.auth.access import is_admin, is_organizer
 from lms.auth.models import Role
 from lms.quizzes.models import QuizDraw
 from tests.factories import make_course, make_quiz, make_user

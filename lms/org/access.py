@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lms.access import is_organizer
+from lms.auth.access import is_organizer
 from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.org.models import Member, branch_secretaries

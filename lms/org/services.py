@@ -8,8 +8,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from lms.access import is_organizer
 from lms.audit.services import record_audit
+from lms.auth.access import is_organizer
 from lms.auth.models import User
 from lms.extensions import db
 from lms.org.access import secretary_branch_ids
