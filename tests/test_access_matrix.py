@@ -173,9 +173,15 @@ def _draw(quiz):
 
 
 def _cohort(w: World):
-    """A cohort of the world's cycle, planned into the world's session, holding the trainee."""
+    """The cohort of the world's cycle planned into the world's session, holding the trainee
+    (one per cycle and session: a test that asks twice gets the same)."""
     from lms.rotation.models import Cohort, CohortMember
 
+    cohort = db.session.scalar(
+        sa.select(Cohort).where(Cohort.cycle_id == w.cycle.id, Cohort.session_id == w.session.id)
+    )
+    if cohort is not None:
+        return cohort
     cohort = Cohort(cycle_id=w.cycle.id, session_id=w.session.id)
     db.session.add(cohort)
     db.session.flush()
