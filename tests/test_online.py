@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from lms.attendance.hours import hours_ledger
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import hours_ledger
 from lms.auth.models import Role
 from lms.certificates.eligibility import session_eligibility
 from lms.extensions import db

@@ -16,8 +16,9 @@ from sqlalchemy.orm import joinedload
 
 from lms.admin.models import Setting
 from lms.admin.services import record_audit
+from lms.attendance.hours import year_bounds
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import refresh_totals, year_bounds
+from lms.attendance.services import refresh_totals
 from lms.auth.models import Role, User
 from lms.clock import local_zone
 from lms.database import utcnow
