@@ -18,6 +18,7 @@ from lms.quizzes import attempts, services
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
 from lms.quizzes.views import bp
+from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
 
 
@@ -199,7 +200,7 @@ def wrong_book():
     authorize(member is not None)
     return render_template(
         "quizzes/wrong_book.html",
-        entries=attempts.wrong_book_pages(member),
+        entries=wrong_book_pages(member),
         confirm=ConfirmForm(),
         types=QUESTION_TYPE_LABELS,
     )
@@ -211,7 +212,7 @@ def wrong_book_practice():
     member = current_user.member
     authorize(member is not None)
     try:
-        attempt = attempts.start_wrong_book_practice(member)
+        attempt = start_wrong_book_practice(member)
     except attempts.AttemptRefused as refused:
         _refuse(refused)
         return redirect(url_for("quizzes.wrong_book"))
