@@ -14,8 +14,9 @@ from lms.extensions import db
 from lms.org.models import Member
 from lms.org.roster import CATEGORY_WORDS
 from lms.sessions.models import Enrollment, SessionStatus, TrainingSession
-from lms.sessions.services import LessonData, ScheduleError, SessionData, add_lesson
+from lms.sessions.services import SessionData
 from lms.sessions.services import create_session as create_training_session
+from lms.sessions.timetable import LessonData, ScheduleError, add_lesson
 
 
 @dataclass
