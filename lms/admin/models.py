@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.database import UTCDateTime, intpk, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     __tablename__ = "audit_logs"
 
     id: Mapped[intpk]
@@ -28,7 +28,7 @@ class AuditLog(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Setting(db.Model):
+class Setting(Model):
     """An organisation setting an admin may change (e.g. annual hours targets), stored as JSON."""
 
     __tablename__ = "settings"
