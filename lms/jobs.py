@@ -19,7 +19,9 @@ def enqueue(function, *args, on_fallback: Callable[[], object] | None = None) ->
     """Run `function(*args)` in the background, once the request's transaction is committed (a
     job must find what the request stored); it opens its own app context. `on_fallback` is
     called when Redis is configured but unreachable and the work runs in a thread instead."""
-    app = current_app._get_current_object()
+    # The app itself, not the proxy, which is gone once the request ends; Flask types
+    # current_app as the app, hiding the proxy's method.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("JOBS_INLINE"):
         function(*args, in_context=True)
         return

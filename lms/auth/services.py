@@ -95,7 +95,7 @@ class AccountRefused(Exception):
 def session_account() -> SessionAccount | None:
     """Who the signed session says is signed in, for views that check the account themselves
     (`lms.access.session_login_required`); None when nobody is, or session protection refuses."""
-    if current_app.login_manager._session_protection_failed():
+    if login_manager._session_protection_failed():
         return None
     ident, _, token = str(session.get("_user_id") or "").partition(":")
     if not ident.isdigit() or not token:

@@ -88,7 +88,10 @@ class Certificate(Model):
 
     @property
     def what(self) -> str:
-        return self.session.title if self.session is not None else self.cycle.name
+        if self.session is not None:
+            return self.session.title
+        assert self.cycle is not None  # CHECK session_or_cycle: one or the other
+        return self.cycle.name
 
 
 class SerialCounter(Model):

@@ -63,7 +63,10 @@ class Material(Model):
     @property
     def taught_course(self) -> Course:
         """The course this material belongs to, directly or through its lesson."""
-        return self.course if self.course is not None else self.lesson.course
+        if self.course is not None:
+            return self.course
+        assert self.lesson is not None  # CHECK one_parent: a course or a lesson
+        return self.lesson.course
 
 
 class MaterialVersion(Model):

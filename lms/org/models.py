@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -76,6 +76,8 @@ class TargetsCategories:
     """
 
     category_row_class: ClassVar[type]
+    if TYPE_CHECKING:  # each model maps it as a relationship to its row class
+        category_rows: Mapped[list[Any]]
 
     @property
     def categories(self) -> list[Category]:

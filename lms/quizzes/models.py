@@ -61,7 +61,8 @@ class QuestionCategory(Model):
 
     @property
     def path(self) -> str:
-        names, node = [], self
+        names: list[str] = []
+        node: QuestionCategory | None = self
         while node is not None:
             names.append(node.name)
             node = node.parent
