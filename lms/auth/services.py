@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import current_app, request, session
+from flask import request, session
 from sqlalchemy.orm import joinedload, selectinload
 
 from lms.admin.services import record_audit

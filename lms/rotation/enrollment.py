@@ -56,11 +56,11 @@ def notify(member_id: int, kind: str, session: TrainingSession, link: str = "") 
 
 
 def seats_taken(session: TrainingSession) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(Enrollment.id)).where(
             Enrollment.session_id == session.id, Enrollment.status.not_in(MISSED)
         )
-    )
+    ).scalar_one()
 
 
 def enroll(
