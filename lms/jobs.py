@@ -30,8 +30,8 @@ def enqueue(function, *args, on_fallback: Callable[[], object] | None = None) ->
 
 def _start(app, function, args, on_fallback) -> None:
     if url := app.config.get("REDIS_URL"):
-        # Imported only where Redis is configured: with rq loaded, the certificate benchmark's
-        # forked renderers ran about 10 % slower (24.4 against 21.9 ms a certificate).
+        # Imported only where Redis is configured: measured, rq loaded slows the forked
+        # certificate renderers (see bench/README.md, certificates).
         from redis import Redis
         from redis.exceptions import RedisError
         from rq import Queue
