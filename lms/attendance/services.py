@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -313,7 +314,7 @@ def set_attendance(
     method: AttendanceMethod = AttendanceMethod.MANUAL,
 ) -> int:
     """Apply cell changes (None clears a cell); returns how many changed. Audited."""
-    changed = []
+    changed: list[list[Any]] = []  # [member id, lesson id, status value], as the audit keeps it
     for (member_id, lesson_id), status in changes.items():
         cell = grid.cells.get((member_id, lesson_id))
         if status is None:
@@ -344,7 +345,7 @@ def set_attendance(
 # 32 学时 a year for every member: 《中国共产党党员教育管理工作条例》(2019) 第二十条. 56 学时 for
 # the secretaries and committee members of grassroots party organisations (基层党组织书记和班子
 # 成员): 《2019—2023年全国党员教育培训工作规划》. Both are settings; the settings page cites them.
-DEFAULT_TARGETS = {
+DEFAULT_TARGETS: dict[str, Any] = {
     "categories": {category.value: 32 for category in Category},
     "secretary": 56,  # branch secretaries and branch committee members (支部委员)
 }

@@ -461,6 +461,7 @@ def ledger_lines(member: Member, year: int) -> list[HoursLine]:
             kind="online",
         )
         for progress in online_credits(member.id, year)
+        if progress.credited_at is not None  # always: only credited viewings are returned
     ]
 
 
@@ -468,13 +469,13 @@ def online_hours(member_id: int, year: int) -> Decimal:
     """Hours earned by online study in a calendar year. Made-up lessons are not included:
     they count as the lesson's attendance, with the lesson's hours."""
     start, end = year_bounds(year)
-    total = db.session.scalar(
+    total = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(ViewingProgress.credited_hours), 0)).where(
             ViewingProgress.member_id == member_id,
             ViewingProgress.credited_at >= start,
             ViewingProgress.credited_at < end,
         )
-    )
+    ).scalar_one()
     return Decimal(total).quantize(Decimal("0.01"))
 
 

@@ -247,6 +247,7 @@ def _lesson_data(form: LessonForm) -> services.LessonData:
     lecturer_id = form.lecturer_id.data
     if lecturer_id is None:
         course = db.session.get(Course, form.course_id.data)
+        assert course is not None  # the form only accepts the id of an existing course
         lecturer_id = course.lecturers[0].id if course.lecturers else None
     return services.LessonData(
         course_id=form.course_id.data,

@@ -3,7 +3,7 @@ wrong-answer book."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -11,7 +11,7 @@ from lms.access import authorize, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
-from lms.extensions import limiter
+from lms.extensions import limiter, login_manager
 from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import attempts, services
 from lms.quizzes.models import Attempt, Quiz
@@ -139,7 +139,7 @@ def autosave(attempt_id: int, account: SessionAccount):
         )
     except AccountRefused as refused:
         if refused.signed_out:
-            return current_app.login_manager.unauthorized()
+            return login_manager.unauthorized()
         return jsonify(ok=False, message=_("请先修改密码，然后再作答。")), 403
     except attempts.AttemptRefused as refused:
         if refused.access:
