@@ -3,17 +3,24 @@
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectChoice, SelectMultipleField, widgets
+from wtforms import DecimalField, SelectChoice, SelectMultipleField, SubmitField, widgets
 from wtforms.validators import ValidationError
 
 MAX_ID = 2**31 - 1  # the largest id the database's integer columns hold
 # Dates a timetable may use: far enough either way for any real plan, and far from the ends of
 # the calendar, where "the next day" or a time zone's offset no longer exists.
 FIRST_SCHEDULE_DATE, LAST_SCHEDULE_DATE = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form whose only job is carrying the CSRF token of a button."""
+
+    submit = SubmitField(_l("确定"))
 
 
 class NotBefore:
@@ -37,7 +44,7 @@ def bounded_int(value: str) -> int:
     return number
 
 
-def int_or_none(value: object) -> int | None:
+def int_or_none(value: Any) -> int | None:
     """Coerce a submitted id to int; anything else becomes None (then "not a valid choice")."""
     try:
         return int(value) if value not in (None, "", "None") else None
@@ -73,6 +80,8 @@ class SchedulableDate:
 class HoursField(DecimalField):
     """学时, stored with one decimal: a finite number with at most one decimal, refused clearly
     otherwise (NaN, Infinity, 1e27, 1.25) before any range check sees it."""
+
+    data: Decimal | None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, places=1, **kwargs)

@@ -6,23 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
+from lms import signals
 from lms.attendance.models import ATTENDED, Attendance, HoursCredit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.clock import local_zone
 from lms.extensions import db
 from lms.org.models import Category, Member, branch_secretaries
 from lms.sessions.models import Lesson
+from lms.settings import Setting
 
 # 32 学时 a year for every member: 《中国共产党党员教育管理工作条例》(2019) 第二十条. 56 学时 for
 # the secretaries and committee members of grassroots party organisations (基层党组织书记和班子
 # 成员): 《2019—2023年全国党员教育培训工作规划》. Both are settings; the settings page cites them.
-DEFAULT_TARGETS = {
+DEFAULT_TARGETS: dict[str, Any] = {
     "categories": {category.value: 32 for category in Category},
     "secretary": 56,  # branch secretaries and branch committee members (支部委员)
 }
@@ -115,17 +117,8 @@ def hours_ledger(member: Member, year: int) -> list[HoursLine]:
             )
         )
     ]
-    from lms.online.services import local_day, online_credits
-
-    lines += [
-        HoursLine(
-            day=local_day(progress.credited_at),
-            what=progress.recording.title,
-            hours=progress.credited_hours,
-            kind="online",
-        )
-        for progress in online_credits(member.id, year)
-    ]
+    for _receiver, more in signals.hours_ledger_lines.send(member, year=year):
+        lines += more
     return sorted(lines, key=lambda line: line.day)
 
 

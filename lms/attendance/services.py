@@ -7,13 +7,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from lms.admin.services import record_audit
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -22,6 +22,7 @@ from lms.attendance.models import (
     AttendanceTotal,
     MemberYearTotal,
 )
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course
 from lms.database import utcnow
@@ -309,7 +310,7 @@ def set_attendance(
     method: AttendanceMethod = AttendanceMethod.MANUAL,
 ) -> int:
     """Apply cell changes (None clears a cell); returns how many changed. Audited."""
-    changed = []
+    changed: list[list[Any]] = []  # [member id, lesson id, status value], as the audit keeps it
     for (member_id, lesson_id), status in changes.items():
         cell = grid.cells.get((member_id, lesson_id))
         if status is None:

@@ -116,3 +116,10 @@ def load_catalog(folder: Path) -> str:
         course.set_categories(categories)
     db.session.flush()
     return f"catalog: {created} new courses, {updated} updated"
+
+
+def course_by_code(path: Path, where: str, code: object) -> Course:
+    course = db.session.scalar(sa.select(Course).where(Course.code == str(code)))
+    if course is None:
+        raise ContentError(f"{path}: {where}: unknown course {code}")
+    return course

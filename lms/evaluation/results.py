@@ -9,13 +9,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.evaluation.models import LessonRating, SessionEvaluation
 from lms.extensions import db
 from lms.sessions.models import Lesson, TrainingSession
+from lms.settings import Setting
 
 MIN_RATINGS_SHOWN = 3  # small-n anonymity for lecturers
 SHOW_NAMES_KEY = "evaluation_names"

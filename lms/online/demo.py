@@ -6,8 +6,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from lms.auth.demo import user_by_name
+from lms.catalog.demo import course_by_code
 from lms.catalog.models import Course
-from lms.content_files import ContentError, course_by_code, read_yaml, user_by_name
+from lms.content_files import ContentError, read_yaml
 from lms.extensions import db
 from lms.materials.models import Visibility
 from lms.materials.services import add_material

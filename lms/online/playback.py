@@ -11,9 +11,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from lms.admin.services import record_audit
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.attendance.services import refresh_totals
+from lms.audit.services import record_audit
 from lms.database import utcnow
 from lms.extensions import db
 from lms.online.models import Recording, ViewingProgress

@@ -14,9 +14,9 @@ from lms.certificates.models import CERTIFICATE_STATUS_LABELS
 from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import ConfirmForm, bounded_int
 from lms.org import roster, services
-from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
+from lms.org.forms import MemberFilterForm, MemberForm, RosterImportForm
 from lms.org.models import Category, Gender, Member
 from lms.records.services import member_overview
 from lms.rotation.services import COVERAGE_LABELS

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from lms.content_files import ContentError, course_by_code, read_yaml
+from lms.catalog.demo import course_by_code
+from lms.content_files import ContentError, read_yaml
 from lms.extensions import db
 from lms.quizzes.formats.yaml_bank import BankFileError, read_bank_file
 from lms.quizzes.models import CountingRule, Feedback, Quiz, QuizStatus

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from lms.content_files import ContentError, course_by_code, read_yaml, user_by_name
+from lms.auth.demo import user_by_name
+from lms.catalog.demo import course_by_code
+from lms.content_files import ContentError, read_yaml
 from lms.extensions import db
 from lms.org.models import Member
 from lms.org.roster import CATEGORY_WORDS

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from lms.admin.services import record_audit
+from lms import signals
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus
 from lms.clock import local_today
@@ -268,9 +269,7 @@ def set_session_status(session: TrainingSession, status: SessionStatus, reason: 
     session.status = status
     db.session.flush()
     if status is SessionStatus.COMPLETED:
-        from lms.rotation.services import close_session  # rotation builds on sessions
-
-        close_session(session)
+        signals.session_completed.send(session)
 
 
 def advance_session_statuses(today: date | None = None) -> list[TrainingSession]:

@@ -11,7 +11,8 @@ from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms import signals
+from lms.audit.services import record_audit
 from lms.clock import from_local
 from lms.extensions import db
 from lms.sessions.models import Lesson, SessionStatus, TrainingSession
@@ -130,11 +131,8 @@ def update_lesson(lesson: Lesson, data: LessonData) -> None:
 
 
 def delete_lesson(lesson: Lesson) -> None:
-    from lms.materials.models import Material
-
-    # Deleted materials still count: their versions stay on record against this lesson.
-    if db.session.scalar(sa.select(Material.id).where(Material.lesson_id == lesson.id).limit(1)):
-        raise ScheduleError([_("该课次有课件（含已删除的），不能删除；可以修改课次的时间或课程。")])
+    if refusals := [reason for _receiver, reason in signals.lesson_deleting.send(lesson) if reason]:
+        raise ScheduleError(refusals)
     record_audit(
         "lesson.deleted",
         "lesson",
