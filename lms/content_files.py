@@ -4,6 +4,7 @@ the reason."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -12,7 +13,7 @@ class ContentError(Exception):
     """A content file is invalid: the message names the file, the field and the reason."""
 
 
-def read_yaml(path: Path) -> object:
+def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
