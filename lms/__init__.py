@@ -73,7 +73,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops := app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to add WSGI middleware; its types declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     from lms.web import set_upload_limit
 
     # Before any extension reads the body (CSRF does), so large uploads get their own limit.

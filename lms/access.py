@@ -14,7 +14,7 @@ from werkzeug.exceptions import Forbidden
 from lms.auth.access import is_admin, is_organizer  # noqa: F401
 from lms.auth.models import Role, User
 from lms.auth.services import session_account
-from lms.extensions import db
+from lms.extensions import db, login_manager
 
 T = TypeVar("T")
 
@@ -49,15 +49,18 @@ def session_login_required(view: Callable) -> Callable:
     def wrapped(*args, **kwargs):
         account = session_account()
         if account is None:
-            return current_app.login_manager.unauthorized()
+            return login_manager.unauthorized()
         return view(*args, account=account, **kwargs)
 
-    wrapped.checks_account = True
+    # A mark on the view function itself, read back with getattr by view_checks_account.
+    wrapped.checks_account = True  # type: ignore[attr-defined]
     return wrapped
 
 
 def view_checks_account() -> bool:
     """The request's view checks the account itself (`session_login_required`)."""
+    if request.endpoint is None:
+        return False
     view = current_app.view_functions.get(request.endpoint)
     return getattr(view, "checks_account", False)
 

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -43,7 +44,7 @@ def bounded_int(value: str) -> int:
     return number
 
 
-def int_or_none(value: object) -> int | None:
+def int_or_none(value: Any) -> int | None:
     """Coerce a submitted id to int; anything else becomes None (then "not a valid choice")."""
     try:
         return int(value) if value not in (None, "", "None") else None
@@ -79,6 +80,8 @@ class SchedulableDate:
 class HoursField(DecimalField):
     """学时, stored with one decimal: a finite number with at most one decimal, refused clearly
     otherwise (NaN, Infinity, 1e27, 1.25) before any range check sees it."""
+
+    data: Decimal | None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, places=1, **kwargs)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.extensions import db
+from lms.extensions import Model
 
 
-class Setting(db.Model):
+class Setting(Model):
     """An organisation setting an admin may change (e.g. annual hours targets), stored as JSON."""
 
     __tablename__ = "settings"

@@ -4,7 +4,7 @@ the filtered list."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
@@ -156,7 +156,7 @@ CHANGE_ACTIONS = {"user.updated", "member.updated"}
 CHANGE_KEYS = {"status", "authors"}
 
 # How an object of each target type (or a detail holding its id) is named.
-NAMED: dict[str, tuple[type, Callable[[Any], str]]] = {
+NAMED: dict[str, tuple[type[Any], Callable[[Any], str]]] = {
     "user": (User, lambda user: user.name),
     "member": (Member, lambda member: f"{member.name}（{member.staff_no}）"),
     "certificate": (Certificate, lambda cert: f"{cert.serial} {cert.name}"),
@@ -217,13 +217,13 @@ DETAIL_IDS = {
     "shift_id": "shift",
     "authors": "user",
 }
-VALUE_LABELS = {
+VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
     "roles": ROLE_LABELS,
     "category": CATEGORY_LABELS,
     "gender": GENDER_LABELS,
     "was": ENROLLMENT_STATUS_LABELS,
 }
-STATUS_LABELS_BY_TYPE = {
+STATUS_LABELS_BY_TYPE: dict[str, Mapping[Any, Any]] = {
     "course": STATUS_LABELS,
     "quiz": QUIZ_STATUS_LABELS,
     "session": SESSION_STATUS_LABELS,
@@ -307,7 +307,7 @@ class _Names:
 
     def want(self, kind: str, ident: object) -> None:
         if kind in NAMED and str(ident).isdigit():
-            self.wanted[kind].add(int(ident))
+            self.wanted[kind].add(int(str(ident)))
 
     def load(self) -> None:
         for kind, idents in self.wanted.items():
@@ -318,7 +318,7 @@ class _Names:
     def get(self, kind: str, ident: object) -> str | None:
         if not str(ident).isdigit():
             return None
-        return self.found.get((kind, int(ident)))
+        return self.found.get((kind, int(str(ident))))
 
 
 def _target(entry: AuditLog, names: _Names) -> str:

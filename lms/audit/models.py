@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, intpk, utcnow
-from lms.extensions import db
+from lms.extensions import Model
 
 if TYPE_CHECKING:
     from lms.auth.models import User
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     __tablename__ = "audit_logs"
 
     id: Mapped[intpk]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import current_app, request, session
+from flask import request, session
 from sqlalchemy.orm import joinedload, selectinload
 
 from lms.audit.services import record_audit
@@ -20,7 +20,7 @@ from lms.auth.directory import (
 )
 from lms.auth.models import Role, User, UserRole
 from lms.database import utcnow
-from lms.extensions import db
+from lms.extensions import db, login_manager
 from lms.org.models import Member
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
@@ -95,7 +95,7 @@ class AccountRefused(Exception):
 def session_account() -> SessionAccount | None:
     """Who the signed session says is signed in, for views that check the account themselves
     (`lms.access.session_login_required`); None when nobody is, or session protection refuses."""
-    if current_app.login_manager._session_protection_failed():
+    if login_manager._session_protection_failed():
         return None
     ident, _, token = str(session.get("_user_id") or "").partition(":")
     if not ident.isdigit() or not token:

@@ -155,7 +155,8 @@ def set_course_status(course: Course, status: CourseStatus) -> None:
 
 
 def add_theme(name: str) -> Theme:
-    position = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Theme.position), 0))) + 1
+    highest = sa.select(sa.func.coalesce(sa.func.max(Theme.position), 0))
+    position = db.session.execute(highest).scalar_one() + 1
     theme = Theme(name=name, position=position)
     db.session.add(theme)
     db.session.flush()

@@ -93,6 +93,7 @@ def _course_form(course: Course | None = None) -> CourseForm:
 
 
 def _course_data(form: CourseForm) -> services.CourseData:
+    assert form.hours.data is not None  # InputRequired: called on a validated form
     return services.CourseData(
         code=form.code.data,
         title=form.title.data,

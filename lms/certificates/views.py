@@ -49,9 +49,11 @@ VERIFY_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # secrets.token_urlsafe, with
 
 def _issued(session: TrainingSession | None = None, cycle: RotationCycle | None = None):
     stmt = sa.select(Certificate).order_by(Certificate.serial, Certificate.id)
-    stmt = stmt.where(
-        Certificate.session_id == session.id if session else Certificate.cycle_id == cycle.id
-    )
+    if session is not None:
+        stmt = stmt.where(Certificate.session_id == session.id)
+    else:
+        assert cycle is not None  # callers name a session or a cycle
+        stmt = stmt.where(Certificate.cycle_id == cycle.id)
     return list(db.session.scalars(stmt))
 
 

@@ -27,12 +27,14 @@ def can_manage_material(user: User, material: Material) -> bool:
         return False
     if material.lesson is not None:
         return can_upload_to_lesson(user, material.lesson)
+    assert material.course is not None  # CHECK one_parent: a course or a lesson
     return can_upload_to_course(user, material.course)
 
 
 def is_enrolled(user: User, material: Material) -> bool:
     if material.lesson is not None:
         return is_enrolled_in_session(user.member, material.lesson.session_id)
+    assert material.course is not None  # CHECK one_parent: a course or a lesson
     return is_enrolled_in_course(user.member, material.course)
 
 

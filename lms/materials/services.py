@@ -40,6 +40,7 @@ def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | N
     if course is not None:
         stmt = stmt.where(Material.course_id == course.id)
     else:
+        assert lesson is not None  # callers name a course or a lesson
         stmt = stmt.where(Material.lesson_id == lesson.id)
     materials = list(db.session.scalars(stmt))
     if not materials:
@@ -58,13 +59,13 @@ def lesson_material_counts(lesson_ids: set[int]) -> dict[int, int]:
     """How many live materials each lesson has, in one grouped query."""
     if not lesson_ids:
         return {}
-    return dict(
-        db.session.execute(
-            sa.select(Material.lesson_id, sa.func.count(Material.id))
-            .where(Material.lesson_id.in_(lesson_ids), Material.deleted_at.is_(None))
-            .group_by(Material.lesson_id)
-        ).all()
-    )
+    rows = db.session.execute(
+        sa.select(Material.lesson_id, sa.func.count(Material.id))
+        .where(Material.lesson_id.in_(lesson_ids), Material.deleted_at.is_(None))
+        .group_by(Material.lesson_id)
+    ).all()
+    # lesson_id IN (...) already leaves out course materials, whose lesson_id is NULL.
+    return {lesson_id: count for lesson_id, count in rows if lesson_id is not None}
 
 
 def lesson_materials_of_course(user: User, course: Course) -> list[Material]:
@@ -90,7 +91,14 @@ def lesson_materials_of_course(user: User, course: Course) -> list[Material]:
         m
         for m in materials
         if can_manage_material(user, m)
-        or (course_visible and (m.visibility is Visibility.ALL or m.lesson.session_id in enrolled))
+        or (
+            course_visible
+            # m.lesson is always set: the query joins the materials' lessons
+            and (
+                m.visibility is Visibility.ALL
+                or (m.lesson is not None and m.lesson.session_id in enrolled)
+            )
+        )
     ]
 
 

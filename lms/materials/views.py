@@ -65,7 +65,7 @@ def _upload(form: MaterialForm, *, course: Course | None = None, lesson: Lesson 
     )
 
 
-def _limits() -> dict[str, int]:
+def _limits() -> dict[str, int | str]:
     return {
         "video": storage.upload_limit(storage.KINDS["mp4"]) // (1024 * 1024),
         "other": storage.upload_limit(storage.KINDS["pdf"]) // (1024 * 1024),

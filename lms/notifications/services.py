@@ -32,11 +32,11 @@ def notify_about_session(member_id: int, kind: str, session: TrainingSession) ->
 
 
 def unread_count(member_id: int) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(Notification.id)).where(
             Notification.member_id == member_id, Notification.read_at.is_(None)
         )
-    )
+    ).scalar_one()
 
 
 def latest(member_id: int, limit: int = 100) -> list[Notification]:

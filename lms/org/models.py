@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
-from lms.extensions import db
+from lms.extensions import Model, db
 
 if TYPE_CHECKING:
     from lms.auth.models import User
@@ -76,6 +76,8 @@ class TargetsCategories:
     """
 
     category_row_class: ClassVar[type]
+    if TYPE_CHECKING:  # each model maps it as a relationship to its row class
+        category_rows: Mapped[list[Any]]
 
     @property
     def categories(self) -> list[Category]:
@@ -90,7 +92,7 @@ class TargetsCategories:
         return not self.category_rows or category in self.categories
 
 
-class Department(db.Model):
+class Department(Model):
     __tablename__ = "departments"
 
     id: Mapped[intpk]
@@ -102,7 +104,7 @@ class Department(db.Model):
     )
 
 
-class Shift(db.Model):
+class Shift(Model):
     """班组/值: a crew on the round-the-clock rota (一值…五值) or day work."""
 
     __tablename__ = "shifts"
@@ -121,7 +123,7 @@ branch_secretaries = sa.Table(
 )
 
 
-class Branch(db.Model):
+class Branch(Model):
     """党支部, within one department."""
 
     __tablename__ = "branches"
@@ -135,7 +137,7 @@ class Branch(db.Model):
     secretary: Mapped[Member | None] = relationship(secondary=branch_secretaries, uselist=False)
 
 
-class Member(db.Model):
+class Member(Model):
     """党员/学员: anyone who is trained. Never hard-deleted; `active` retires them."""
 
     __tablename__ = "members"

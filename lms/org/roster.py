@@ -354,6 +354,9 @@ def _parse_row(
 
     if errors:
         return None, errors
+    # Each of these is None only after an error above.
+    assert gender is not None and department_id is not None and branch is not None
+    assert category is not None
     return (
         RosterRow(
             row=number,

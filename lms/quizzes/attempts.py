@@ -1,5 +1,5 @@
-"""Taking a quiz: start or resume, autosave, finish once, grade, the deadline sweeper, review,
-and practice from the wrong-answer book.
+"""Taking a quiz: start or resume, autosave, finish once, grade (noting wrong answers in the
+wrong-answer book), the deadline sweeper and review.
 
 The server owns the clock: it fixes the deadline at the start and refuses answers after it. An
 attempt is finished by one conditional UPDATE (in progress → finished), so a double click, two
@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -45,7 +46,6 @@ from lms.quizzes.questions import CHOICE_TYPES, QuestionType
 from lms.quizzes.services import draw_pool
 
 MAX_BLANK_LENGTH = 200
-WRONG_BOOK_PRACTICE_SIZE = 20
 
 
 class AttemptRefused(Exception):
@@ -137,7 +137,7 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
     return chosen
 
 
-def _lay_out(
+def lay_out_questions(
     attempt: Attempt,
     versions: list[tuple[QuestionVersion, Decimal]],
     rng: random.Random,
@@ -182,7 +182,7 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
         started_at=now,
         deadline=deadline_for(quiz, now),
     )
-    _lay_out(attempt, versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
+    lay_out_questions(attempt, versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
@@ -338,7 +338,9 @@ def save_answer(
     if locked.status is not AttemptStatus.IN_PROGRESS:
         raise AttemptRefused(_("本次作答已经交卷，不能再修改答案。"), 409)
     if locked.deadline is not None and now > locked.deadline:
-        finish_attempt(db.session.get(Attempt, attempt_id), AttemptStatus.TIMED_OUT, now)
+        overdue = db.session.get(Attempt, attempt_id)
+        assert overdue is not None  # locked above
+        finish_attempt(overdue, AttemptStatus.TIMED_OUT, now)
         raise AttemptRefused(_("作答时间已到，答案未保存；已按此前保存的答案交卷。"), 409)
     if locked.item_id is None:
         raise AttemptRefused(_("本次作答中没有这道题。"), 404)
@@ -367,11 +369,15 @@ def finish_attempt(attempt: Attempt, status: AttemptStatus, now: datetime | None
         and now > attempt.deadline
     ):
         status = AttemptStatus.TIMED_OUT
-    result = db.session.execute(
-        sa.update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
-        .values(status=status, finished_at=now)
-        .execution_options(synchronize_session=False)
+    # An UPDATE answers with a CursorResult (it has rowcount); Session.execute's type says Result.
+    result = cast(
+        sa.CursorResult[Any],
+        db.session.execute(
+            sa.update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+            .values(status=status, finished_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     )
     db.session.refresh(attempt)
     if result.rowcount != 1:
@@ -484,6 +490,7 @@ def counting_attempts_of(member: Member, quizzes: list[Quiz]) -> dict[int, Attem
         .where(Attempt.member_id == member.id, Attempt.quiz_id.in_(list(mine)))
         .order_by(Attempt.quiz_id, Attempt.number)
     ):
+        assert attempt.quiz_id is not None  # chosen by quiz_id IN (...)
         mine[attempt.quiz_id].append(attempt)
     return {q.id: choose_counting(q, mine[q.id]) for q in quizzes}
 
@@ -544,82 +551,3 @@ def regrade_question(question: Question) -> int:
         {"version": current.number, "answers": regraded, "attempts": len(changed_attempts)},
     )
     return regraded
-
-
-# --- wrong-answer book -----------------------------------------------------------------------
-
-
-def wrong_book(member: Member) -> list[WrongAnswer]:
-    return list(
-        db.session.scalars(
-            sa.select(WrongAnswer)
-            .where(WrongAnswer.member_id == member.id, WrongAnswer.resolved_at.is_(None))
-            .options(
-                selectinload(WrongAnswer.question).selectinload(Question.versions),
-                selectinload(WrongAnswer.last_attempt_question).options(
-                    selectinload(AttemptQuestion.version),
-                    selectinload(AttemptQuestion.attempt).selectinload(Attempt.quiz),
-                ),
-            )
-            .order_by(WrongAnswer.last_wrong_at.desc())
-        )
-    )
-
-
-@dataclass(frozen=True)
-class WrongBookPage:
-    """One wrong-book entry as the member reviews it: the question as they last saw it, their
-    answer, and whether the key, explanation and source may be shown yet."""
-
-    entry: WrongAnswer
-    version: QuestionVersion
-    order: list
-    response: dict | None
-    attempt: Attempt | None
-    reveal: bool
-
-
-def wrong_book_pages(member: Member, now: datetime | None = None) -> list[WrongBookPage]:
-    pages = []
-    for entry in wrong_book(member):
-        seen = entry.last_attempt_question
-        if seen is None:  # the attempt is gone: show today's version of the question
-            version = entry.question.current
-            pages.append(
-                WrongBookPage(entry, version, list(range(len(version.options))), None, None, True)
-            )
-            continue
-        pages.append(
-            WrongBookPage(
-                entry=entry,
-                version=seen.version,
-                order=list(seen.option_order),
-                response=seen.response,
-                attempt=seen.attempt,
-                # A quiz that keeps its key until it closes (or for good) keeps it here too.
-                reveal=review_allowed(seen.attempt, now),
-            )
-        )
-    return pages
-
-
-def start_wrong_book_practice(member: Member, now: datetime | None = None) -> Attempt:
-    now = now or utcnow()
-    entries = [e for e in wrong_book(member) if e.question.active][:WRONG_BOOK_PRACTICE_SIZE]
-    if not entries:
-        raise AttemptRefused(_("错题本是空的，没有可练习的题目。"), 409)
-    seed = secrets.randbits(48)
-    rng = random.Random(seed)
-    attempt = Attempt(
-        quiz=None,
-        member=member,
-        kind=AttemptKind.WRONG_BOOK,
-        seed=seed,
-        practice=True,
-        started_at=now,
-    )
-    versions = [(e.question.current, Decimal(1)) for e in entries]
-    _lay_out(attempt, versions, rng, shuffle_questions=True, shuffle_options=True)
-    db.session.add(attempt)
-    db.session.flush()
-    return attempt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -21,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lms.forms import CheckboxesField, choices, int_or_none
-from lms.quizzes.models import COUNTING_LABELS, FEEDBACK_LABELS
+from lms.quizzes.models import COUNTING_LABELS, FEEDBACK_LABELS, QuestionBank
 from lms.quizzes.questions import (
     LETTERS,
     MAX_CATEGORY_PATH,
@@ -242,8 +243,8 @@ class ItemsForm(FlaskForm):
 
 class DrawForm(FlaskForm):
     # The bank whose categories `category_id` offers, and the banks one may switch to.
-    draw_bank = None
-    banks: tuple = ()
+    draw_bank: QuestionBank | None = None
+    banks: Sequence[QuestionBank] = ()
 
     category_id = SelectField(_l("分类"), coerce=int_or_none, validators=[DataRequired()])
     difficulty = SelectField(

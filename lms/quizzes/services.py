@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal, overload
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
@@ -45,6 +46,10 @@ def banks_for(user: User) -> list[QuestionBank]:
 # --- banks and categories --------------------------------------------------------------------
 
 
+@overload
+def bank_by_name(name: str, create: Literal[True]) -> QuestionBank: ...
+@overload
+def bank_by_name(name: str, create: bool = False) -> QuestionBank | None: ...
 def bank_by_name(name: str, create: bool = False) -> QuestionBank | None:
     bank = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.name == name))
     if bank is None and create:

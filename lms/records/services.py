@@ -1,6 +1,6 @@
 """The training record (学习档案) of a member for a year, and a branch's summary of them.
 
-Hours come from the one hours ledger (lms.attendance.services.hours_ledger), so the record, the
+Hours come from the one hours ledger (lms.attendance.hours.hours_ledger), so the record, the
 hours page and the certificates always agree."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from lms.attendance.models import ATTENDED, Attendance, HoursCredit
-from lms.attendance.services import (
+from lms.attendance.hours import (
     HoursLine,
     annual_target,
     hours_ledger,
@@ -20,6 +19,7 @@ from lms.attendance.services import (
     secretary_member_ids,
     year_bounds,
 )
+from lms.attendance.models import ATTENDED, Attendance, HoursCredit
 from lms.catalog.models import Course
 from lms.certificates.models import Certificate
 from lms.clock import to_local
@@ -90,7 +90,7 @@ class TrainingRecord:
         return self.total_hours >= self.target
 
 
-def _in_year(column: sa.ColumnElement, year: int) -> sa.ColumnElement[bool]:
+def _in_year(column: sa.SQLColumnExpression[date], year: int) -> sa.ColumnElement[bool]:
     return sa.and_(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
 
 
@@ -165,6 +165,8 @@ def _quiz_lines(member: Member, year: int) -> list[QuizLine]:
             passed=attempt.passed,
         )
         for attempt, title in rows
+        # always: the query asks for finished, scored attempts
+        if attempt.finished_at is not None and attempt.score is not None
     ]
 
 

@@ -45,11 +45,11 @@ class EnrollmentProblems(Exception):
 
 
 def seats_taken(session: TrainingSession) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(Enrollment.id)).where(
             Enrollment.session_id == session.id, Enrollment.status.not_in(MISSED)
         )
-    )
+    ).scalar_one()
 
 
 def enroll(

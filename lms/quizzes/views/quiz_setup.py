@@ -241,6 +241,7 @@ def add_draw(quiz_id: int):
     _items, form = _items_forms(quiz)
     if form.validate_on_submit():
         category = db.session.get(QuestionCategory, form.category_id.data)
+        assert category is not None  # the form only accepts an existing category's id
         services.add_quiz_draw(
             quiz, category.bank, category, form.difficulty.data, form.count.data, form.points.data
         )

@@ -3,7 +3,7 @@ wrong-answer book."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -11,11 +11,12 @@ from lms.access import authorize, is_organizer, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
-from lms.extensions import limiter
+from lms.extensions import limiter, login_manager
 from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import access, attempts
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
+from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
 
 
@@ -139,7 +140,7 @@ def autosave(attempt_id: int, account: SessionAccount):
         )
     except AccountRefused as refused:
         if refused.signed_out:
-            return current_app.login_manager.unauthorized()
+            return login_manager.unauthorized()
         return jsonify(ok=False, message=_("请先修改密码，然后再作答。")), 403
     except attempts.AttemptRefused as refused:
         if refused.access:
@@ -190,7 +191,7 @@ def wrong_book():
     authorize(member is not None)
     return render_template(
         "quizzes/wrong_book.html",
-        entries=attempts.wrong_book_pages(member),
+        entries=wrong_book_pages(member),
         confirm=ConfirmForm(),
         types=QUESTION_TYPE_LABELS,
     )
@@ -201,7 +202,7 @@ def wrong_book_practice():
     member = current_user.member
     authorize(member is not None)
     try:
-        attempt = attempts.start_wrong_book_practice(member)
+        attempt = start_wrong_book_practice(member)
     except attempts.AttemptRefused as refused:
         _refuse(refused)
         return redirect(url_for("quizzes.wrong_book"))

@@ -42,6 +42,7 @@ def _cycle_form(cycle: RotationCycle | None = None) -> CycleForm:
 
 
 def _cycle_data(form: CycleForm) -> services.CycleData:
+    assert form.required_hours.data is not None  # InputRequired: called on a validated form
     return services.CycleData(
         name=form.name.data,
         start_date=form.start_date.data,
