@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -13,6 +14,15 @@ from wtforms.validators import ValidationError
 _HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
 _LINE_BREAKS = "\n\r\t"
 EXCERPT_LENGTH = 50
+# Spaces people and spreadsheets leave around a value: ideographic (full-width) and no-break
+# spaces, and a byte-order mark glued to a file's first cell.
+SPACES = " \t\r\n\u3000\u00a0\ufeff"
+MAX_STAFF_NO = 32
+STAFF_NO_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]*$")
+
+
+def strip_spaces(text: str) -> str:
+    return text.strip(SPACES)
 
 
 def hidden_character(text: str, multiline: bool = False) -> str | None:

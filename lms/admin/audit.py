@@ -16,20 +16,20 @@ from sqlalchemy.orm import selectinload
 
 from lms.admin.models import AuditLog
 from lms.admin.services import matching_users
-from lms.auth.models import ROLE_LABELS, User
-from lms.catalog.models import STATUS_LABELS, Course, Theme
+from lms.auth.models import Role, User
+from lms.catalog.models import Course, CourseStatus, Theme
 from lms.certificates.models import Certificate
 from lms.clock import from_local, to_local
 from lms.extensions import db
 from lms.materials.models import Material
-from lms.org.models import CATEGORY_LABELS, GENDER_LABELS, Branch, Department, Member, Shift
-from lms.quizzes.models import QUIZ_STATUS_LABELS, Question, QuestionBank, Quiz
+from lms.org.models import Branch, Category, Department, Gender, Member, Shift
+from lms.quizzes.models import Question, QuestionBank, Quiz, QuizStatus
 from lms.rotation.models import RotationCycle
 from lms.sessions.models import (
-    ENROLLMENT_STATUS_LABELS,
-    SESSION_STATUS_LABELS,
     Enrollment,
+    EnrollmentStatus,
     Lesson,
+    SessionStatus,
     TrainingSession,
 )
 
@@ -218,15 +218,15 @@ DETAIL_IDS = {
     "authors": "user",
 }
 VALUE_LABELS = {
-    "roles": ROLE_LABELS,
-    "category": CATEGORY_LABELS,
-    "gender": GENDER_LABELS,
-    "was": ENROLLMENT_STATUS_LABELS,
+    "roles": Role,
+    "category": Category,
+    "gender": Gender,
+    "was": EnrollmentStatus,
 }
 STATUS_LABELS_BY_TYPE = {
-    "course": STATUS_LABELS,
-    "quiz": QUIZ_STATUS_LABELS,
-    "session": SESSION_STATUS_LABELS,
+    "course": CourseStatus,
+    "quiz": QuizStatus,
+    "session": SessionStatus,
 }
 
 
@@ -369,7 +369,7 @@ def _value(entry: AuditLog, key: str, value: Any, names: _Names) -> str:
     if key == "status":
         labels = STATUS_LABELS_BY_TYPE.get(entry.target_type)
     if labels is not None:
-        for option, label in labels.items():
+        for option in labels:
             if option == value:
-                return str(label)
+                return option.label
     return str(value)

@@ -97,8 +97,6 @@ def _course_form(course: Course | None = None) -> CourseForm:
     form = CourseForm(obj=course)
     form.set_choices(services.themes(), services.lecturers())
     if course is not None and request.method == "GET":
-        form.format.data = course.format.value
-        form.categories.data = [c.value for c in course.categories]
         form.lecturer_ids.data = [u.id for u in course.lecturers]
     return form
 
@@ -108,10 +106,10 @@ def _course_data(form: CourseForm) -> services.CourseData:
         code=form.code.data,
         title=form.title.data,
         theme_id=form.theme_id.data,
-        format=CourseFormat(form.format.data),
+        format=form.format.data,
         hours=form.hours.data,
         description=form.description.data or "",
-        categories={Category(c) for c in form.categories.data},
+        categories=set(form.categories.data),
         lecturer_ids=list(form.lecturer_ids.data or []),
     )
 
@@ -121,12 +119,9 @@ def _course_data(form: CourseForm) -> services.CourseData:
 def create():
     form = _course_form()
     if form.validate_on_submit():
-        if services.code_taken(form.code.data):
-            form.code.errors.append(_("该课程编号已存在。"))
-        else:
-            course = services.create_course(_course_data(form))
-            flash(_("课程已保存为草稿。"), "success")
-            return redirect(url_for("catalog.detail", course_id=course.id))
+        course = services.create_course(_course_data(form))
+        flash(_("课程已保存为草稿。"), "success")
+        return redirect(url_for("catalog.detail", course_id=course.id))
     return render_template("catalog/course_form.html", form=form, course=None)
 
 
@@ -136,12 +131,9 @@ def edit(course_id: int):
     course = load(Course, course_id, services.can_edit_course)
     form = _course_form(course)
     if form.validate_on_submit():
-        if services.code_taken(form.code.data, exclude_id=course.id):
-            form.code.errors.append(_("该课程编号已存在。"))
-        else:
-            services.update_course(course, _course_data(form))
-            flash(_("已保存。"), "success")
-            return redirect(url_for("catalog.detail", course_id=course.id))
+        services.update_course(course, _course_data(form))
+        flash(_("已保存。"), "success")
+        return redirect(url_for("catalog.detail", course_id=course.id))
     return render_template("catalog/course_form.html", form=form, course=course)
 
 
@@ -164,10 +156,7 @@ def set_status(course_id: int):
 def themes():
     form = ThemeForm()
     if form.validate_on_submit():
-        if any(t.name == form.name.data for t in services.themes()):
-            form.name.errors.append(_("该主题已存在。"))
-        else:
-            services.add_theme(form.name.data)
-            flash(_("已添加主题。"), "success")
-            return redirect(url_for("catalog.themes"))
+        services.add_theme(form.name.data)
+        flash(_("已添加主题。"), "success")
+        return redirect(url_for("catalog.themes"))
     return render_template("catalog/themes.html", form=form, themes=services.themes())

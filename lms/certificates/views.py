@@ -29,7 +29,6 @@ from lms.auth.models import Role
 from lms.auth.services import safe_referrer
 from lms.certificates import jobs, services
 from lms.certificates.models import (
-    CERTIFICATE_STATUS_LABELS,
     Certificate,
     CertificateStatus,
     IssuanceJob,
@@ -74,7 +73,6 @@ def _overview(session=None, cycle=None, cohort=None):
         rows=rows,
         issued=issued,
         holders=services.live_holders(session, cycle),
-        labels=CERTIFICATE_STATUS_LABELS,
         confirm=ConfirmForm(),
     )
 
@@ -188,7 +186,7 @@ def mine():
         .where(Certificate.member_id == current_user.member_id)
         .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
     ).all()
-    return render_template("certificates/mine.html", rows=rows, labels=CERTIFICATE_STATUS_LABELS)
+    return render_template("certificates/mine.html", rows=rows)
 
 
 class _Pipe(io.RawIOBase):
@@ -320,7 +318,6 @@ def verify(token: str):
         "certificates/verify.html",
         certificate=certificate,
         masked=services.mask_name(certificate.name),
-        labels=CERTIFICATE_STATUS_LABELS,
     )
 
 

@@ -11,9 +11,9 @@ from flask_login import current_user, login_required
 
 from lms.access import load
 from lms.attendance import services as attendance_services
-from lms.attendance.models import ATTENDANCE_LABELS, Attendance
+from lms.attendance.models import Attendance
 from lms.auth.models import Role, User
-from lms.certificates.models import CERTIFICATE_STATUS_LABELS, Certificate
+from lms.certificates.models import Certificate
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
@@ -89,7 +89,6 @@ def profile():
         total=total,
         target=target,
         certificates=certificates,
-        certificate_labels=CERTIFICATE_STATUS_LABELS,
     )
 
 
@@ -170,7 +169,7 @@ def my_attendance():
         .where(Attendance.member_id == member.id)
         .order_by(Lesson.starts_at.desc())
     ).all()
-    return render_template("me/attendance.html", rows=rows, labels=ATTENDANCE_LABELS)
+    return render_template("me/attendance.html", rows=rows)
 
 
 @bp.route("/me/calendar", methods=["GET", "POST"])

@@ -38,7 +38,7 @@ from lms.org.models import (
     Shift,
 )
 from lms.org.services import MEMBER_FIELDS, MemberData
-from lms.text import excerpt, text_problem
+from lms.text import MAX_STAFF_NO, SPACES, STAFF_NO_PATTERN, excerpt, text_problem
 
 # (field, header in the template, required, other headers accepted)
 COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
@@ -55,8 +55,6 @@ COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
 ]
 TEMPLATE_HEADER = [header for _field, header, _required, _aliases in COLUMNS]
 MAX_NAME = 64
-MAX_STAFF_NO = 32
-STAFF_NO_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]*$")
 PARTY_FOUNDED = date(1921, 7, 1)
 TRUE_WORDS = {"是", "在册", "有效", "1", "true", "yes", "y", "active", "√"}
 FALSE_WORDS = {"否", "不在册", "停用", "离职", "退休", "0", "false", "no", "n", "inactive", "×"}
@@ -71,8 +69,6 @@ CATEGORY_WORDS = {
     **{name: category for category, name in CATEGORY_ROSTER_NAMES.items()},
     **{category.value: category for category in Category},
 }
-# Whitespace Excel users leave around values, including the ideographic space.
-_SPACE = " \t\r\n\u3000\u00a0\ufeff"
 ONE_TIME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 
 
@@ -175,7 +171,7 @@ def _text(value: object) -> str:
         value = int(value)  # Excel stores 工号 1001 as 1001.0
     if isinstance(value, datetime):
         value = value.date()
-    return str(value).strip(_SPACE)
+    return str(value).strip(SPACES)
 
 
 def _header_map(header: list[object]) -> tuple[dict[str, int], list[str]]:

@@ -16,7 +16,7 @@ from lms.extensions import db
 from lms.forms import bounded_int
 from lms.org import roster, services
 from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
-from lms.org.models import Category, Gender, Member
+from lms.org.models import Category, Member
 
 bp = Blueprint("org", __name__, url_prefix="/members")
 
@@ -109,11 +109,11 @@ def _member_data(form: MemberForm) -> services.MemberData:
     return services.MemberData(
         staff_no=form.staff_no.data,
         name=form.name.data,
-        gender=Gender(form.gender.data),
+        gender=form.gender.data,
         department_id=form.department_id.data,
         branch_id=form.branch_id.data,
         shift_id=form.shift_id.data,
-        category=Category(form.category.data),
+        category=form.category.data,
         joined_party_on=form.joined_party_on.data,
         committee_member=form.committee_member.data,
     )
@@ -124,12 +124,9 @@ def _member_data(form: MemberForm) -> services.MemberData:
 def create():
     form = _member_form()
     if form.validate_on_submit():
-        if services.staff_no_taken(form.staff_no.data):
-            form.staff_no.errors.append(_("该工号已存在。"))
-        else:
-            member = services.create_member(_member_data(form))
-            flash(_("已添加 %(name)s。", name=member.name), "success")
-            return redirect(url_for("org.detail", member_id=member.id))
+        member = services.create_member(_member_data(form))
+        flash(_("已添加 %(name)s。", name=member.name), "success")
+        return redirect(url_for("org.detail", member_id=member.id))
     return render_template("org/member_form.html", form=form, member=None)
 
 
@@ -138,16 +135,10 @@ def create():
 def edit(member_id: int):
     member = load(Member, member_id, services.can_edit_member)
     form = _member_form(member)
-    if request.method == "GET":
-        form.gender.data = member.gender.value
-        form.category.data = member.category.value
     if form.validate_on_submit():
-        if services.staff_no_taken(form.staff_no.data, exclude_id=member.id):
-            form.staff_no.errors.append(_("该工号已存在。"))
-        else:
-            services.update_member(member, _member_data(form))
-            flash(_("已保存。"), "success")
-            return redirect(url_for("org.detail", member_id=member.id))
+        services.update_member(member, _member_data(form))
+        flash(_("已保存。"), "success")
+        return redirect(url_for("org.detail", member_id=member.id))
     return render_template("org/member_form.html", form=form, member=member)
 
 

@@ -20,8 +20,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.forms import CheckboxesField, choices, int_or_none
-from lms.quizzes.models import COUNTING_LABELS, FEEDBACK_LABELS
+from lms.forms import CheckboxesField, EnumSelectField, choices, int_or_none
+from lms.quizzes.models import CountingRule, Feedback
 from lms.quizzes.questions import (
     LETTERS,
     MAX_CATEGORY_PATH,
@@ -193,13 +193,8 @@ class QuizForm(FlaskForm):
     pass_mark = IntegerField(
         _l("及格线（%）"), default=80, validators=[InputRequired(), NumberRange(min=0, max=100)]
     )
-    counting = SelectField(
-        _l("计分方式"), choices=choices((c.value, label) for c, label in COUNTING_LABELS.items())
-    )
-    feedback = SelectField(
-        _l("何时显示答案与解析"),
-        choices=choices((f.value, label) for f, label in FEEDBACK_LABELS.items()),
-    )
+    counting = EnumSelectField(_l("计分方式"), enum=CountingRule)
+    feedback = EnumSelectField(_l("何时显示答案与解析"), enum=Feedback)
     practice = BooleanField(_l("练习模式（不计成绩）"))
     shuffle_questions = BooleanField(_l("打乱题目顺序"), default=True)
     shuffle_options = BooleanField(_l("打乱选项顺序"), default=True)

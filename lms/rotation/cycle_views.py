@@ -14,7 +14,7 @@ from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import bounded_int, choices, picked_staff_no
 from lms.org.forms import ConfirmForm
-from lms.org.models import Branch, Category, Member
+from lms.org.models import Branch, Member
 from lms.rotation import planner, services
 from lms.rotation.enrollment import EnrollmentError
 from lms.rotation.forms import CycleForm, MoveForm
@@ -53,7 +53,7 @@ def _cycle_data(form: CycleForm) -> services.CycleData:
         name=form.name.data,
         start_date=form.start_date.data,
         end_date=form.end_date.data,
-        categories={Category(c) for c in form.categories.data},
+        categories=set(form.categories.data),
         branch_ids=list(form.branch_ids.data or []),
         required_sessions=form.required_sessions.data,
         required_hours=form.required_hours.data,
@@ -61,21 +61,13 @@ def _cycle_data(form: CycleForm) -> services.CycleData:
     )
 
 
-def _name_taken(name: str, cycle: RotationCycle | None) -> bool:
-    other = db.session.scalar(sa.select(RotationCycle).where(RotationCycle.name == name))
-    return other is not None and other is not cycle
-
-
 @bp.route("/cycles/new", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def create_cycle():
     form = _cycle_form()
     if form.validate_on_submit():
-        if _name_taken(form.name.data, None):
-            form.name.errors.append(_("该周期名称已存在。"))
-        else:
-            cycle = services.save_cycle(_cycle_data(form))
-            return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+        cycle = services.save_cycle(_cycle_data(form))
+        return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     return render_template("rotation/cycle_form.html", form=form, cycle=None)
 
 
@@ -85,12 +77,9 @@ def edit_cycle(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, _organizer)
     form = _cycle_form(cycle)
     if form.validate_on_submit():
-        if _name_taken(form.name.data, cycle):
-            form.name.errors.append(_("该周期名称已存在。"))
-        else:
-            services.save_cycle(_cycle_data(form), cycle)
-            flash(_("已保存。"), "success")
-            return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+        services.save_cycle(_cycle_data(form), cycle)
+        flash(_("已保存。"), "success")
+        return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     return render_template("rotation/cycle_form.html", form=form, cycle=cycle)
 
 
@@ -111,7 +100,7 @@ def _unplaced_groups(cycle: RotationCycle) -> tuple[list[dict], str | None]:
         ids = by_reason.get(reason)
         if not ids:
             continue
-        group = {"reason": reason, "label": services.REASON_LABELS[reason](), "count": len(ids)}
+        group = {"reason": reason, "label": reason.label, "count": len(ids)}
         if reason.value == shown:
             group["page"] = db.paginate(
                 sa.select(Member).where(Member.id.in_(ids)).order_by(Member.staff_no),
@@ -171,9 +160,7 @@ def move(cycle_id: int):
     if not form.validate_on_submit():
         flash(_("请填写工号和期次。"), "warning")
         return back
-    member = db.session.scalar(
-        sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
-    )
+    member = db.session.scalar(sa.select(Member).where(Member.staff_no == form.staff_no.data))
     target = db.session.get(TrainingSession, form.session_id.data)
     if member is None or target is None:
         flash(_("没有找到该工号或期次。"), "warning")

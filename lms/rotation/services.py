@@ -10,12 +10,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
 from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import db
 from lms.org.models import Category, Member, Shift
 from lms.rotation import planner
@@ -27,13 +29,6 @@ from lms.sessions.models import (
     SessionStatus,
     TrainingSession,
 )
-
-REASON_LABELS = {
-    planner.Reason.NO_SESSION_FOR_CATEGORY: lambda: _("没有面向其类别的期次"),
-    planner.Reason.BLACKOUT: lambda: _("可选期次都在其值班/休假日期内"),
-    planner.Reason.CAPACITY: lambda: _("可选期次都已满员"),
-    planner.Reason.SAFETY_CAP: lambda: _("可选期次已达到班组/部门的安全比例上限"),
-}
 
 
 def manages_rotation(user: User) -> bool:
@@ -146,10 +141,12 @@ def completed_select(cycle: RotationCycle) -> sa.Select:
     )
 
 
-class Coverage:
-    TRAINED = "trained"
-    PLANNED = "planned"
-    UNPLANNED = "unplanned"
+class Coverage(LabelledEnum):
+    """Where a member of a cycle's population stands."""
+
+    TRAINED = "trained", _l("已完成")
+    PLANNED = "planned", _l("已安排")
+    UNPLANNED = "unplanned", _l("未安排")
 
 
 def coverage_states(

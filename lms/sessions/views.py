@@ -28,7 +28,6 @@ from lms.extensions import db
 from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.materials.services import can_upload_to_lesson, materials_of
-from lms.org.models import Category
 from lms.sessions import ical, services
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
 from lms.sessions.models import (
@@ -58,6 +57,7 @@ def index():
         "sessions/index.html",
         page=page,
         status=status,
+        statuses=list(SessionStatus),
         enrolled=services.enrolled_session_ids(current_user.member),
         can_manage=services.manages_sessions(current_user),
     )
@@ -88,7 +88,7 @@ def _session_data(form: SessionForm) -> services.SessionData:
         venue=form.venue.data or "",
         capacity=form.capacity.data,
         enrolment_deadline=form.enrolment_deadline.data,
-        categories={Category(c) for c in form.categories.data},
+        categories=set(form.categories.data),
         completion_percent=form.completion_percent.data or 100,
         late_counts=form.late_counts.data,
         quiz_required=form.quiz_required.data,
@@ -100,12 +100,9 @@ def _session_data(form: SessionForm) -> services.SessionData:
 def create():
     form = SessionForm()
     if form.validate_on_submit():
-        if services.title_taken(form.title.data):
-            form.title.errors.append(_("该期次名称已存在。"))
-        else:
-            session = services.create_session(_session_data(form))
-            flash(_("期次已创建，现在可以编排课表。"), "success")
-            return redirect(url_for("sessions.detail", session_id=session.id))
+        session = services.create_session(_session_data(form))
+        flash(_("期次已创建，现在可以编排课表。"), "success")
+        return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/session_form.html", form=form, session=None)
 
 
@@ -133,16 +130,13 @@ def edit(session_id: int):
     if request.method == "GET":
         form.categories.data = [c.value for c in session.categories]
     if form.validate_on_submit():
-        if services.title_taken(form.title.data, exclude_id=session.id):
-            form.title.errors.append(_("该期次名称已存在。"))
+        try:
+            services.update_session(session, _session_data(form))
+        except services.ScheduleError as exc:
+            form.start_date.errors.extend(exc.messages)
         else:
-            try:
-                services.update_session(session, _session_data(form))
-            except services.ScheduleError as exc:
-                form.start_date.errors.extend(exc.messages)
-            else:
-                flash(_("已保存。"), "success")
-                return redirect(url_for("sessions.detail", session_id=session.id))
+            flash(_("已保存。"), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/session_form.html", form=form, session=session)
 
 
@@ -175,19 +169,14 @@ def plan_next(session_id: int):
             form.title.data = services.suggest_next_title(source, form.start_date.data)
     problems: list[str] = []
     if form.validate_on_submit():
-        if services.title_taken(form.title.data):
-            form.title.errors.append(_("该期次名称已存在。"))
+        try:
+            with atomic():
+                session = services.plan_next_session(source, form.title.data, form.start_date.data)
+        except services.ScheduleError as exc:
+            problems = exc.messages
         else:
-            try:
-                with atomic():
-                    session = services.plan_next_session(
-                        source, form.title.data, form.start_date.data
-                    )
-            except services.ScheduleError as exc:
-                problems = exc.messages
-            else:
-                flash(_("已按原课表安排新一期，请核对课表。"), "success")
-                return redirect(url_for("sessions.detail", session_id=session.id))
+            flash(_("已按原课表安排新一期，请核对课表。"), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/plan_next.html", form=form, source=source, problems=problems)
 
 
