@@ -203,6 +203,13 @@ class Case:
 CASES = [
     Case("ops.healthz", "GET", lambda w: "/healthz", _row(200, 200, 200, 200, 200, 200)),
     Case("main.index", "GET", lambda w: "/", ANY_SIGNED_IN),
+    Case("main.my_lessons", "GET", lambda w: "/me/lessons", _row(302, 403, 200, 403, 403, 403)),
+    Case(
+        "main.my_lessons",
+        "GET",
+        lambda w: "/me/lessons?when=past&page=999",
+        _row(302, 403, 200, 403, 403, 403),
+    ),
     Case("auth.login", "GET", lambda w: "/login", _row(200, 302, 302, 302, 302, 302)),
     Case("auth.logout", "POST", lambda w: "/logout", _row(302, 302, 302, 302, 302, 302)),
     Case("auth.change_password", "GET", lambda w: "/account/password", ANY_SIGNED_IN),
@@ -307,6 +314,13 @@ CASES = [
     Case("sessions.index", "GET", lambda w: "/sessions/", ANY_SIGNED_IN),
     Case("sessions.month", "GET", lambda w: "/sessions/calendar?month=2026-11", ANY_SIGNED_IN),
     Case("sessions.create", "GET", lambda w: "/sessions/new", ORGANIZER_ONLY),
+    Case("sessions.this_month", "GET", lambda w: "/sessions/this-month", ORGANIZER_ONLY),
+    Case(
+        "sessions.this_month",
+        "GET",
+        lambda w: "/sessions/this-month?month=2026-13",
+        _row(302, 403, 403, 403, 400, 403),
+    ),
     Case("sessions.detail", "GET", lambda w: f"/sessions/{w.session.id}", ANY_SIGNED_IN),
     Case("sessions.detail", "GET", lambda w: "/sessions/999999", NOT_FOUND),
     Case("sessions.edit", "GET", lambda w: f"/sessions/{w.session.id}/edit", ORGANIZER_ONLY),

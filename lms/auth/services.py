@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import current_app, request, session
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.directory import (
@@ -18,7 +18,7 @@ from lms.auth.directory import (
     check_directory_password,
     directory_enabled,
 )
-from lms.auth.models import Role, User
+from lms.auth.models import Role, User, UserRole
 from lms.database import utcnow
 from lms.extensions import db, login_manager
 from lms.org.models import Member
@@ -101,6 +101,19 @@ def session_account() -> SessionAccount | None:
     if not ident.isdigit() or not token:
         return None
     return SessionAccount(int(ident), token)
+
+
+def users_with_role(role: Role) -> list[User]:
+    """The active accounts holding `role`, by username, with their member records loaded."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(UserRole)
+            .where(UserRole.role == role, User.active.is_(True))
+            .options(selectinload(User.member))
+            .order_by(User.username)
+        )
+    )
 
 
 def find_user(login: str) -> User | None:

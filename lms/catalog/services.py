@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
-from lms.auth.models import Role, User, UserRole
+from lms.auth.models import Role, User
+from lms.auth.services import users_with_role
 from lms.catalog.models import (
     Course,
     CourseCategory,
@@ -105,14 +106,7 @@ def themes() -> list[Theme]:
 
 
 def lecturers() -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(UserRole)
-            .where(UserRole.role == Role.LECTURER, User.active.is_(True))
-            .order_by(User.username)
-        )
-    )
+    return users_with_role(Role.LECTURER)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.access import load
+from lms.access import load, roles_required
 from lms.attendance import services as attendance_services
 from lms.attendance.models import Attendance
 from lms.auth.models import Role, User
@@ -20,13 +20,18 @@ from lms.extensions import db
 from lms.forms import bounded_int
 from lms.main.forms import LeaveForm
 from lms.main.models import Notification
+from lms.main.teaching import taught_lessons
 from lms.org.forms import ConfirmForm
 from lms.org.models import Branch, Member
 from lms.rotation import enrollment
 from lms.sessions.ical import timetable_calendar
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
+from lms.sessions.services import lessons_taught_by
 
 bp = Blueprint("main", __name__)
+
+HOME_LESSONS = 5  # upcoming and past lessons each on a lecturer's home page
+LESSONS_PER_PAGE = 20
 
 
 @bp.route("/")
@@ -48,7 +53,45 @@ def index():
                 Notification.member_id == current_user.member_id, Notification.read_at.is_(None)
             )
         )
-    return render_template("main/index.html", figures=figures, unread=unread)
+    teaching = _teaching(current_user) if current_user.has_role(Role.LECTURER) else None
+    return render_template("main/index.html", figures=figures, unread=unread, teaching=teaching)
+
+
+def _teaching(user) -> dict:
+    """我的课次: the next lessons the user teaches and the latest ones taught, with totals."""
+    upcoming, past = (
+        db.paginate(
+            lessons_taught_by(user, upcoming=when),
+            page=1,
+            per_page=HOME_LESSONS,
+            error_out=False,
+        )
+        for when in (True, False)
+    )
+    rows = taught_lessons([*upcoming.items, *past.items])
+    return {
+        "upcoming": rows[: len(upcoming.items)],
+        "past": rows[len(upcoming.items) :],
+        "upcoming_total": upcoming.total,
+        "past_total": past.total,
+    }
+
+
+@bp.route("/me/lessons")
+@roles_required(Role.LECTURER)
+def my_lessons():
+    """All the lessons the lecturer teaches, upcoming or (?when=past) taught, a page at a time."""
+    upcoming = request.args.get("when") != "past"
+    page = db.paginate(
+        lessons_taught_by(current_user, upcoming=upcoming),
+        page=request.args.get("page", 1, type=bounded_int),
+        per_page=LESSONS_PER_PAGE,
+        max_per_page=LESSONS_PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "main/lessons.html", page=page, rows=taught_lessons(page.items), upcoming=upcoming
+    )
 
 
 # --- the trainee's own pages -----------------------------------------------------------------

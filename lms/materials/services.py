@@ -90,6 +90,19 @@ def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | N
     return [m for m in materials if m.visibility is Visibility.ALL or enrolled]
 
 
+def lesson_material_counts(lesson_ids: set[int]) -> dict[int, int]:
+    """How many live materials each lesson has, in one grouped query."""
+    if not lesson_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(Material.lesson_id, sa.func.count(Material.id))
+            .where(Material.lesson_id.in_(lesson_ids), Material.deleted_at.is_(None))
+            .group_by(Material.lesson_id)
+        ).all()
+    )
+
+
 def lesson_materials_of_course(user: User, course: Course) -> list[Material]:
     """The live materials uploaded to the course's lessons that `user` may see, newest first:
     the course page lists them too, so a lecturer's slides reach whoever reads the course."""

@@ -17,6 +17,7 @@ from lms.forms import bounded_int
 from lms.org import roster, services
 from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
 from lms.org.models import Category, Member
+from lms.records.services import member_overview
 
 bp = Blueprint("org", __name__, url_prefix="/members")
 
@@ -94,7 +95,9 @@ def detail(member_id: int):
     return render_template(
         "org/member.html",
         member=member,
+        overview=member_overview(member, local_today().year),
         can_edit=services.can_edit_member(current_user, member),
+        can_list=services.can_list_members(current_user),
         confirm=ConfirmForm(),
     )
 

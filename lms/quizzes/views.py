@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 
 from lms.access import authorize, load, roles_required, session_login_required
 from lms.auth.models import Role
-from lms.auth.services import AccountRefused, SessionAccount
+from lms.auth.services import AccountRefused, SessionAccount, users_with_role
 from lms.catalog.models import Course
 from lms.catalog.services import lecturers
 from lms.clock import local_zone, to_local
@@ -73,10 +73,12 @@ def _refuse(refused: attempts.AttemptRefused):
 @bp.route("/banks/")
 @roles_required(*AUTHORS)
 def banks():
+    banks = services.banks_for(current_user)
+    can_manage = services.manages_quizzes(current_user)
+    # A lecturer with no bank yet is told who can give them one.
+    organizers = users_with_role(Role.ORGANIZER) if not banks and not can_manage else []
     return render_template(
-        "quizzes/banks.html",
-        banks=services.banks_for(current_user),
-        can_manage=services.manages_quizzes(current_user),
+        "quizzes/banks.html", banks=banks, can_manage=can_manage, organizers=organizers
     )
 
 
@@ -399,6 +401,9 @@ def _quiz_data(form: QuizForm) -> services.QuizData:
 @roles_required(Role.ORGANIZER)
 def create_quiz():
     form = _quiz_form()
+    home = request.args.get("home", "")
+    if request.method == "GET" and home in {choice.value for choice in form.home.choices}:
+        form.home.data = home  # e.g. from 本月工作: a quiz for this session
     if form.validate_on_submit():
         quiz = services.create_quiz(_quiz_data(form))
         flash(_("测试已创建，请添加题目。"), "success")

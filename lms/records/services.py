@@ -29,6 +29,7 @@ from lms.online.models import ViewingProgress
 from lms.org.models import Branch, Member
 from lms.org.services import can_view_member, manages_members, secretary_branch_ids
 from lms.quizzes.models import Attempt, AttemptKind, Quiz
+from lms.rotation.services import MemberPlan, member_plans
 from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
 
 ZERO = Decimal(0)
@@ -104,13 +105,17 @@ def _in_year(column: sa.ColumnElement, year: int) -> sa.ColumnElement[bool]:
     return sa.and_(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
 
 
-def _session_lines(member: Member, year: int) -> list[SessionLine]:
-    enrollments = db.session.execute(
+def _session_lines(member: Member, year: int | None) -> list[SessionLine]:
+    """The member's sessions starting in `year` (every year if None), with what they attended."""
+    stmt = (
         sa.select(Enrollment, TrainingSession)
         .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
-        .where(Enrollment.member_id == member.id, _in_year(TrainingSession.start_date, year))
+        .where(Enrollment.member_id == member.id)
         .order_by(TrainingSession.start_date, Enrollment.id)
-    ).all()
+    )
+    if year is not None:
+        stmt = stmt.where(_in_year(TrainingSession.start_date, year))
+    enrollments = db.session.execute(stmt).all()
     if not enrollments:
         return []
     session_ids = {session.id for _, session in enrollments}
@@ -174,13 +179,21 @@ def _quiz_lines(member: Member, year: int) -> list[QuizLine]:
     ]
 
 
+def _certificates(member: Member, year: int | None) -> list[Certificate]:
+    """The member's certificates issued in `year` (every year if None), oldest first."""
+    stmt = (
+        sa.select(Certificate)
+        .where(Certificate.member_id == member.id)
+        .order_by(Certificate.issued_on, Certificate.id)
+    )
+    if year is not None:
+        stmt = stmt.where(_in_year(Certificate.issued_on, year))
+    return list(db.session.scalars(stmt))
+
+
 def training_record(member: Member, year: int) -> TrainingRecord:
     ledger = hours_ledger(member, year)
-    certificates = db.session.scalars(
-        sa.select(Certificate)
-        .where(Certificate.member_id == member.id, _in_year(Certificate.issued_on, year))
-        .order_by(Certificate.issued_on, Certificate.id)
-    ).all()
+    certificates = _certificates(member, year)
     return TrainingRecord(
         member=member,
         year=year,
@@ -191,6 +204,37 @@ def training_record(member: Member, year: int) -> TrainingRecord:
         online=[line for line in ledger if line.kind == "online"],
         quizzes=_quiz_lines(member, year),
         certificates=list(certificates),
+    )
+
+
+@dataclass
+class MemberOverview:
+    """A member's page at a glance: every session they were called to (latest first) with its
+    enrollment status, where they stand in each rotation cycle, this year's hours against
+    their target, and all their certificates (latest first)."""
+
+    member: Member
+    year: int
+    hours: Decimal
+    target: int
+    sessions: list[SessionLine]
+    plans: list[MemberPlan]
+    certificates: list[Certificate]
+
+    @property
+    def target_met(self) -> bool:
+        return self.hours >= self.target
+
+
+def member_overview(member: Member, year: int) -> MemberOverview:
+    return MemberOverview(
+        member=member,
+        year=year,
+        hours=sum((line.hours for line in hours_ledger(member, year)), ZERO),
+        target=annual_target(member),
+        sessions=_session_lines(member, None)[::-1],
+        plans=member_plans(member),
+        certificates=_certificates(member, None)[::-1],
     )
 
 

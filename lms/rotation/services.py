@@ -11,6 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
@@ -149,6 +150,11 @@ class Coverage(LabelledEnum):
     UNPLANNED = "unplanned", _l("未安排")
 
 
+def is_trained(cycle: RotationCycle, completed_sessions: int, hours: Decimal) -> bool:
+    """The cycle's completion rule: enough sessions completed and enough hours earned."""
+    return completed_sessions >= cycle.required_sessions and hours >= (cycle.required_hours or 0)
+
+
 def coverage_states(
     cycle: RotationCycle,
     branch_ids: set[int] | None = None,
@@ -165,16 +171,84 @@ def coverage_states(
     planned = set(db.session.scalars(planned_select(cycle)))
     states = {}
     for member_id in db.session.scalars(member_ids):
-        done = completed.get(member_id, 0) >= cycle.required_sessions and hours.get(
-            member_id, Decimal(0)
-        ) >= (cycle.required_hours or 0)
-        if done:
+        if is_trained(cycle, completed.get(member_id, 0), hours.get(member_id, Decimal(0))):
             states[member_id] = Coverage.TRAINED
         elif member_id in planned:
             states[member_id] = Coverage.PLANNED
         else:
             states[member_id] = Coverage.UNPLANNED
     return states
+
+
+@dataclass
+class MemberPlan:
+    """Where one member stands in one cycle: their coverage state, the session they are (or
+    were last) called to in it, and their progress against its completion rule."""
+
+    cycle: RotationCycle
+    state: Coverage
+    session: TrainingSession | None
+    completed_sessions: int
+    hours: Decimal
+
+
+def member_plans(member: Member) -> list[MemberPlan]:
+    """The cycles `member` is in the population of, or was placed in, latest first. Uses the
+    same population, completion, hours and planned queries as the cycle's own pages: one
+    query per cycle, plus two."""
+    cycles = db.session.scalars(
+        sa.select(RotationCycle)
+        .options(selectinload(RotationCycle.branches))
+        .order_by(RotationCycle.start_date.desc(), RotationCycle.id.desc())
+    ).all()
+    # The session each cycle placed the member in: their cohort's, or the latest enrollment's.
+    placed: dict[int, TrainingSession] = {}
+    for cycle_id, session in db.session.execute(
+        sa.select(CohortMember.cycle_id, TrainingSession)
+        .join(Cohort, Cohort.id == CohortMember.cohort_id)
+        .join(TrainingSession, TrainingSession.id == Cohort.session_id)
+        .where(
+            CohortMember.member_id == member.id,
+            CohortMember.removed_at.is_(None),
+            Cohort.confirmed_at.is_not(None),
+        )
+    ):
+        placed[cycle_id] = session
+    for cycle_id, session in db.session.execute(
+        sa.select(Enrollment.cycle_id, TrainingSession)
+        .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
+        .where(Enrollment.member_id == member.id, Enrollment.cycle_id.is_not(None))
+        .order_by(TrainingSession.start_date, Enrollment.id)
+    ):
+        placed[cycle_id] = session
+    plans = []
+    this_member = sa.select(sa.literal(member.id))
+    for cycle in cycles:
+        people = population(cycle).with_only_columns(Member.id)
+        completed = completed_select(cycle).subquery()
+        hours = cycle_hours_select(cycle, this_member).subquery()
+        planned = planned_select(cycle).subquery()
+        in_population, done, got, is_planned = db.session.execute(
+            sa.select(
+                people.where(Member.id == member.id).exists(),
+                sa.select(completed.c.n)
+                .where(completed.c.member_id == member.id)
+                .scalar_subquery(),
+                sa.select(hours.c.hours).scalar_subquery(),
+                sa.select(planned.c.member_id).where(planned.c.member_id == member.id).exists(),
+            )
+        ).one()
+        if not in_population and cycle.id not in placed:
+            continue
+        done, got = done or 0, Decimal(got or 0)
+        if is_trained(cycle, done, got):
+            state = Coverage.TRAINED
+        elif is_planned:
+            state = Coverage.PLANNED
+        else:
+            state = Coverage.UNPLANNED
+        plans.append(MemberPlan(cycle, state, placed.get(cycle.id), done, got))
+    return plans
 
 
 def upcoming_sessions(cycle: RotationCycle, today: date | None = None) -> list[TrainingSession]:

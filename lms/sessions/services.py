@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from lms.admin.services import record_audit
 from lms.auth.models import Role, User
@@ -140,6 +140,21 @@ def upcoming_lessons_of_course(course: Course, limit: int = 10) -> list[Lesson]:
             .limit(limit)
         )
     )
+
+
+def lessons_taught_by(user: User, *, upcoming: bool) -> sa.Select:
+    """The lessons `user` teaches in sessions not cancelled: those not yet over, soonest
+    first, or those over, latest first. Course and session come in the same query."""
+    now = utcnow()
+    stmt = (
+        sa.select(Lesson)
+        .join(Lesson.session)
+        .where(Lesson.lecturer_id == user.id, TrainingSession.status != SessionStatus.CANCELLED)
+        .options(joinedload(Lesson.session), joinedload(Lesson.course))
+    )
+    if upcoming:
+        return stmt.where(Lesson.ends_at >= now).order_by(Lesson.starts_at, Lesson.id)
+    return stmt.where(Lesson.ends_at < now).order_by(Lesson.starts_at.desc(), Lesson.id.desc())
 
 
 def enrolled_session_ids(member: Member | None) -> set[int]:

@@ -28,7 +28,7 @@ from lms.extensions import db
 from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.materials.services import can_upload_to_lesson, materials_of
-from lms.sessions import ical, services
+from lms.sessions import ical, services, worklist
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
 from lms.sessions.models import (
     NEXT_STATUSES,
@@ -63,21 +63,48 @@ def index():
     )
 
 
+def _requested_month() -> tuple[int, int] | None:
+    """The ?month=YYYY-MM asked for (this month when absent); None when it is no such month."""
+    value = request.args.get("month", "")
+    if not value:
+        today = local_today()
+        return today.year, today.month
+    match = MONTH_PATTERN.match(value)
+    if match is None:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (1 <= month <= 12 and 2000 <= year <= 2100):
+        return None
+    return year, month
+
+
 @bp.route("/calendar")
 @login_required
 def month():
     today = local_today()
-    year, month = today.year, today.month
-    if match := MONTH_PATTERN.match(request.args.get("month", "")):
-        year, month = int(match.group(1)), int(match.group(2))
-        if not (1 <= month <= 12 and 2000 <= year <= 2100):
-            abort(404)
+    requested = _requested_month()
+    if requested is None:
+        if MONTH_PATTERN.match(request.args["month"]):
+            abort(404)  # a well-formed month that does not exist
+        requested = today.year, today.month  # garbage: the calendar opens on this month
     return render_template(
         "sessions/calendar.html",
-        cal=services.month_calendar(year, month),
+        cal=services.month_calendar(*requested),
         today=today,
         enrolled=services.enrolled_session_ids(current_user.member),
     )
+
+
+@bp.route("/this-month")
+@roles_required(Role.ORGANIZER)
+def this_month():
+    """本月工作: the month's sessions and what each still needs, one link per task."""
+    requested = _requested_month()
+    if requested is None:
+        value = request.args["month"][:20]
+        message = _("月份“%(value)s”无法识别，请按“年-月”填写，例如 2026-12。", value=value)
+        return render_template("sessions/this_month.html", work=None, message=message), 400
+    return render_template("sessions/this_month.html", work=worklist.month_work(*requested))
 
 
 def _session_data(form: SessionForm) -> services.SessionData:
