@@ -83,7 +83,6 @@ def edit_user(user_id: int):
     user = load(User, user_id, _is_admin)
     form = UserForm(obj=user)
     if request.method == "GET":
-        form.roles.data = [role.value for role in user.roles]
         form.member_staff_no.data = user.member.staff_no if user.member else ""
     if form.validate_on_submit():
         ok, member_id = _linked_member_id(form, user)

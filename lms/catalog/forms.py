@@ -81,14 +81,16 @@ class CatalogFilterForm(FlaskForm):
 
     q = StringField(_l("课程名称"), validators=[Optional(), Length(max=64)])
     theme_id = SelectField(_l("主题"), coerce=int_or_none, validators=[Optional()])
-    format = SelectField(_l("形式"), validators=[Optional()])
-    category = SelectField(_l("培训对象"), validators=[Optional()])
+    format = EnumSelectField(
+        _l("形式"), enum=CourseFormat, blank=_l("全部形式"), validators=[Optional()]
+    )
+    category = EnumSelectField(
+        _l("培训对象"), enum=Category, blank=_l("全部对象"), validators=[Optional()]
+    )
     status = SelectField(_l("状态"), default="published", validators=[Optional()])
 
     def set_choices(self, themes) -> None:
         self.theme_id.choices = choices([(None, _l("全部主题")), *((t.id, t.name) for t in themes)])
-        self.format.choices = choices([(None, _l("全部形式")), *CourseFormat.choices()])
-        self.category.choices = choices([(None, _l("全部对象")), *Category.choices()])
         self.status.choices = choices([*CourseStatus.choices(), ("all", _l("全部"))])
 
 

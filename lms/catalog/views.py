@@ -10,7 +10,7 @@ from lms.auth.models import Role, User
 from lms.cache import FragmentCache
 from lms.catalog import services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
-from lms.catalog.models import Course, CourseFormat, CourseStatus
+from lms.catalog.models import Course, CourseStatus
 from lms.extensions import db
 from lms.forms import bounded_int
 from lms.markdown import render_markdown
@@ -20,7 +20,6 @@ from lms.materials.services import (
     materials_of,
 )
 from lms.org.forms import ConfirmForm
-from lms.org.models import Category
 from lms.sessions.services import upcoming_lessons_of_course
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
@@ -59,8 +58,8 @@ def _render_listing(can_manage: bool) -> str:
     criteria = services.CatalogFilter(
         q=(form.q.data or "").strip()[:64],
         theme_id=form.theme_id.data if not form.theme_id.errors else None,
-        format=CourseFormat(form.format.data) if form.format.data in set(CourseFormat) else None,
-        category=Category(form.category.data) if form.category.data in set(Category) else None,
+        format=form.format.data,  # None for "every format" and for a value that is none
+        category=form.category.data,
         status=None
         if status == "all"
         else CourseStatus(status)

@@ -69,7 +69,9 @@ class MemberFilterForm(FlaskForm):
     department_id = SelectField(_l("部门"), coerce=int_or_none, validators=[Optional()])
     branch_id = SelectField(_l("党支部"), coerce=int_or_none, validators=[Optional()])
     shift_id = SelectField(_l("班组"), coerce=int_or_none, validators=[Optional()])
-    category = SelectField(_l("类别"), validators=[Optional()])
+    category = EnumSelectField(
+        _l("类别"), enum=Category, blank=_l("全部类别"), validators=[Optional()]
+    )
     active = SelectField(
         _l("状态"),
         choices=choices([("active", _l("在册")), ("inactive", _l("已停用")), ("all", _l("全部"))]),
@@ -85,7 +87,6 @@ class MemberFilterForm(FlaskForm):
             [(None, _l("全部支部")), *((b.id, b.name) for b in branches)]
         )
         self.shift_id.choices = choices([(None, _l("全部班组")), *((s.id, s.name) for s in shifts)])
-        self.category.choices = choices([(None, _l("全部类别")), *Category.choices()])
 
 
 class RosterImportForm(FlaskForm):

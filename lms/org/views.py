@@ -16,7 +16,7 @@ from lms.extensions import db
 from lms.forms import bounded_int
 from lms.org import roster, services
 from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
-from lms.org.models import Category, Member
+from lms.org.models import Member
 from lms.records.services import member_overview
 
 bp = Blueprint("org", __name__, url_prefix="/members")
@@ -24,14 +24,13 @@ bp = Blueprint("org", __name__, url_prefix="/members")
 
 def _filter_from_request(form: MemberFilterForm) -> services.MemberFilter:
     form.validate()  # bad values simply become "no filter"
-    category = form.category.data if form.category.data in set(Category) else None
     active = {"active": True, "inactive": False, "all": None}.get(form.active.data, True)
     return services.MemberFilter(
         q=(form.q.data or "").strip()[:64],
         department_id=form.department_id.data if not form.department_id.errors else None,
         branch_id=form.branch_id.data if not form.branch_id.errors else None,
         shift_id=form.shift_id.data if not form.shift_id.errors else None,
-        category=Category(category) if category else None,
+        category=form.category.data,  # None for every category and for one that is none
         active=active,
     )
 

@@ -42,7 +42,6 @@ def _cycle_form(cycle: RotationCycle | None = None) -> CycleForm:
         for b in db.session.scalars(sa.select(Branch).order_by(Branch.position, Branch.id))
     )
     if cycle is not None and request.method == "GET":
-        form.categories.data = [c.value for c in cycle.categories]
         form.branch_ids.data = [b.id for b in cycle.branches]
         form.cap_percent.data = int(cycle.cap_share * 100)
     return form

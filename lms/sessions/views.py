@@ -154,8 +154,6 @@ def detail(session_id: int):
 def edit(session_id: int):
     session = load(TrainingSession, session_id, services.can_edit_session)
     form = SessionForm(obj=session)
-    if request.method == "GET":
-        form.categories.data = [c.value for c in session.categories]
     if form.validate_on_submit():
         try:
             services.update_session(session, _session_data(form))
