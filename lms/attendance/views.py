@@ -156,6 +156,7 @@ def grid(session_id: int):
     return render_template(
         "attendance/grid.html",
         grid=grid,
+        statuses=list(AttendanceStatus),
         can_edit=can_edit,
         confirm=ConfirmForm(),
     )
