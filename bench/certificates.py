@@ -57,9 +57,9 @@ def _names(count: int) -> list[str]:
 
 
 def _item(name: str, n: int):
-    from lms.certificates import services
+    from lms.certificates import issuing, rendering
 
-    return services.CertificateData(
+    return rendering.CertificateData(
         name=name,
         achievement="2026年第11期集中培训",
         start_date=date(2026, 11, 26),
@@ -68,31 +68,32 @@ def _item(name: str, n: int):
         serial=f"NV2026-{n:05d}",
         signatory="党校校长",
         issue_date=date(2026, 11, 27),
-        verify_url=services.verify_url(f"naive-{n:05d}-token-token-token"),
+        verify_url=issuing.verify_url(f"naive-{n:05d}-token-token-token"),
     )
 
 
 def _naive(names: list[str], css: str | None) -> float:
     """ms per certificate: one document per certificate, split, stored."""
-    from lms.certificates import services
+    from lms.certificates import rendering, storage
+    from lms.pdf import split_pages
 
-    html, default_css = services.default_template()
+    html, default_css = rendering.default_template()
     start = time.perf_counter()
     for n, name in enumerate(names[:NAIVE]):
-        pdf = services.render_document([_item(name, n)], html, css or default_css)
-        services.store_pdf(services.split_pages(pdf)[0])
+        pdf = rendering.render_document([_item(name, n)], html, css or default_css)
+        storage.store_pdf(split_pages(pdf)[0])
     return (time.perf_counter() - start) / NAIVE * 1000
 
 
 def _issue_all(session, members) -> tuple[float, list]:
-    from lms.certificates import services
+    from lms.certificates import eligibility, issuing
     from lms.extensions import db
 
-    rows = [services.Eligibility(member=m, eligible=True, hours=HOURS) for m in members]
+    rows = [eligibility.Eligibility(member=m, eligible=True, hours=HOURS) for m in members]
     issued = []
     start = time.perf_counter()
-    for first in range(0, len(rows), services.BATCH):
-        issued += services.issue_batch(rows[first : first + services.BATCH], session=session)
+    for first in range(0, len(rows), issuing.BATCH):
+        issued += issuing.issue_batch(rows[first : first + issuing.BATCH], session=session)
         db.session.commit()
     return time.perf_counter() - start, issued
 
@@ -101,12 +102,12 @@ def _check(certificates) -> int:
     """How many stored PDFs have one page and the member's name and serial as text."""
     from pypdf import PdfReader
 
-    from lms.certificates import services
+    from lms.certificates import storage
 
     good = 0
     for certificate in certificates:
         reader = PdfReader(
-            io.BytesIO(services.certificate_path(certificate.pdf_sha256).read_bytes())
+            io.BytesIO(storage.certificate_path(certificate.pdf_sha256).read_bytes())
         )
         text = "".join(page.extract_text() for page in reader.pages)
         if len(reader.pages) == 1 and certificate.name in text and certificate.serial in text:
@@ -174,7 +175,7 @@ def run() -> dict[str, object]:
 def _render_figures(app) -> dict[str, object]:
     import sqlalchemy as sa
 
-    from lms.certificates import services
+    from lms.certificates import issuing, rendering, storage
     from lms.extensions import db
     from lms.org.models import Member
     from lms.sessions.models import TrainingSession
@@ -188,26 +189,26 @@ def _render_figures(app) -> dict[str, object]:
     sessions = db.session.scalars(sa.select(TrainingSession).order_by(TrainingSession.id)).all()
     db.session.commit()
 
-    _, css = services.default_template()
+    _, css = rendering.default_template()
     figures["font"] = css.split("font-family:", 1)[1].split(",", 1)[0].strip()
-    services.render_document([_item(names[0], 0)])  # load fonts and templates once
+    rendering.render_document([_item(names[0], 0)])  # load fonts and templates once
     figures["naive_ms_per_certificate"] = round(_naive(names, None), 1)
     noto = css.replace('"AR PL UKai CN", ', "")
     figures["naive_noto_serif_ms_per_certificate"] = round(_naive(names, noto), 1)
 
-    processes = services._processes()
+    processes = rendering._processes()
     start = time.perf_counter()
-    pool = services._render_pool(processes)
-    warm = services.document_html([_item(names[0], 0)])
-    list(pool.map(services.render_split, [warm] * processes))
+    pool = rendering._render_pool(processes)
+    warm = rendering.document_html([_item(names[0], 0)])
+    list(pool.map(rendering.render_split, [warm] * processes))
     pool_start = time.perf_counter() - start
     seconds, issued = _issue_all(sessions[0], members)
     figures["processes"] = processes
-    figures["batch"] = services.BATCH
+    figures["batch"] = issuing.BATCH
     figures["pool_start_s"] = round(pool_start, 2)
     figures["ours_ms_per_certificate"] = _ms(seconds, MEMBERS)
     figures["ours_cold_ms_per_certificate"] = _ms(seconds + pool_start, MEMBERS)
-    sizes = [services.certificate_path(c.pdf_sha256).stat().st_size for c in issued]
+    sizes = [storage.certificate_path(c.pdf_sha256).stat().st_size for c in issued]
     figures["pdf_kb_median"] = round(statistics.median(sizes) / 1024)
     figures["pdfs_correct"] = _check(issued)
     assert figures["pdfs_correct"] == MEMBERS, figures
@@ -221,11 +222,11 @@ def _render_figures(app) -> dict[str, object]:
     timings = []
     for n in range(SINGLE_REPEATS):
         start = time.perf_counter()
-        (pdf,) = services.render_members([_item(names[n], 90000 + n)])
-        services.store_pdf(pdf)
+        (pdf,) = rendering.render_members([_item(names[n], 90000 + n)])
+        storage.store_pdf(pdf)
         timings.append(time.perf_counter() - start)
     figures["single_ms"] = _ms(statistics.median(timings))
-    services.shutdown_render_pool()
+    rendering.shutdown_render_pool()
     figures["_ids"] = [c.id for c in issued]
     return figures
 

@@ -147,8 +147,8 @@ def quizzes_sweep() -> None:
 @with_appcontext
 def quizzes_import(bank: str, file: Path, kind: str | None) -> None:
     from lms.extensions import db
+    from lms.quizzes.formats import parse_upload
     from lms.quizzes.services import bank_by_name, import_questions
-    from lms.quizzes.views import parse_upload
 
     kind = kind or {".xlsx": "xlsx", ".aiken": "aiken"}.get(file.suffix.lower(), "gift")
     with file.open("rb") as stream:
@@ -213,7 +213,7 @@ def certificates_group() -> None:
 @click.option("--cycle", "cycle_id", type=int, help="Rotation cycle id.")
 @with_appcontext
 def certificates_issue(session_id: int | None, cycle_id: int | None) -> None:
-    from lms.certificates import services
+    from lms.certificates import issuing
     from lms.extensions import db
     from lms.rotation.models import RotationCycle
     from lms.sessions.models import TrainingSession
@@ -224,12 +224,12 @@ def certificates_issue(session_id: int | None, cycle_id: int | None) -> None:
     cycle = db.session.get(RotationCycle, cycle_id) if cycle_id else None
     if session is None and cycle is None:
         raise click.UsageError("no such session or cycle")
-    rows = services.to_issue(session, cycle)
+    rows = issuing.to_issue(session, cycle)
     issued = 0
     with click.progressbar(length=len(rows), label="issuing") as bar:
-        for start in range(0, len(rows), services.BATCH):
-            batch = rows[start : start + services.BATCH]
-            issued += len(services.issue_batch(batch, session=session, cycle=cycle))
+        for start in range(0, len(rows), issuing.BATCH):
+            batch = rows[start : start + issuing.BATCH]
+            issued += len(issuing.issue_batch(batch, session=session, cycle=cycle))
             db.session.commit()
             bar.update(len(batch))
     click.echo(f"{issued} certificates issued")

@@ -399,7 +399,7 @@ def load_teaching(path: Path) -> str:
 
 def load_questions(folder: Path) -> str:
     """Every bank file in `folder`, all checked before any is loaded; loading again updates."""
-    from lms.quizzes.bankfile import BankFileError, read_bank_file
+    from lms.quizzes.formats.yaml_bank import BankFileError, read_bank_file
     from lms.quizzes.services import bank_by_name, import_questions
 
     try:

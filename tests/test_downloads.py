@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import pytest
 
 from lms.auth.models import Role
-from lms.certificates import services as certificates
+from lms.certificates import eligibility, issuing, rendering
 from lms.files import ascii_filename
 from lms.materials.models import Visibility
 from tests import samples
@@ -66,8 +66,8 @@ def test_every_download_has_a_meaningful_ascii_name_beside_the_real_one(client):
     lesson = make_lesson(session=session, course=make_course(hours="2"))
     member = make_member(name="王𠮷祥")
     make_enrollment(session, member)
-    (certificate,) = certificates.issue_batch(
-        [certificates.Eligibility(member=member, eligible=True, hours=Decimal(2))], session=session
+    (certificate,) = issuing.issue_batch(
+        [eligibility.Eligibility(member=member, eligible=True, hours=Decimal(2))], session=session
     )
     picture = make_material(
         uploader=user,
@@ -79,7 +79,7 @@ def test_every_download_has_a_meaningful_ascii_name_beside_the_real_one(client):
     bank = make_bank(name="党章题库")
     quiz = make_quiz([make_question(bank)], session=session, title="结业测试")
     cycle = make_cycle(name="2026年轮训")
-    html, css = certificates.default_template()
+    html, css = rendering.default_template()
     routes = {
         f"/materials/{picture.id}/file": (f"material-{picture.id}.png", "党课.png"),
         f"/certificates/{certificate.id}.pdf": (

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.attendance.services import hours_ledger
 from lms.auth.models import Role
-from lms.certificates.services import session_eligibility
+from lms.certificates.eligibility import session_eligibility
 from lms.extensions import db
 from lms.materials.models import Visibility
 from lms.online import services

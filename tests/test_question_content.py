@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lms.content import ContentError, load_questions
 from lms.extensions import db
 from lms.paths import shipped
-from lms.quizzes.bankfile import read_bank_file
+from lms.quizzes.formats.yaml_bank import read_bank_file
 from lms.quizzes.models import Question, Quiz
 from lms.quizzes.questions import QuestionType
 
@@ -140,7 +140,7 @@ def test_the_shipped_bank_keeps_give_away_questions_in_exclusive_groups(runner):
 
 
 def test_an_exclusive_group_survives_loading_exporting_and_reimporting(tmp_path: Path):
-    from lms.quizzes.formats import question_sheet, read_question_sheet
+    from lms.quizzes.formats.sheet import question_sheet, read_question_sheet
     from lms.quizzes.services import bank_by_name, export_questions
 
     judged = "type: true_false, answer: 正确, source: 党章"

@@ -7,13 +7,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
-from lms.quizzes.formats import (
-    MAX_QUESTIONS,
+from lms.quizzes.formats.aiken import parse_aiken
+from lms.quizzes.formats.gift import dump_gift, parse_gift
+from lms.quizzes.formats.parsing import MAX_QUESTIONS
+from lms.quizzes.formats.sheet import (
     SHEET_HEADER,
     TEMPLATE_EXAMPLES,
-    dump_gift,
-    parse_aiken,
-    parse_gift,
     question_sheet,
     read_question_sheet,
     template_sheet,
@@ -635,9 +634,9 @@ def test_sheet_cell_quoted_in_an_error_is_cut_short():
 
 
 def test_sheet_empty_rows_count_against_the_limit(monkeypatch):
-    import lms.quizzes.formats
+    import lms.quizzes.formats.sheet
 
-    monkeypatch.setattr(lms.quizzes.formats, "MAX_QUESTIONS", 20)
+    monkeypatch.setattr(lms.quizzes.formats.sheet, "MAX_QUESTIONS", 20)
     workbook = Workbook()
     worksheet = workbook.active
     worksheet.append(SHEET_HEADER)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from lms.admin.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.quizzes import attempts, formats, stats
+from lms.quizzes import attempts, stats
+from lms.quizzes.formats.sheet import template_sheet
 from lms.quizzes.models import AttemptStatus, Question, QuestionCategory, QuestionVersion
 from lms.quizzes.questions import QuestionData, QuestionType
 from tests.conftest import login
@@ -153,7 +154,7 @@ def test_preview_shows_the_question_as_a_trainee_sees_it(client):
 
 
 def _sheet(rows) -> io.BytesIO:
-    workbook = openpyxl.load_workbook(io.BytesIO(formats.template_sheet()))
+    workbook = openpyxl.load_workbook(io.BytesIO(template_sheet()))
     sheet = workbook.active
     header = [c.value for c in sheet[1]]
     sheet.delete_rows(2, sheet.max_row)

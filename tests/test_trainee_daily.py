@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.auth.models import Role
-from lms.certificates import services as certificate_services
+from lms.certificates import issuing
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
@@ -106,8 +106,8 @@ def test_an_account_without_a_member_has_no_timetable_in_the_navigation(client):
 
 def test_profile_shows_branch_category_hours_against_target_and_certificates(client, trainee):
     session, _lesson = _graduated(trainee)
-    rows = certificate_services.to_issue(session)
-    (certificate,) = certificate_services.issue_batch(rows, session=session)
+    rows = issuing.to_issue(session)
+    (certificate,) = issuing.issue_batch(rows, session=session)
     login(client, trainee)
     page = _text(client.get("/me/profile"))
     assert "王𠮷祥" in page and trainee.member.staff_no in page
@@ -233,7 +233,7 @@ def test_a_certificate_issued_in_bulk_notifies_its_holder_once(client, trainee):
     client.post(f"/certificates/sessions/{session.id}/issue")
     client.post(f"/certificates/sessions/{session.id}/issue")  # nothing new: no second note
     (note,) = _notes(trainee.member, "certificate_issued")
-    certificate = certificate_services.live_holders(session, None)
+    certificate = issuing.live_holders(session, None)
     assert certificate == {trainee.member.id}
     login(client, trainee)
     page = _text(client.get("/me/notifications"))

@@ -7,7 +7,7 @@ import logging
 import sqlalchemy as sa
 from flask import Flask
 
-from lms.certificates import services
+from lms.certificates import issuing, rendering
 from lms.certificates.models import IssuanceJob, JobStatus
 from lms.database import utcnow
 from lms.extensions import db
@@ -36,7 +36,7 @@ def run_issuance(job_id: int, app: Flask | None = None, in_context: bool = False
         finally:
             db.session.remove()
             if own_process:  # or its render processes would outlive it, orphaned
-                services.shutdown_render_pool()
+                rendering.shutdown_render_pool()
 
 
 def _run(job_id: int) -> None:
@@ -45,13 +45,13 @@ def _run(job_id: int) -> None:
         return
     try:
         job.status = JobStatus.RUNNING
-        only = services.cohort_member_ids(job.cohort_id) if job.cohort_id else None
-        rows = services.to_issue(job.session, job.cycle, only)
+        only = issuing.cohort_member_ids(job.cohort_id) if job.cohort_id else None
+        rows = issuing.to_issue(job.session, job.cycle, only)
         job.total = len(rows)
         db.session.commit()
-        for start in range(0, len(rows), services.BATCH):
-            issued = _issue_locked(job, rows[start : start + services.BATCH])
-            job.done = min(job.total, start + services.BATCH)
+        for start in range(0, len(rows), issuing.BATCH):
+            issued = _issue_locked(job, rows[start : start + issuing.BATCH])
+            job.done = min(job.total, start + issuing.BATCH)
             job.issued += issued
             db.session.commit()
         job.status = JobStatus.DONE
@@ -73,9 +73,9 @@ def _issue_locked(job: IssuanceJob, rows) -> int:
     target = TrainingSession if job.session_id else RotationCycle
     ident = job.session_id or job.cycle_id
     db.session.execute(sa.select(target.id).where(target.id == ident).with_for_update())
-    holders = services.live_holders(job.session, job.cycle)
+    holders = issuing.live_holders(job.session, job.cycle)
     rows = [row for row in rows if row.member.id not in holders]
-    certificates = services.issue_batch(
+    certificates = issuing.issue_batch(
         rows, session=job.session, cycle=job.cycle, user_id=job.created_by_id
     )
     return len(certificates)

@@ -27,7 +27,7 @@ from pypdf import PdfWriter
 from lms.access import authorize, load, roles_required
 from lms.auth.models import Role
 from lms.auth.services import safe_referrer
-from lms.certificates import jobs, services
+from lms.certificates import eligibility, issuing, jobs, rendering, storage
 from lms.certificates.models import (
     Certificate,
     CertificateStatus,
@@ -59,10 +59,14 @@ def _issued(session: TrainingSession | None = None, cycle: RotationCycle | None 
 
 
 def _overview(session=None, cycle=None, cohort=None):
-    rows = services.session_eligibility(session) if session else services.cycle_eligibility(cycle)
+    rows = (
+        eligibility.session_eligibility(session)
+        if session
+        else eligibility.cycle_eligibility(cycle)
+    )
     issued = _issued(session, cycle)
     if cohort is not None:
-        members = services.cohort_member_ids(cohort.id)
+        members = issuing.cohort_member_ids(cohort.id)
         rows = [row for row in rows if row.member.id in members]
         issued = [c for c in issued if c.member_id in members]
     return render_template(
@@ -72,7 +76,7 @@ def _overview(session=None, cycle=None, cohort=None):
         cohort=cohort,
         rows=rows,
         issued=issued,
-        holders=services.live_holders(session, cycle),
+        holders=issuing.live_holders(session, cycle),
         confirm=ConfirmForm(),
     )
 
@@ -159,7 +163,7 @@ def _owner_or_organizer(user, certificate: Certificate) -> bool:
 @login_required
 def download(certificate_id: int):
     certificate = load(Certificate, certificate_id, _owner_or_organizer)
-    path = services.certificate_path(certificate.pdf_sha256)
+    path = storage.certificate_path(certificate.pdf_sha256)
     if not path.is_file():
         abort(404)
     response = send_file(
@@ -226,7 +230,7 @@ def session_zip(session_id: int):
 @roles_required(Role.ORGANIZER)
 def cohort_zip(cohort_id: int):
     cohort = load(Cohort, cohort_id, _organizer)
-    members = services.cohort_member_ids(cohort.id)
+    members = issuing.cohort_member_ids(cohort.id)
     live = [c for c in _live(cohort.session_id) if c.member_id in members]
     return _zip(cohort.session, live, f"cohort-{cohort.id}-certificates")
 
@@ -236,7 +240,7 @@ def _zip(training: TrainingSession, certificates: list[Certificate], stem: str) 
     files = [
         (f"{c.serial}-{c.name}.pdf", path)
         for c in certificates
-        if (path := services.certificate_path(c.pdf_sha256)).is_file()
+        if (path := storage.certificate_path(c.pdf_sha256)).is_file()
     ]
 
     def generate():
@@ -262,7 +266,7 @@ def session_combined(session_id: int):
     training = load(TrainingSession, session_id, _organizer)
     writer = PdfWriter()
     for certificate in _live(training.id):
-        path = services.certificate_path(certificate.pdf_sha256)
+        path = storage.certificate_path(certificate.pdf_sha256)
         if path.is_file():
             writer.append(str(path))
     buffer = io.BytesIO()
@@ -284,7 +288,7 @@ def revoke(certificate_id: int):
     if not reason:
         flash(_("撤销证书须填写原因。"), "warning")
     else:
-        services.revoke(certificate, reason)
+        issuing.revoke(certificate, reason)
         flash(_("证书 %(serial)s 已撤销。", serial=certificate.serial), "success")
     return redirect(safe_referrer() or url_for("certificates.mine"))
 
@@ -295,8 +299,8 @@ def reissue(certificate_id: int):
     certificate = load(Certificate, certificate_id, _organizer)
     try:
         with atomic():
-            new = services.reissue(certificate, current_user)
-    except services.TemplateProblem as problem:
+            new = issuing.reissue(certificate, current_user)
+    except rendering.TemplateProblem as problem:
         flash(problem.message, "warning")
     else:
         flash(_("已按现在的姓名换发证书 %(serial)s。", serial=new.serial), "success")
@@ -317,32 +321,32 @@ def verify(token: str):
     return render_template(
         "certificates/verify.html",
         certificate=certificate,
-        masked=services.mask_name(certificate.name),
+        masked=issuing.mask_name(certificate.name),
     )
 
 
 @bp.route("/certificates/template", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def template():
-    html, css = services.current_template()
+    html, css = rendering.current_template()
     problem = None
     if request.method == "POST":
         action = request.form.get("action")
         if action == "default":
-            services.restore_default_template(current_user)
+            rendering.restore_default_template(current_user)
             flash(_("已恢复默认模板。"), "success")
             return redirect(url_for("certificates.template"))
         html = request.form.get("html", "")
         css = request.form.get("css", "")
         try:
             if action == "preview":
-                pdf = services.render_document([services.sample_data()], html, css)
+                pdf = rendering.render_document([rendering.sample_data()], html, css)
                 return Response(
                     pdf, mimetype="application/pdf", headers=inline_headers("预览.pdf", "preview")
                 )
             with atomic():
-                services.save_template(html, css, current_user)
-        except services.TemplateProblem as exc:
+                rendering.save_template(html, css, current_user)
+        except rendering.TemplateProblem as exc:
             problem = exc.message
         else:
             flash(_("模板已保存。"), "success")

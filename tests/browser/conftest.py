@@ -101,13 +101,13 @@ def live(tmp_path_factory):
 
 
 def _certificates_of_the_finished_session(db) -> None:
-    from lms.certificates import services
+    from lms.certificates import issuing
     from lms.sessions.models import TrainingSession
 
     finished = db.session.scalar(
         db.select(TrainingSession).where(TrainingSession.title == "2026年第10期")
     )
-    services.issue_batch(services.to_issue(finished), session=finished)
+    issuing.issue_batch(issuing.to_issue(finished), session=finished)
 
 
 def _running_lesson(db) -> dict:

@@ -1,0 +1,218 @@
+"""Taking a quiz: start, answer (page by page or autosaved), submit, the result, and the
+wrong-answer book."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.access import authorize, load, session_login_required
+from lms.auth.services import AccountRefused, SessionAccount
+from lms.clock import to_local
+from lms.database import utcnow
+from lms.extensions import limiter
+from lms.forms import bounded_int
+from lms.org.forms import ConfirmForm
+from lms.quizzes import attempts, services
+from lms.quizzes.models import Attempt, Quiz
+from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
+from lms.quizzes.views import bp
+from lms.transaction import keep_changes
+
+
+def _refuse(refused: attempts.AttemptRefused):
+    """An answer or start the rules do not allow: a message, never a 500. What was changed on
+    the way stays (overdue attempts found and finished)."""
+    keep_changes()
+    if request.is_json:
+        return jsonify(ok=False, message=refused.message), refused.status
+    flash(refused.message, "warning")
+    return None
+
+
+# --- taking a quiz ---------------------------------------------------------------------------
+
+
+@bp.route("/<int:quiz_id>/start", methods=["POST"])
+@login_required
+def start(quiz_id: int):
+    quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
+    if current_user.member is None:
+        abort(403)
+    try:
+        attempt = attempts.start_attempt(quiz, current_user.member)
+    except attempts.AttemptRefused as refused:
+        _refuse(refused)
+        return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
+    attempt_id = attempt.id  # read before the commit expires it: no reload just for the id
+    return redirect(url_for("quizzes.take", attempt_id=attempt_id))
+
+
+def _own_attempt(attempt_id: int) -> Attempt:
+    return load(Attempt, attempt_id, attempts.owns_attempt)
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def take(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if not attempt.finished and attempt.deadline is not None and utcnow() > attempt.deadline:
+        attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
+    if attempt.finished:
+        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+    position = request.args.get("q", 1, type=bounded_int)
+    items = attempt.questions
+    item = next((i for i in items if i.position == position), None)
+    if item is None:
+        abort(404)
+    return render_template(
+        "quizzes/take.html",
+        attempt=attempt,
+        item=item,
+        items=items,
+        now=utcnow(),
+        confirm=ConfirmForm(),
+        types=QUESTION_TYPE_LABELS,
+        # the message with its placeholder, for the script to count live as answers are saved
+        unanswered_message=_("还有 %(n)d 题未作答。"),
+    )
+
+
+def _form_response(item) -> dict | None:
+    """The answer from a plain form post (no JavaScript)."""
+    version = item.version
+    if version.type is QuestionType.FILL_BLANK:
+        return {"blanks": request.form.getlist("blank")}
+    try:
+        return {"choices": [int(v) for v in request.form.getlist("choice")]}
+    except ValueError:
+        raise attempts.AttemptRefused(_("答案的格式不正确。")) from None
+
+
+@bp.route("/attempts/<int:attempt_id>/q/<int:position>", methods=["POST"])
+@login_required
+def answer_and_go(attempt_id: int, position: int):
+    """Without JavaScript every navigation saves the question on screen."""
+    attempt = _own_attempt(attempt_id)
+    go = request.form.get("go", "next")
+    if not attempt.finished:
+        item = next((i for i in attempt.questions if i.position == position), None)
+        if item is None:
+            abort(404)
+        try:
+            attempts.save_answer(attempt, position, _form_response(item))
+        except attempts.AttemptRefused as refused:
+            _refuse(refused)
+            if attempt.finished:
+                return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+            return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=position))
+    if go == "submit":
+        return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=position, confirm=1))
+    target = (
+        position + 1
+        if go == "next"
+        else position - 1
+        if go == "prev"
+        else int(go)
+        if go.isdigit()
+        else position
+    )
+    target = min(max(target, 1), len(attempt.questions))
+    return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=target))
+
+
+@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
+@limiter.exempt  # bounded by the attempt itself: one row a question, seq-ordered, size-checked
+@session_login_required
+def autosave(attempt_id: int, account: SessionAccount):
+    """JSON autosave: {"position": n, "response": {...} or null, "seq": n}. The busiest request
+    of an exam: the service loads, checks and locks the attempt and checks the session's account
+    in one statement, so the account is never loaded as a whole."""
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: not an answer either
+        payload = None
+    if not isinstance(payload, dict):
+        payload = {}  # the attempt is still checked first: a stranger learns nothing
+    try:
+        saved = attempts.save_answer(
+            attempt_id,
+            payload.get("position"),
+            payload.get("response"),
+            payload.get("seq"),
+            account=account,
+        )
+    except AccountRefused as refused:
+        if refused.signed_out:
+            return current_app.login_manager.unauthorized()
+        return jsonify(ok=False, message=_("请先修改密码，然后再作答。")), 403
+    except attempts.AttemptRefused as refused:
+        if refused.access:
+            abort(refused.status)
+        keep_changes()  # a deadline that passed finishes the attempt, and that stays
+        finished = refused.status == 409
+        return jsonify(ok=False, message=refused.message, finished=finished), refused.status
+    return jsonify(
+        ok=True,
+        position=saved.position,
+        seq=saved.seq,
+        saved_at=saved.saved_at.isoformat() if saved.saved_at else None,
+        # The plant's wall clock, not the browser's: a phone set to UTC still shows local time.
+        saved_time=to_local(saved.saved_at).strftime("%H:%M:%S") if saved.saved_at else None,
+    )
+
+
+@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
+@login_required
+def submit(attempt_id: int):
+    attempt = _own_attempt(attempt_id)
+    if attempts.finish_attempt(attempt, attempts.AttemptStatus.SUBMITTED):
+        flash(_("已交卷。"), "success")
+    return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@login_required
+def result(attempt_id: int):
+    attempt = load(Attempt, attempt_id, attempts.can_view_attempt)
+    if not attempt.finished:
+        if attempt.deadline is not None and utcnow() > attempt.deadline:
+            attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
+        else:
+            return redirect(url_for("quizzes.take", attempt_id=attempt.id))
+    return render_template(
+        "quizzes/result.html",
+        attempt=attempt,
+        review=attempts.review_allowed(attempt) or services.manages_quizzes(current_user),
+        types=QUESTION_TYPE_LABELS,
+    )
+
+
+# --- wrong-answer book -----------------------------------------------------------------------
+
+
+@bp.route("/wrong-book")
+@login_required
+def wrong_book():
+    member = current_user.member
+    authorize(member is not None)
+    return render_template(
+        "quizzes/wrong_book.html",
+        entries=attempts.wrong_book_pages(member),
+        confirm=ConfirmForm(),
+        types=QUESTION_TYPE_LABELS,
+    )
+
+
+@bp.route("/wrong-book/practice", methods=["POST"])
+@login_required
+def wrong_book_practice():
+    member = current_user.member
+    authorize(member is not None)
+    try:
+        attempt = attempts.start_wrong_book_practice(member)
+    except attempts.AttemptRefused as refused:
+        _refuse(refused)
+        return redirect(url_for("quizzes.wrong_book"))
+    return redirect(url_for("quizzes.take", attempt_id=attempt.id))
