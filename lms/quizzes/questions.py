@@ -26,8 +26,6 @@ class QuestionType(LabelledEnum):
     FILL_BLANK = "fill_blank", _l("填空题")
 
 
-# TEMPORARY until the quiz views are split: they still pass it to templates that no longer read it.
-QUESTION_TYPE_LABELS = {t: t.lazy_label for t in QuestionType}
 CHOICE_TYPES = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE}
 BLANK = re.compile(r"_{3,}")
 MAX_OPTIONS = 8

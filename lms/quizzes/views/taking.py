@@ -16,7 +16,7 @@ from lms.forms import bounded_int
 from lms.org.forms import ConfirmForm
 from lms.quizzes import attempts, services
 from lms.quizzes.models import Attempt, Quiz
-from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
+from lms.quizzes.questions import QuestionType
 from lms.quizzes.views import bp
 from lms.transaction import keep_changes
 
@@ -73,7 +73,6 @@ def take(attempt_id: int):
         items=items,
         now=utcnow(),
         confirm=ConfirmForm(),
-        types=QUESTION_TYPE_LABELS,
         # the message with its placeholder, for the script to count live as answers are saved
         unanswered_message=_("还有 %(n)d 题未作答。"),
     )
@@ -185,7 +184,6 @@ def result(attempt_id: int):
         "quizzes/result.html",
         attempt=attempt,
         review=attempts.review_allowed(attempt) or services.manages_quizzes(current_user),
-        types=QUESTION_TYPE_LABELS,
     )
 
 
@@ -201,7 +199,6 @@ def wrong_book():
         "quizzes/wrong_book.html",
         entries=attempts.wrong_book_pages(member),
         confirm=ConfirmForm(),
-        types=QUESTION_TYPE_LABELS,
     )
 
 
