@@ -188,16 +188,18 @@ class LocalDateTimeField(DateTimeLocalField):
 
 
 class StaffNoField(StringField):
-    """A 工号, trimmed and checked as the roster import checks it (letters, digits, _ and -)."""
+    """A 工号, trimmed as the roster import trims it. A new one is checked as the import checks
+    it (letters, digits, _ and -); one that names an existing member (`lookup=True`) is only
+    bounded, so that whatever else was typed, a name say, is answered "no such 工号"."""
 
-    def __init__(self, label=None, validators=None, **kwargs) -> None:
+    def __init__(self, label=None, validators=None, *, lookup: bool = False, **kwargs) -> None:
+        checks = [*(validators or []), Length(max=MAX_STAFF_NO)]
+        if not lookup:
+            message = _l("工号只能包含字母、数字、下划线和连字符。")
+            checks.append(Regexp(STAFF_NO_PATTERN, message=message))
         super().__init__(
             label if label is not None else _l("工号"),
-            [
-                *(validators or []),
-                Length(max=MAX_STAFF_NO),
-                Regexp(STAFF_NO_PATTERN, message=_l("工号只能包含字母、数字、下划线和连字符。")),
-            ],
+            checks,
             filters=[lambda value: strip_spaces(value) if isinstance(value, str) else value],
             **kwargs,
         )
@@ -222,11 +224,10 @@ class Unique:
     def __call__(self, form: FlaskForm, field) -> None:
         if field.data is None or field.data == "":
             return
-        model = self.column.class_
-        stmt = sa.select(model).where(self.column == field.data)
+        key = sa.inspect(self.column.class_).primary_key[0]
+        stmt = sa.select(key).where(self.column == field.data)
         current = getattr(form, "current", None)
         if current is not None:
-            key = sa.inspect(model).primary_key[0]
             stmt = stmt.where(key != getattr(current, key.key))
         if db.session.scalar(stmt.limit(1)) is not None:
             raise ValidationError(self.message)
@@ -245,4 +246,4 @@ def picked_staff_no() -> str:
     """On a GET, the 工号 the member lookup page hands back (?staff_no=…), to fill a form with."""
     if request.method != "GET":
         return ""
-    return request.args.get("staff_no", "").strip()[:32]
+    return strip_spaces(request.args.get("staff_no", ""))[:MAX_STAFF_NO]

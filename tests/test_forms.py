@@ -89,6 +89,19 @@ def test_staff_number_is_trimmed_and_checked_as_the_roster_checks_it(app):
     assert _form(app, staff_no="x" * 33).staff_no.errors
 
 
+def test_a_staff_number_to_look_up_is_trimmed_and_bounded_only(app):
+    class Lookup(FlaskForm):
+        class Meta:
+            csrf = False
+
+        staff_no = StaffNoField(lookup=True)
+
+    with app.test_request_context(method="POST"):
+        form = Lookup(MultiDict({"staff_no": "\u3000值班者 "}))
+        assert form.validate() and form.staff_no.data == "值班者"  # the lookup says "no such 工号"
+        assert not Lookup(MultiDict({"staff_no": "x" * 33})).validate()
+
+
 def test_unique_refuses_a_value_another_row_holds_but_not_the_row_being_edited(app):
     member = make_member(staff_no="U-1")
     assert _form(app, staff_no="U-1").staff_no.errors == ["taken"]

@@ -12,7 +12,7 @@ from lms.forms import EnumCheckboxesField, NotBefore, StaffNoField, Unique, choi
 
 class UserForm(FlaskForm):
     display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
-    member_staff_no = StaffNoField(_l("关联学员工号"), validators=[Optional()])
+    member_staff_no = StaffNoField(_l("关联学员工号"), validators=[Optional()], lookup=True)
     roles = EnumCheckboxesField(_l("角色"), enum=Role)
     active = BooleanField(_l("账号启用"), default=True)
     submit = SubmitField(_l("保存"))

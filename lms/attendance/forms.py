@@ -17,7 +17,7 @@ class AttendanceImportForm(FlaskForm):
 
 
 class CreditForm(FlaskForm):
-    staff_no = StaffNoField(validators=[DataRequired()])
+    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
     hours = HoursField(
         _l("学时"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(200))],

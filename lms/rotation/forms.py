@@ -65,7 +65,7 @@ class CycleForm(EditForm):
 
 
 class MoveForm(FlaskForm):
-    staff_no = StaffNoField(validators=[DataRequired()])
+    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
     session_id = IntegerField(
         _l("调入期次"), validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)]
     )
@@ -74,7 +74,7 @@ class MoveForm(FlaskForm):
 
 
 class BlackoutForm(FlaskForm):
-    staff_no = StaffNoField(validators=[DataRequired()])
+    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
     end_date = DateField(_l("结束日期"), validators=[InputRequired(), NotBefore("start_date")])
     reason = EnumSelectField(_l("原因"), enum=BlackoutReason)
