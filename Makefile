@@ -66,6 +66,8 @@ demo: install
 lint: install-dev
 	$(BIN)/ruff check lms tests bench migrations
 	$(BIN)/ruff format --check lms tests bench migrations
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 test: install-dev system-deps lint
 	$(BIN)/pytest -q --cov=lms --cov-report=term:skip-covered --cov-fail-under=90

@@ -26,6 +26,7 @@ def _blueprints():
     from lms.evaluation.views import bp as evaluation_bp
     from lms.main.views import bp as main_bp
     from lms.materials.views import bp as materials_bp
+    from lms.notifications.views import bp as notifications_bp
     from lms.online.views import bp as online_bp
     from lms.ops.views import bp as ops_bp
     from lms.org.views import bp as org_bp
@@ -38,6 +39,7 @@ def _blueprints():
     return [
         ops_bp,
         main_bp,
+        notifications_bp,
         auth_bp,
         org_bp,
         catalog_bp,
@@ -71,13 +73,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if hops := app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to add WSGI middleware; its types declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     from lms.web import set_upload_limit
 
     # Before any extension reads the body (CSRF does), so large uploads get their own limit.
     app.before_request(set_upload_limit)
     _init_extensions(app)
     _import_models()
+    _connect_signals()
     app.url_map.converters["int"] = DatabaseIdConverter
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
@@ -107,21 +113,39 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def _connect_signals() -> None:
+    """Who reacts to what (lms/signals.py): a lower feature announces, a higher one receives.
+    Connecting the same receiver again (another app in the same process) changes nothing."""
+    from lms import signals
+    from lms.catalog.services import touch_courses_taught_by
+    from lms.materials.services import lesson_deletion_refusal
+    from lms.online.services import ledger_lines
+    from lms.quizzes.services import notify_quizzes_opening
+    from lms.rotation.services import close_session
+
+    signals.session_completed.connect(close_session)
+    signals.user_renamed.connect(touch_courses_taught_by)
+    signals.day_began.connect(notify_quizzes_opening)
+    signals.hours_ledger_lines.connect(ledger_lines)
+    signals.lesson_deleting.connect(lesson_deletion_refusal)
+
+
 def _import_models() -> None:
     """Every model, so the metadata (and Alembic) sees every table and foreign key."""
-    import lms.admin.models
     import lms.attendance.models
+    import lms.audit.models
     import lms.auth.models
     import lms.catalog.models
     import lms.certificates.models
     import lms.evaluation.models
-    import lms.main.models
     import lms.materials.models
+    import lms.notifications.models
     import lms.online.models
     import lms.org.models
     import lms.quizzes.models
     import lms.rotation.models
-    import lms.sessions.models  # noqa: F401
+    import lms.sessions.models
+    import lms.settings  # noqa: F401
 
 
 def _init_extensions(app: Flask) -> None:
@@ -142,7 +166,9 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
     limiter.init_app(app)
-    import lms.auth.services  # noqa: F401  (registers the user loader)
+    from lms.auth.services import load_user
+
+    login_manager.user_loader(load_user)
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:

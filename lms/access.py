@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import Forbidden
 
 from lms.auth.models import Role, User
-from lms.extensions import db
+from lms.auth.services import session_account
+from lms.extensions import db, login_manager
 
 T = TypeVar("T")
 
@@ -39,21 +40,23 @@ def session_login_required(view: Callable) -> Callable:
     the view gets `account` (who the signed session names, `SessionAccount`) and must check it
     in its own SQL (`SessionAccount.refusal`: signed out, disabled, password change due). The
     request hooks that would load the user for it leave such a view alone."""
-    from lms.auth.services import session_account
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         account = session_account()
         if account is None:
-            return current_app.login_manager.unauthorized()
+            return login_manager.unauthorized()
         return view(*args, account=account, **kwargs)
 
-    wrapped.checks_account = True
+    # A mark on the view function itself, read back with getattr by view_checks_account.
+    wrapped.checks_account = True  # type: ignore[attr-defined]
     return wrapped
 
 
 def view_checks_account() -> bool:
     """The request's view checks the account itself (`session_login_required`)."""
+    if request.endpoint is None:
+        return False
     view = current_app.view_functions.get(request.endpoint)
     return getattr(view, "checks_account", False)
 

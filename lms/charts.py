@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from markupsafe import Markup, escape
 
@@ -27,7 +28,7 @@ def stacked_bars(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'class="chart" aria-label="{escape(title)}">'
     ]
-    x = 0
+    x: float = 0
     for i, name in enumerate(series):  # legend
         out.append(
             f'<rect x="{x}" y="5" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>'
@@ -92,7 +93,7 @@ def columns(values: Sequence[tuple[str, int]], title: str, width: int = WIDTH) -
 
 
 def average_bars(
-    rows: Sequence[tuple[str, float | None]],
+    rows: Sequence[tuple[str, float | Decimal | None]],
     title: str,
     scale: float = 5,
     width: int = WIDTH,

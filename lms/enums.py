@@ -18,9 +18,13 @@ class LabelledEnum(enum.StrEnum):
 
     lazy_label: LazyString  # for labels made at import time (form fields), before any request
 
-    def __new__(cls, value: str, label: LazyString) -> Self:
+    def __new__(cls, value: object, label: LazyString | None = None) -> Self:
+        # A type checker reads this as the signature of `Category("cadre")`, the lookup by value,
+        # which never runs it: hence `label` is optional here, though every member must give one.
+        if label is None:
+            raise TypeError(f"{cls.__name__}.{value}: a labelled enum member needs a label")
         member = str.__new__(cls, value)
-        member._value_ = value
+        member._value_ = str(value)
         member.lazy_label = label
         return member
 

@@ -1,8 +1,9 @@
 """Form helpers shared by the features."""
 
 from collections.abc import Iterable
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import request
@@ -16,6 +17,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
     widgets,
 )
 from wtforms.validators import Length, Regexp, ValidationError
@@ -31,6 +33,12 @@ MAX_ID = 2**31 - 1  # the largest id the database's integer columns hold
 FIRST_SCHEDULE_DATE, LAST_SCHEDULE_DATE = date(2000, 1, 1), date(2100, 12, 31)
 # WTForms' own words (and translation) for an unknown choice, so every select says the same.
 WTFORMS_NOT_A_CHOICE = "Not a valid choice."
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form whose only job is carrying the CSRF token of a button."""
+
+    submit = SubmitField(_l("确定"))
 
 
 class NotBefore:
@@ -54,7 +62,7 @@ def bounded_int(value: str) -> int:
     return number
 
 
-def int_or_none(value: object) -> int | None:
+def int_or_none(value: Any) -> int | None:
     """Coerce a submitted id to int; anything else becomes None (then "not a valid choice")."""
     try:
         return int(value) if value not in (None, "", "None") else None
@@ -90,6 +98,8 @@ class SchedulableDate:
 class HoursField(DecimalField):
     """学时, stored with one decimal: a finite number with at most one decimal, refused clearly
     otherwise (NaN, Infinity, 1e27, 1.25) before any range check sees it."""
+
+    data: Decimal | None
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, places=1, **kwargs)
@@ -173,9 +183,11 @@ class LocalDateTimeField(DateTimeLocalField):
 
     def process_formdata(self, valuelist) -> None:
         super().process_formdata(valuelist)
-        if self.data is None:
+        # WTForms leaves `data` untyped: here it is a datetime in the plant's zone, or None.
+        moment: datetime | None = self.data  # type: ignore[has-type]
+        if moment is None:
             return
-        if not FIRST_SCHEDULE_DATE <= self.data.date() <= LAST_SCHEDULE_DATE:
+        if not FIRST_SCHEDULE_DATE <= moment.date() <= LAST_SCHEDULE_DATE:
             self.data = None
             raise ValueError(
                 _l(
@@ -184,7 +196,7 @@ class LocalDateTimeField(DateTimeLocalField):
                     last=LAST_SCHEDULE_DATE.year,
                 )
             )
-        self.data = self.data.astimezone(UTC)
+        self.data = moment.astimezone(UTC)
 
 
 class StaffNoField(StringField):

@@ -19,7 +19,9 @@ def enqueue(function, *args, on_fallback: Callable[[], object] | None = None) ->
     """Run `function(*args)` in the background, once the request's transaction is committed (a
     job must find what the request stored); it opens its own app context. `on_fallback` is
     called when Redis is configured but unreachable and the work runs in a thread instead."""
-    app = current_app._get_current_object()
+    # The app itself, not the proxy, which is gone once the request ends; Flask types
+    # current_app as the app, hiding the proxy's method.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("JOBS_INLINE"):
         function(*args, in_context=True)
         return
@@ -28,8 +30,8 @@ def enqueue(function, *args, on_fallback: Callable[[], object] | None = None) ->
 
 def _start(app, function, args, on_fallback) -> None:
     if url := app.config.get("REDIS_URL"):
-        # Imported only where Redis is configured: with rq loaded, the certificate benchmark's
-        # forked renderers ran about 10 % slower (24.4 against 21.9 ms a certificate).
+        # Imported only where Redis is configured: measured, rq loaded slows the forked
+        # certificate renderers (see bench/README.md, certificates).
         from redis import Redis
         from redis.exceptions import RedisError
         from rq import Queue

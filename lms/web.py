@@ -8,6 +8,7 @@ import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeGuard
 
 from flask import (
     Flask,
@@ -31,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from lms.access import Refused, view_checks_account
 from lms.auth.services import SUPPORTED_LOCALES
 from lms.auth.throttle import retry_after
-from lms.extensions import db
+from lms.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ def large_uploads(limit: Callable[[], int]) -> Callable:
     """Mark a view as accepting request bodies up to `limit()` bytes instead of the default."""
 
     def decorator(view: Callable) -> Callable:
-        view.upload_limit = limit
+        # A mark on the view function itself, read back with getattr by set_upload_limit.
+        view.upload_limit = limit  # type: ignore[attr-defined]
         return view
 
     return decorator
@@ -216,7 +218,7 @@ def _handle_rate_limited(error: HTTPException):
 UNAVAILABLE_STATES = {"57P01", "57P02", "57P03"}
 
 
-def _database_unreachable(error: Exception) -> bool:
+def _database_unreachable(error: Exception) -> TypeGuard[OperationalError | InterfaceError]:
     """The database is down, restarting or cut off, as opposed to a failing query (a deadlock,
     a timeout, SQLite's "database is locked"): those are errors like any other."""
     if not isinstance(error, OperationalError | InterfaceError):
@@ -238,7 +240,7 @@ def _handle_unexpected(error: Exception):
     if _database_unreachable(error):
         # The page must not need the database: it is shown as to a visitor who is signed out.
         log.error("database unavailable on %s %s: %s", request.method, request.path, error.orig)
-        g._login_user = current_app.login_manager.anonymous_user()
+        g._login_user = login_manager.anonymous_user()
         return render_error(503)
     if isinstance(error, OSError) and error.errno in DISK_FULL:
         log.error("disk full on %s %s: %s", request.method, request.path, error)

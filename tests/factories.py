@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from werkzeug.security import generate_password_hash
 
-from lms.admin.models import AuditLog
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.audit.models import AuditLog
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
 from lms.clock import from_local

@@ -761,7 +761,7 @@ CASES = [
     ),
     Case("main.my_calendar", "GET", lambda w: "/me/calendar", _row(302, 200, 403, 200, 403, 403)),
     Case(
-        "main.notifications",
+        "notifications.mine",
         "GET",
         lambda w: "/me/notifications",
         _row(302, 200, 403, 200, 403, 403),

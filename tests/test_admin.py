@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth.models import Role, User
 from lms.extensions import db
 from tests.conftest import login

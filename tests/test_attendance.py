@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from lms.admin.models import AuditLog
 from lms.attendance import services
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
 from tests.conftest import login

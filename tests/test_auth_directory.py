@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth import directory
 from lms.auth.models import DIRECTORY_PASSWORD_HASH, Role, User
 from lms.extensions import db

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
 from lms.content import ContentError, load_catalog

@@ -247,7 +247,7 @@ def test_verification_revocation_and_reissue(client, course_session):
 
 
 def test_issuing_revoking_and_reissuing_are_audited(client, course_session):
-    from lms.admin.models import AuditLog
+    from lms.audit.models import AuditLog
 
     session, lessons = course_session
     member = _graduate(session, lessons, name="张小明")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from lms.auth.models import Role
 from lms.clock import local_today
 from lms.extensions import db
-from lms.main.models import Notification
+from lms.notifications.models import Notification
 from lms.rotation import enrollment as service
 from lms.rotation.models import RotationCycle
 from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.materials.models import Material, MaterialVersion, Visibility

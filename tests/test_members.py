@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.org.models import Category, Member

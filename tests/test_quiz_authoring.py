@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.quizzes import attempts, stats

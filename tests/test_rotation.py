@@ -10,12 +10,12 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from lms.admin.models import AuditLog
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.clock import local_today
 from lms.extensions import db
-from lms.main.models import Notification
+from lms.notifications.models import Notification
 from lms.org.models import Category, Gender, Member
 from lms.reports import services as reports
 from lms.rotation import services
@@ -427,7 +427,7 @@ def test_dashboard_charts_and_tables_are_readable_on_a_phone(client, organizer):
 
 def test_unplaced_list_is_grouped_by_reason_with_its_fix_and_paged(client, login_as):
     from lms.rotation import planner
-    from lms.rotation.cycle_views import UNPLACED_PER_PAGE
+    from lms.rotation.views.cycles import UNPLACED_PER_PAGE
     from tests.factories import make_cycle, make_member
 
     login_as(Role.ORGANIZER)

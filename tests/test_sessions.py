@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from lms.admin.models import AuditLog
+from lms.audit.models import AuditLog
 from lms.auth.models import Role
 from lms.clock import from_local, local_today
 from lms.extensions import db

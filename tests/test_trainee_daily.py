@@ -17,8 +17,8 @@ from lms.certificates import issuing
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.models import Notification
 from lms.materials.models import Visibility
+from lms.notifications.models import Notification
 from lms.quizzes import attempts
 from lms.quizzes import services as quiz_services
 from lms.quizzes.models import AttemptStatus, Feedback, QuizStatus

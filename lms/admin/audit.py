@@ -14,12 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from lms.admin.models import AuditLog
 from lms.admin.services import matching_users
+from lms.audit.models import AuditLog
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus, Theme
 from lms.certificates.models import Certificate
 from lms.clock import from_local, to_local
+from lms.enums import LabelledEnum
 from lms.extensions import db
 from lms.materials.models import Material
 from lms.org.models import Branch, Category, Department, Gender, Member, Shift
@@ -156,7 +157,7 @@ CHANGE_ACTIONS = {"user.updated", "member.updated"}
 CHANGE_KEYS = {"status", "authors"}
 
 # How an object of each target type (or a detail holding its id) is named.
-NAMED: dict[str, tuple[type, Callable[[Any], str]]] = {
+NAMED: dict[str, tuple[type[Any], Callable[[Any], str]]] = {
     "user": (User, lambda user: user.name),
     "member": (Member, lambda member: f"{member.name}（{member.staff_no}）"),
     "certificate": (Certificate, lambda cert: f"{cert.serial} {cert.name}"),
@@ -217,13 +218,13 @@ DETAIL_IDS = {
     "shift_id": "shift",
     "authors": "user",
 }
-VALUE_LABELS = {
+VALUE_LABELS: dict[str, type[LabelledEnum]] = {
     "roles": Role,
     "category": Category,
     "gender": Gender,
     "was": EnrollmentStatus,
 }
-STATUS_LABELS_BY_TYPE = {
+STATUS_LABELS_BY_TYPE: dict[str, type[LabelledEnum]] = {
     "course": CourseStatus,
     "quiz": QuizStatus,
     "session": SessionStatus,
@@ -307,7 +308,7 @@ class _Names:
 
     def want(self, kind: str, ident: object) -> None:
         if kind in NAMED and str(ident).isdigit():
-            self.wanted[kind].add(int(ident))
+            self.wanted[kind].add(int(str(ident)))
 
     def load(self) -> None:
         for kind, idents in self.wanted.items():
@@ -318,7 +319,7 @@ class _Names:
     def get(self, kind: str, ident: object) -> str | None:
         if not str(ident).isdigit():
             return None
-        return self.found.get((kind, int(ident)))
+        return self.found.get((kind, int(str(ident))))
 
 
 def _target(entry: AuditLog, names: _Names) -> str:

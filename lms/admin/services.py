@@ -1,47 +1,14 @@
-"""Audit trail and user administration."""
+"""User administration: finding, creating and changing accounts."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
-from flask import has_request_context, request
-from flask_login import current_user
 
-from lms.admin.models import AuditLog
+from lms import signals
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.org.models import Member
-
-
-def record_audit(
-    action: str,
-    target_type: str,
-    target_id: object,
-    details: dict[str, Any] | None = None,
-    *,
-    actor_id: int | None = None,
-    flush: bool = True,
-) -> AuditLog:
-    """Add an audit entry for `actor_id`, else the current user (or the system, outside a
-    request). A caller adding many entries at once may flush them itself."""
-    ip = None
-    if has_request_context():
-        ip = request.remote_addr
-        if actor_id is None and current_user and current_user.is_authenticated:
-            actor_id = current_user.id
-    entry = AuditLog(
-        actor_id=actor_id,
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id),
-        details=details or {},
-        ip=ip,
-    )
-    db.session.add(entry)
-    if flush:
-        db.session.flush()
-    return entry
 
 
 def matching_users(query: str) -> sa.ColumnElement[bool]:
@@ -97,9 +64,7 @@ def update_user(
     if changed:
         record_audit("user.updated", "user", user.id, changed)
     if "display_name" in changed or "member_id" in changed:
-        from lms.catalog.services import touch_courses_taught_by
-
-        touch_courses_taught_by(user)
+        signals.user_renamed.send(user)
     db.session.flush()
 
 

@@ -13,8 +13,7 @@ from lms.admin.audit import AuditFilter, audit_query, readable_rows
 from lms.admin.forms import AuditFilterForm, NewUserForm, SearchForm, UserForm
 from lms.auth.models import Role, User
 from lms.extensions import db
-from lms.forms import bounded_int
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int
 from lms.org.models import Member
 from lms.org.roster import ONE_TIME_ALPHABET
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model
 from lms.org.models import Member
 from lms.sessions.models import Lesson
 
@@ -37,7 +37,7 @@ class AttendanceMethod(enum.StrEnum):
     ONLINE = "online"  # a missed lesson made up by watching its recording (线上补学)
 
 
-class Attendance(db.Model):
+class Attendance(Model):
     __tablename__ = "attendance"
 
     id: Mapped[intpk]
@@ -60,7 +60,7 @@ class Attendance(db.Model):
     __table_args__ = (sa.UniqueConstraint("member_id", "lesson_id"),)
 
 
-class HoursCredit(db.Model):
+class HoursCredit(Model):
     """External hours credited to a member (e.g. study elsewhere), with reason and approver."""
 
     __tablename__ = "hours_credits"
@@ -79,7 +79,7 @@ class HoursCredit(db.Model):
     __table_args__ = (sa.CheckConstraint("hours > 0", name="hours_positive"),)
 
 
-class AttendanceTotal(db.Model):
+class AttendanceTotal(Model):
     """Per member and session: attended lessons and their hours. Kept up to date wherever
     attendance is written, so reports never aggregate the raw attendance rows."""
 
@@ -93,7 +93,7 @@ class AttendanceTotal(db.Model):
     hours: Mapped[Decimal] = mapped_column(sa.Numeric(6, 1), default=Decimal(0))
 
 
-class MemberYearTotal(db.Model):
+class MemberYearTotal(Model):
     """Per member and calendar year: attended lessons and hours, kept with `AttendanceTotal`.
     Rotation cycles usually run a calendar year; their reports read this small table."""
 

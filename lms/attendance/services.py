@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
+from lms import signals
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -24,6 +24,7 @@ from lms.attendance.models import (
     HoursCredit,
     MemberYearTotal,
 )
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course
 from lms.clock import local_zone
@@ -31,6 +32,7 @@ from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Category, Member, branch_secretaries
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
+from lms.settings import Setting
 
 WINDOW_SECONDS = 30
 
@@ -312,7 +314,7 @@ def set_attendance(
     method: AttendanceMethod = AttendanceMethod.MANUAL,
 ) -> int:
     """Apply cell changes (None clears a cell); returns how many changed. Audited."""
-    changed = []
+    changed: list[list[Any]] = []  # [member id, lesson id, status value], as the audit keeps it
     for (member_id, lesson_id), status in changes.items():
         cell = grid.cells.get((member_id, lesson_id))
         if status is None:
@@ -343,7 +345,7 @@ def set_attendance(
 # 32 学时 a year for every member: 《中国共产党党员教育管理工作条例》(2019) 第二十条. 56 学时 for
 # the secretaries and committee members of grassroots party organisations (基层党组织书记和班子
 # 成员): 《2019—2023年全国党员教育培训工作规划》. Both are settings; the settings page cites them.
-DEFAULT_TARGETS = {
+DEFAULT_TARGETS: dict[str, Any] = {
     "categories": {category.value: 32 for category in Category},
     "secretary": 56,  # branch secretaries and branch committee members (支部委员)
 }
@@ -436,17 +438,8 @@ def hours_ledger(member: Member, year: int) -> list[HoursLine]:
             )
         )
     ]
-    from lms.online.services import local_day, online_credits
-
-    lines += [
-        HoursLine(
-            day=local_day(progress.credited_at),
-            what=progress.recording.title,
-            hours=progress.credited_hours,
-            kind="online",
-        )
-        for progress in online_credits(member.id, year)
-    ]
+    for _receiver, more in signals.hours_ledger_lines.send(member, year=year):
+        lines += more
     return sorted(lines, key=lambda line: line.day)
 
 

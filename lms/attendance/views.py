@@ -36,8 +36,7 @@ from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.files import inline_headers
-from lms.forms import bounded_int, picked_staff_no
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, picked_staff_no
 from lms.org.models import Category, Member
 from lms.org.services import can_view_member
 from lms.pdf import render_pdf

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model
 
 if TYPE_CHECKING:
     from lms.org.models import Member
@@ -35,7 +35,7 @@ ONE_TIME_PASSWORD_METHOD = "pbkdf2:sha256:5000"  # noqa: S105 (a hash method, no
 DIRECTORY_PASSWORD_HASH = "!directory"  # noqa: S105 (a marker, not a password)
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
 
     user_id: Mapped[int] = mapped_column(
@@ -44,7 +44,7 @@ class UserRole(db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"), primary_key=True)
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[intpk]

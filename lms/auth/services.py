@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import current_app, request, session
+from flask import request, session
 from sqlalchemy.orm import joinedload, selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.directory import (
     DirectoryPerson,
     DirectoryUnavailable,
@@ -28,8 +28,8 @@ SUPPORTED_LOCALES = ("zh_CN", "en")
 log = logging.getLogger(__name__)
 
 
-@login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """Flask-Login's user loader (connected in create_app): the account a session names."""
     ident, _, token = user_id.partition(":")
     if not ident.isdigit():
         return None
@@ -95,7 +95,7 @@ class AccountRefused(Exception):
 def session_account() -> SessionAccount | None:
     """Who the signed session says is signed in, for views that check the account themselves
     (`lms.access.session_login_required`); None when nobody is, or session protection refuses."""
-    if current_app.login_manager._session_protection_failed():
+    if login_manager._session_protection_failed():
         return None
     ident, _, token = str(session.get("_user_id") or "").partition(":")
     if not ident.isdigit() or not token:

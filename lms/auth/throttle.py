@@ -37,6 +37,7 @@ ACCOUNTS_PER_DEVICE = 8  # a shared computer at a sign-in desk knows its last fe
 
 
 def _serializer() -> URLSafeTimedSerializer:
+    assert current_app.secret_key is not None  # load_config always sets one
     return URLSafeTimedSerializer(current_app.secret_key, salt="lms.known-device")
 
 
@@ -81,8 +82,10 @@ def known_device() -> bool:
 
 
 def account_address_key() -> str:
-    where = f"device:{_device()['d']}" if known_device() else get_remote_address()
-    return f"{account_key()}@{where}"
+    device = _device()
+    if device is not None and known_device():
+        return f"{account_key()}@device:{device['d']}"
+    return f"{account_key()}@{get_remote_address()}"
 
 
 def failed(response: Response) -> bool:

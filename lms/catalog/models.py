@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model, db
 from lms.org.models import Category, TargetsCategories
 
 
@@ -42,7 +42,7 @@ class CourseStatus(LabelledEnum):
     ARCHIVED = "archived", _l("已归档")
 
 
-class Theme(db.Model):
+class Theme(Model):
     """A managed list of themes (宗旨意识, 理想信念, …)."""
 
     __tablename__ = "themes"
@@ -60,7 +60,7 @@ course_lecturers = sa.Table(
 )
 
 
-class CourseCategory(db.Model):
+class CourseCategory(Model):
     """A category of trainee the course is meant for."""
 
     __tablename__ = "course_categories"
@@ -73,7 +73,7 @@ class CourseCategory(db.Model):
     )
 
 
-class Course(TargetsCategories, db.Model):
+class Course(TargetsCategories, Model):
     __tablename__ = "courses"
 
     id: Mapped[intpk]

@@ -8,7 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.auth.services import users_with_role
 from lms.catalog.models import (
@@ -161,7 +161,8 @@ def set_course_status(course: Course, status: CourseStatus) -> None:
 
 
 def add_theme(name: str) -> Theme:
-    position = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Theme.position), 0))) + 1
+    highest = sa.select(sa.func.coalesce(sa.func.max(Theme.position), 0))
+    position = db.session.execute(highest).scalar_one() + 1
     theme = Theme(name=name, position=position)
     db.session.add(theme)
     db.session.flush()

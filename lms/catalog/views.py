@@ -12,14 +12,13 @@ from lms.catalog import services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
 from lms.catalog.models import Course, CourseStatus
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import ConfirmForm, bounded_int
 from lms.markdown import render_markdown
 from lms.materials.services import (
     can_upload_to_course,
     lesson_materials_of_course,
     materials_of,
 )
-from lms.org.forms import ConfirmForm
 from lms.sessions.services import upcoming_lessons_of_course
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
@@ -101,6 +100,7 @@ def _course_form(course: Course | None = None) -> CourseForm:
 
 
 def _course_data(form: CourseForm) -> services.CourseData:
+    assert form.hours.data is not None  # InputRequired: called on a validated form
     return services.CourseData(
         code=form.code.data,
         title=form.title.data,

@@ -15,6 +15,7 @@ from lms.org.models import Member
 from lms.quizzes.attempts import counting_attempt
 from lms.quizzes.models import Quiz, QuizStatus
 from lms.rotation.models import RotationCycle
+from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 
@@ -93,8 +94,6 @@ def session_eligibility(session: TrainingSession) -> list[Eligibility]:
 
 
 def cycle_eligibility(cycle: RotationCycle) -> list[Eligibility]:
-    from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
-
     states = coverage_states(cycle)
     hours = cycle_hours(cycle, population(cycle).with_only_columns(Member.id))
     members = db.session.scalars(population(cycle).order_by(Member.staff_no)).all()

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.certificates.eligibility import Eligibility, cycle_eligibility, session_eligibility
 from lms.certificates.models import Certificate, CertificateStatus, SerialCounter
@@ -20,8 +20,8 @@ from lms.certificates.storage import store_pdf
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.services import notify_members
-from lms.rotation.models import RotationCycle
+from lms.notifications.services import notify_members
+from lms.rotation.models import CohortMember, RotationCycle
 from lms.sessions.models import TrainingSession
 
 BATCH = 50
@@ -54,15 +54,15 @@ def verify_url(token: str) -> str:
 
 def live_holders(session: TrainingSession | None, cycle: RotationCycle | None) -> set[int]:
     stmt = sa.select(Certificate.member_id).where(Certificate.status == CertificateStatus.LIVE)
-    stmt = stmt.where(
-        Certificate.session_id == session.id if session else Certificate.cycle_id == cycle.id
-    )
+    if session is not None:
+        stmt = stmt.where(Certificate.session_id == session.id)
+    else:
+        assert cycle is not None  # callers name a session or a cycle
+        stmt = stmt.where(Certificate.cycle_id == cycle.id)
     return set(db.session.scalars(stmt))
 
 
 def cohort_member_ids(cohort_id: int) -> set[int]:
-    from lms.rotation.models import CohortMember
-
     return set(
         db.session.scalars(
             sa.select(CohortMember.member_id).where(
@@ -79,7 +79,11 @@ def to_issue(
 ):
     """The eligible members (of `only`, when given) who do not yet hold a live certificate for
     this session or cycle."""
-    rows = session_eligibility(session) if session is not None else cycle_eligibility(cycle)
+    if session is not None:
+        rows = session_eligibility(session)
+    else:
+        assert cycle is not None  # callers name a session or a cycle
+        rows = cycle_eligibility(cycle)
     holders = live_holders(session, cycle)
     return [
         row
@@ -100,12 +104,16 @@ def issue_batch(
     today = local_today()
     prefix = current_app.config["CERT_SERIAL_PREFIX"]
     signatory = current_app.config["CERT_SIGNATORY"]
+    training: dict[str, int]
     if session is not None:
         achievement = f"{session.title}集中培训"  # the certificate is a Chinese document
         start, end = session.start_date, session.end_date
+        training = {"session": session.id}
     else:
+        assert cycle is not None  # callers name a session or a cycle
         achievement = cycle.name
         start, end = cycle.start_date, cycle.end_date
+        training = {"cycle": cycle.id}
     certificates, items = [], []
     for row in rows:
         serial = replaces.serial if replaces is not None else next_serial(prefix, today.year)
@@ -153,7 +161,6 @@ def issue_batch(
             achievement=achievement,
         )
     if replaces is None:  # a reissue is recorded as such by reissue()
-        training = {"session": session.id} if session else {"cycle": cycle.id}
         for certificate in certificates:
             details = {"serial": certificate.serial, **training}
             record_audit(

@@ -26,7 +26,7 @@ def run_issuance(job_id: int, app: Flask | None = None, in_context: bool = False
         _run(job_id)
         return
     own_process = app is None  # an RQ work horse, which ends with the job
-    if own_process:
+    if app is None:
         from lms import create_app
 
         app = create_app()
@@ -61,6 +61,7 @@ def _run(job_id: int) -> None:
         log.exception("issuance job %s failed", job_id)
         db.session.rollback()
         job = db.session.get(IssuanceJob, job_id)
+        assert job is not None  # it was there when the run began; jobs are never deleted
         job.status = JobStatus.FAILED
         job.error = str(exc)[:500]
         job.finished_at = utcnow()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model
 from lms.org.models import Member
 from lms.rotation.models import RotationCycle
 from lms.sessions.models import TrainingSession
@@ -33,7 +33,7 @@ LIVE_SESSION = "status = 'live' AND session_id IS NOT NULL"
 LIVE_CYCLE = "status = 'live' AND cycle_id IS NOT NULL"
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     __tablename__ = "certificates"
 
     id: Mapped[intpk]
@@ -86,10 +86,13 @@ class Certificate(db.Model):
 
     @property
     def what(self) -> str:
-        return self.session.title if self.session is not None else self.cycle.name
+        if self.session is not None:
+            return self.session.title
+        assert self.cycle is not None  # CHECK session_or_cycle: one or the other
+        return self.cycle.name
 
 
-class SerialCounter(db.Model):
+class SerialCounter(Model):
     """The last serial number used for a prefix and year; taken under a row lock."""
 
     __tablename__ = "serial_counters"
@@ -99,7 +102,7 @@ class SerialCounter(db.Model):
     last: Mapped[int] = mapped_column(default=0)
 
 
-class CertificateTemplate(db.Model):
+class CertificateTemplate(Model):
     """The admin's edited certificate template; without a row, the shipped default is used."""
 
     __tablename__ = "certificate_templates"
@@ -120,7 +123,7 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class IssuanceJob(db.Model):
+class IssuanceJob(Model):
     """A bulk issuance, run in the background; the progress page polls it."""
 
     __tablename__ = "issuance_jobs"

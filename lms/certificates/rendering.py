@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.certificates import sandbox
 from lms.certificates.models import CertificateTemplate
@@ -223,12 +223,12 @@ def render_split(document: str) -> list[bytes]:
     return split_pages(render_pdf(document))
 
 
-# Rendering is CPU-bound Python (WeasyPrint layout and drawing take ~90 % of the time; HarfBuzz
-# subsetting is a few ms per document, so the font choice hardly matters here), so a large
-# batch is cut in one chunk per process and rendered in a pool of processes (see _start_method;
-# the workers never touch the database). The HTML is rendered here, in
-# the app context; the workers only call WeasyPrint. Small batches (a reissue, a few members)
-# stay in this process: starting the pool costs about a second, once per process.
+# Rendering is CPU-bound Python (measured: WeasyPrint's layout and drawing take most of the time,
+# font subsetting little; see bench/README.md, certificates), so a large batch is cut in one
+# chunk per process and rendered in a pool of processes (see _start_method; the workers never
+# touch the database). The HTML is rendered here, in the app context; the workers only call
+# WeasyPrint. Small batches (a reissue, a few members) stay in this process: starting the pool
+# has a measured cost of its own, once per process.
 PARALLEL_MIN = 16
 _pool: ProcessPoolExecutor | None = None
 
@@ -239,9 +239,9 @@ def _processes() -> int:
 
 
 def _start_method() -> str:
-    """'fork' starts a worker in milliseconds, but is only safe with no other thread running
-    (an RQ job's own process, the CLI); elsewhere (gunicorn threads, the in-process job thread)
-    'spawn' starts clean workers, once per process, in about a second."""
+    """'fork' starts workers quickly, but is only safe with no other thread running (an RQ
+    job's own process, the CLI); elsewhere (gunicorn threads, the in-process job thread) 'spawn'
+    starts clean workers, once per process, several times slower (bench/README.md)."""
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"

@@ -36,8 +36,8 @@ from lms.certificates.models import (
 )
 from lms.extensions import db
 from lms.files import attachment_headers, content_disposition, inline_headers
+from lms.forms import ConfirmForm
 from lms.jobs import enqueue
-from lms.org.forms import ConfirmForm
 from lms.rotation.models import Cohort, RotationCycle
 from lms.sessions.models import TrainingSession
 from lms.transaction import atomic
@@ -52,9 +52,11 @@ def _organizer(user, obj) -> bool:
 
 def _issued(session: TrainingSession | None = None, cycle: RotationCycle | None = None):
     stmt = sa.select(Certificate).order_by(Certificate.serial, Certificate.id)
-    stmt = stmt.where(
-        Certificate.session_id == session.id if session else Certificate.cycle_id == cycle.id
-    )
+    if session is not None:
+        stmt = stmt.where(Certificate.session_id == session.id)
+    else:
+        assert cycle is not None  # callers name a session or a cycle
+        stmt = stmt.where(Certificate.cycle_id == cycle.id)
     return list(db.session.scalars(stmt))
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import intpk, timestamp
-from lms.extensions import db
+from lms.extensions import Model
 from lms.org.models import Member
 from lms.sessions.models import Lesson, TrainingSession
 
@@ -21,7 +21,7 @@ def _score_check(column: str) -> sa.CheckConstraint:
     )
 
 
-class LessonRating(db.Model):
+class LessonRating(Model):
     """One trainee's three 1–5 scores for one lesson: content, lecturer, usefulness."""
 
     __tablename__ = "lesson_ratings"
@@ -48,7 +48,7 @@ class LessonRating(db.Model):
     )
 
 
-class SessionEvaluation(db.Model):
+class SessionEvaluation(Model):
     """One trainee's overall 1–5 score and comment for a session; saved with their lesson
     ratings in one transaction, so its presence means "this trainee has evaluated"."""
 

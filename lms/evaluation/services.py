@@ -19,9 +19,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.clock import local_today
@@ -31,6 +30,7 @@ from lms.extensions import db
 from lms.org.models import Member
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 from lms.sessions.services import is_enrolled_in_session
+from lms.settings import Setting
 
 MIN_RATINGS_SHOWN = 3  # small-n anonymity for lecturers
 SHOW_NAMES_KEY = "evaluation_names"

@@ -75,6 +75,7 @@ def evaluate(session_id: int):
         if stray:
             problem = _("表单中有不属于您本期所参加课次的评分，未保存，请重新填写。")
         else:
+            assert form.overall.data is not None  # ScoreField refuses anything but 1 to 5
             try:
                 services.submit_evaluation(
                     session, member, form.lesson_scores(), form.overall.data, form.comment.data

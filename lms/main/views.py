@@ -1,5 +1,5 @@
-"""The home page, and each trainee's own pages: profile, timetable, leave, hours, attendance,
-calendar feed and notifications."""
+"""The home page, and each trainee's own pages: profile, timetable, leave, hours, attendance
+and calendar feed."""
 
 import secrets
 from decimal import Decimal
@@ -15,13 +15,11 @@ from lms.attendance.models import Attendance
 from lms.auth.models import Role, User
 from lms.certificates.models import Certificate
 from lms.clock import local_today
-from lms.database import utcnow
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import ConfirmForm, bounded_int
 from lms.main.forms import LeaveForm
-from lms.main.models import Notification
 from lms.main.teaching import taught_lessons
-from lms.org.forms import ConfirmForm
+from lms.notifications.services import unread_count
 from lms.org.models import Branch, Member
 from lms.rotation import enrollment
 from lms.sessions.ical import timetable_calendar
@@ -48,11 +46,7 @@ def index():
         }
     unread = 0
     if current_user.member_id is not None:
-        unread = db.session.scalar(
-            sa.select(sa.func.count(Notification.id)).where(
-                Notification.member_id == current_user.member_id, Notification.read_at.is_(None)
-            )
-        )
+        unread = unread_count(current_user.member_id)
     teaching = _teaching(current_user) if current_user.has_role(Role.LECTURER) else None
     return render_template("main/index.html", figures=figures, unread=unread, teaching=teaching)
 
@@ -260,23 +254,3 @@ def calendar_feed(token: str):
         mimetype="text/calendar",
         headers={"Cache-Control": "private, max-age=300"},
     )
-
-
-@bp.route("/me/notifications", methods=["GET", "POST"])
-@login_required
-def notifications():
-    member = _member()
-    if request.method == "POST":
-        db.session.execute(
-            sa.update(Notification)
-            .where(Notification.member_id == member.id, Notification.read_at.is_(None))
-            .values(read_at=utcnow())
-        )
-        return redirect(url_for("main.notifications"))
-    rows = db.session.scalars(
-        sa.select(Notification)
-        .where(Notification.member_id == member.id)
-        .order_by(Notification.created_at.desc())
-        .limit(100)
-    ).all()
-    return render_template("me/notifications.html", rows=rows, confirm=ConfirmForm())

@@ -12,7 +12,7 @@ from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model
 from lms.sessions.models import Lesson
 
 
@@ -21,7 +21,7 @@ class Visibility(LabelledEnum):
     ALL = "all", _l("全体学员")
 
 
-class Material(db.Model):
+class Material(Model):
     """A file shown on a course page or a lesson page. Deleting hides it; versions stay."""
 
     __tablename__ = "materials"
@@ -57,10 +57,13 @@ class Material(db.Model):
     @property
     def taught_course(self) -> Course:
         """The course this material belongs to, directly or through its lesson."""
-        return self.course if self.course is not None else self.lesson.course
+        if self.course is not None:
+            return self.course
+        assert self.lesson is not None  # CHECK one_parent: a course or a lesson
+        return self.lesson.course
 
 
-class MaterialVersion(db.Model):
+class MaterialVersion(Model):
     """One uploaded file. The bytes live on disk under their SHA-256; the name is for people."""
 
     __tablename__ = "material_versions"

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course
 from lms.catalog.services import can_view_course
@@ -22,6 +22,14 @@ from lms.sessions.services import (
 )
 
 
+def lesson_deletion_refusal(lesson: Lesson) -> str | None:
+    """Receives `lesson_deleting`: a lesson with materials stays. Deleted materials count too:
+    their versions stay on record against the lesson."""
+    if db.session.scalar(sa.select(Material.id).where(Material.lesson_id == lesson.id).limit(1)):
+        return _("该课次有课件（含已删除的），不能删除；可以修改课次的时间或课程。")
+    return None
+
+
 def can_upload_to_course(user: User, course: Course) -> bool:
     return user.has_role(Role.ORGANIZER) or user in course.lecturers
 
@@ -35,12 +43,14 @@ def can_manage_material(user: User, material: Material) -> bool:
         return False
     if material.lesson is not None:
         return can_upload_to_lesson(user, material.lesson)
+    assert material.course is not None  # CHECK one_parent: a course or a lesson
     return can_upload_to_course(user, material.course)
 
 
 def _is_enrolled(user: User, material: Material) -> bool:
     if material.lesson is not None:
         return is_enrolled_in_session(user.member, material.lesson.session_id)
+    assert material.course is not None  # CHECK one_parent: a course or a lesson
     return is_enrolled_in_course(user.member, material.course)
 
 
@@ -76,6 +86,7 @@ def materials_of(user: User, *, course: Course | None = None, lesson: Lesson | N
     if course is not None:
         stmt = stmt.where(Material.course_id == course.id)
     else:
+        assert lesson is not None  # callers name a course or a lesson
         stmt = stmt.where(Material.lesson_id == lesson.id)
     materials = list(db.session.scalars(stmt))
     if not materials:
@@ -94,13 +105,13 @@ def lesson_material_counts(lesson_ids: set[int]) -> dict[int, int]:
     """How many live materials each lesson has, in one grouped query."""
     if not lesson_ids:
         return {}
-    return dict(
-        db.session.execute(
-            sa.select(Material.lesson_id, sa.func.count(Material.id))
-            .where(Material.lesson_id.in_(lesson_ids), Material.deleted_at.is_(None))
-            .group_by(Material.lesson_id)
-        ).all()
-    )
+    rows = db.session.execute(
+        sa.select(Material.lesson_id, sa.func.count(Material.id))
+        .where(Material.lesson_id.in_(lesson_ids), Material.deleted_at.is_(None))
+        .group_by(Material.lesson_id)
+    ).all()
+    # lesson_id IN (...) already leaves out course materials, whose lesson_id is NULL.
+    return {lesson_id: count for lesson_id, count in rows if lesson_id is not None}
 
 
 def lesson_materials_of_course(user: User, course: Course) -> list[Material]:
@@ -126,7 +137,14 @@ def lesson_materials_of_course(user: User, course: Course) -> list[Material]:
         m
         for m in materials
         if can_manage_material(user, m)
-        or (course_visible and (m.visibility is Visibility.ALL or m.lesson.session_id in enrolled))
+        or (
+            course_visible
+            # m.lesson is always set: the query joins the materials' lessons
+            and (
+                m.visibility is Visibility.ALL
+                or (m.lesson is not None and m.lesson.session_id in enrolled)
+            )
+        )
     ]
 
 

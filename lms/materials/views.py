@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 from lms.access import load
 from lms.catalog.models import Course
 from lms.files import content_disposition
+from lms.forms import ConfirmForm
 from lms.materials import services, storage
 from lms.materials.forms import MaterialForm, VersionForm
 from lms.materials.models import Material, MaterialVersion
-from lms.org.forms import ConfirmForm
 from lms.sessions.models import Lesson
 from lms.web import large_uploads, render_error
 
@@ -73,7 +73,7 @@ def _upload(form: MaterialForm, *, course: Course | None = None, lesson: Lesson 
     )
 
 
-def _limits() -> dict[str, int]:
+def _limits() -> dict[str, int | str]:
     return {
         "video": storage.upload_limit(storage.KINDS["mp4"]) // (1024 * 1024),
         "other": storage.upload_limit(storage.KINDS["pdf"]) // (1024 * 1024),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model
 from lms.materials.models import MaterialVersion
 from lms.org.models import Member
 from lms.quizzes.models import Quiz
@@ -26,7 +26,7 @@ class CreditCategory(LabelledEnum):
     MICRO = "micro", _l("微课")  # under 15 minutes (微课)
 
 
-class Recording(db.Model):
+class Recording(Model):
     """A recording (录像) of a course or lesson: one stored MP4 version, its running time, and
     an optional short quiz that must be passed before the hours are credited."""
 
@@ -61,7 +61,7 @@ class Recording(db.Model):
         return self.version.material
 
 
-class ViewingProgress(db.Model):
+class ViewingProgress(Model):
     """One member's viewing of one recording. `watched` holds the stretches of the video the
     server saw played in real time ([start, end] seconds, merged); only those count."""
 

@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from lms.admin.models import Setting
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import refresh_totals, year_bounds
+from lms.attendance.services import HoursLine, refresh_totals, year_bounds
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.clock import local_zone
 from lms.database import utcnow
@@ -29,6 +28,7 @@ from lms.org.models import Member
 from lms.quizzes.attempts import counting_attempt
 from lms.quizzes.models import Quiz, QuizStatus
 from lms.sessions.services import is_enrolled_in_session
+from lms.settings import Setting
 
 # The page beats every 10 s while the video plays and the tab is visible.
 TOLERANCE_SECONDS = 3.0  # network jitter between the position read and the request arriving
@@ -451,17 +451,31 @@ def online_credits(member_id: int, year: int) -> list[ViewingProgress]:
     )
 
 
+def ledger_lines(member: Member, year: int) -> list[HoursLine]:
+    """Receives `hours_ledger_lines`: the member's online study credited in the year."""
+    return [
+        HoursLine(
+            day=local_day(progress.credited_at),
+            what=progress.recording.title,
+            hours=progress.credited_hours,
+            kind="online",
+        )
+        for progress in online_credits(member.id, year)
+        if progress.credited_at is not None  # always: only credited viewings are returned
+    ]
+
+
 def online_hours(member_id: int, year: int) -> Decimal:
     """Hours earned by online study in a calendar year. Made-up lessons are not included:
     they count as the lesson's attendance, with the lesson's hours."""
     start, end = year_bounds(year)
-    total = db.session.scalar(
+    total = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(ViewingProgress.credited_hours), 0)).where(
             ViewingProgress.member_id == member_id,
             ViewingProgress.credited_at >= start,
             ViewingProgress.credited_at < end,
         )
-    )
+    ).scalar_one()
     return Decimal(total).quantize(Decimal("0.01"))
 
 

@@ -51,6 +51,7 @@ def backup(destination: Path) -> Path:
         work_dir = Path(work)
         if url.get_backend_name() == "sqlite":
             dump = work_dir / "database.sqlite"
+            assert url.database is not None  # a file: LMS databases are never in memory
             with sqlite3.connect(url.database) as source, sqlite3.connect(dump) as target:
                 source.backup(target)  # a consistent copy even while the app writes
         else:
@@ -93,6 +94,7 @@ def restore(archive: Path) -> dict:
         db.engine.dispose()
         if url.get_backend_name() == "sqlite":
             # Through SQLite itself, so a write-ahead log next to the file cannot undo it.
+            assert url.database is not None  # a file: LMS databases are never in memory
             with (
                 sqlite3.connect(work_dir / "database.sqlite") as source,
                 sqlite3.connect(url.database) as target,
@@ -110,10 +112,10 @@ def restore(archive: Path) -> dict:
                 ]
             )
         for name, key in FOLDERS.items():
-            target = Path(current_app.config[key])
-            source = work_dir / name
-            if target.exists():
-                shutil.rmtree(target)
-            if source.is_dir():
-                shutil.copytree(source, target)
+            folder = Path(current_app.config[key])
+            saved = work_dir / name
+            if folder.exists():
+                shutil.rmtree(folder)
+            if saved.is_dir():
+                shutil.copytree(saved, folder)
     return manifest

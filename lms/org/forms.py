@@ -96,9 +96,3 @@ class RosterImportForm(FlaskForm):
     )
     create_accounts = BooleanField(_l("为没有账号的在册人员创建学员账号（下载初始密码表）"))
     submit = SubmitField(_l("导入"))
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form whose only job is carrying the CSRF token of a button."""
-
-    submit = SubmitField(_l("确定"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model, db
 
 if TYPE_CHECKING:
     from lms.auth.models import User
@@ -57,6 +57,8 @@ class TargetsCategories:
     """
 
     category_row_class: ClassVar[type]
+    if TYPE_CHECKING:  # each model maps it as a relationship to its row class
+        category_rows: Mapped[list[Any]]
 
     @property
     def categories(self) -> list[Category]:
@@ -71,7 +73,7 @@ class TargetsCategories:
         return not self.category_rows or category in self.categories
 
 
-class Department(db.Model):
+class Department(Model):
     __tablename__ = "departments"
 
     id: Mapped[intpk]
@@ -83,7 +85,7 @@ class Department(db.Model):
     )
 
 
-class Shift(db.Model):
+class Shift(Model):
     """班组/值: a crew on the round-the-clock rota (一值…五值) or day work."""
 
     __tablename__ = "shifts"
@@ -102,7 +104,7 @@ branch_secretaries = sa.Table(
 )
 
 
-class Branch(db.Model):
+class Branch(Model):
     """党支部, within one department."""
 
     __tablename__ = "branches"
@@ -116,7 +118,7 @@ class Branch(db.Model):
     secretary: Mapped[Member | None] = relationship(secondary=branch_secretaries, uselist=False)
 
 
-class Member(db.Model):
+class Member(Model):
     """党员/学员: anyone who is trained. Never hard-deleted; `active` retires them."""
 
     __tablename__ = "members"

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.excel import (
     MAX_COLUMNS,
@@ -339,6 +339,9 @@ def _parse_row(
 
     if errors:
         return None, errors
+    # Each of these is None only after an error above.
+    assert gender is not None and department_id is not None and branch is not None
+    assert category is not None
     return (
         RosterRow(
             row=number,

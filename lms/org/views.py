@@ -13,9 +13,9 @@ from lms.auth.services import safe_next_url
 from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
-from lms.forms import bounded_int
+from lms.forms import ConfirmForm, bounded_int
 from lms.org import roster, services
-from lms.org.forms import ConfirmForm, MemberFilterForm, MemberForm, RosterImportForm
+from lms.org.forms import MemberFilterForm, MemberForm, RosterImportForm
 from lms.org.models import Member
 from lms.records.services import member_overview
 

@@ -14,13 +14,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.auth.services import SessionAccount
 from lms.database import utcnow
@@ -368,7 +369,9 @@ def save_answer(
     if locked.status is not AttemptStatus.IN_PROGRESS:
         raise AttemptRefused(_("本次作答已经交卷，不能再修改答案。"), 409)
     if locked.deadline is not None and now > locked.deadline:
-        finish_attempt(db.session.get(Attempt, attempt_id), AttemptStatus.TIMED_OUT, now)
+        overdue = db.session.get(Attempt, attempt_id)
+        assert overdue is not None  # locked above
+        finish_attempt(overdue, AttemptStatus.TIMED_OUT, now)
         raise AttemptRefused(_("作答时间已到，答案未保存；已按此前保存的答案交卷。"), 409)
     if locked.item_id is None:
         raise AttemptRefused(_("本次作答中没有这道题。"), 404)
@@ -397,11 +400,15 @@ def finish_attempt(attempt: Attempt, status: AttemptStatus, now: datetime | None
         and now > attempt.deadline
     ):
         status = AttemptStatus.TIMED_OUT
-    result = db.session.execute(
-        sa.update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
-        .values(status=status, finished_at=now)
-        .execution_options(synchronize_session=False)
+    # An UPDATE answers with a CursorResult (it has rowcount); Session.execute's type says Result.
+    result = cast(
+        sa.CursorResult[Any],
+        db.session.execute(
+            sa.update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+            .values(status=status, finished_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     )
     db.session.refresh(attempt)
     if result.rowcount != 1:
@@ -514,6 +521,7 @@ def counting_attempts_of(member: Member, quizzes: list[Quiz]) -> dict[int, Attem
         .where(Attempt.member_id == member.id, Attempt.quiz_id.in_(list(mine)))
         .order_by(Attempt.quiz_id, Attempt.number)
     ):
+        assert attempt.quiz_id is not None  # chosen by quiz_id IN (...)
         mine[attempt.quiz_id].append(attempt)
     return {q.id: choose_counting(q, mine[q.id]) for q in quizzes}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -238,8 +239,8 @@ class ItemsForm(FlaskForm):
 
 class DrawForm(FlaskForm):
     # The bank whose categories `category_id` offers, and the banks one may switch to.
-    draw_bank = None
-    banks: tuple = ()
+    draw_bank: QuestionBank | None = None
+    banks: Sequence[QuestionBank] = ()
 
     category_id = SelectField(_l("分类"), coerce=int_or_none, validators=[DataRequired()])
     difficulty = SelectField(

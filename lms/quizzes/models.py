@@ -14,7 +14,7 @@ from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model, db
 from lms.org.models import Member
 from lms.quizzes.questions import QuestionData, QuestionType
 from lms.sessions.models import TrainingSession
@@ -27,7 +27,7 @@ bank_authors = sa.Table(
 )
 
 
-class QuestionBank(db.Model):
+class QuestionBank(Model):
     """题库: questions grouped for authoring; lecturers author in the banks they are assigned."""
 
     __tablename__ = "question_banks"
@@ -43,7 +43,7 @@ class QuestionBank(db.Model):
     )
 
 
-class QuestionCategory(db.Model):
+class QuestionCategory(Model):
     """A category within a bank; categories nest through `parent`."""
 
     __tablename__ = "question_categories"
@@ -62,14 +62,15 @@ class QuestionCategory(db.Model):
 
     @property
     def path(self) -> str:
-        names, node = [], self
+        names: list[str] = []
+        node: QuestionCategory | None = self
         while node is not None:
             names.append(node.name)
             node = node.parent
         return "/".join(reversed(names))
 
 
-class Question(db.Model):
+class Question(Model):
     """A question's identity. Its content lives in versions; attempts point at the version shown."""
 
     __tablename__ = "questions"
@@ -105,7 +106,7 @@ class Question(db.Model):
         return (self.bank_id, self.exclusive_group) if self.exclusive_group else None
 
 
-class QuestionVersion(db.Model):
+class QuestionVersion(Model):
     __tablename__ = "question_versions"
 
     id: Mapped[intpk]
@@ -173,7 +174,7 @@ class QuizStatus(LabelledEnum):
     ARCHIVED = "archived", _l("已归档")
 
 
-class Quiz(db.Model):
+class Quiz(Model):
     """测试: belongs to a session or a course; fixed questions and/or random draws."""
 
     __tablename__ = "quizzes"
@@ -224,7 +225,7 @@ class Quiz(db.Model):
     )
 
 
-class QuizItem(db.Model):
+class QuizItem(Model):
     """A fixed question of a quiz."""
 
     __tablename__ = "quiz_items"
@@ -243,7 +244,7 @@ class QuizItem(db.Model):
     __table_args__ = (sa.UniqueConstraint("quiz_id", "question_id"),)
 
 
-class QuizDraw(db.Model):
+class QuizDraw(Model):
     """Draw `count` questions at random from a category (and its subcategories) of a bank."""
 
     __tablename__ = "quiz_draws"
@@ -274,7 +275,7 @@ class AttemptKind(enum.StrEnum):
     WRONG_BOOK = "wrong_book"  # practice drawn from the member's wrong-answer book
 
 
-class Attempt(db.Model):
+class Attempt(Model):
     __tablename__ = "attempts"
 
     id: Mapped[intpk]
@@ -327,7 +328,7 @@ class Attempt(db.Model):
         return (self.score * 100 / self.max_score).quantize(Decimal("0.1"))
 
 
-class AttemptQuestion(db.Model):
+class AttemptQuestion(Model):
     """One question as this attempt shows it, with the member's saved answer and its grade."""
 
     __tablename__ = "attempt_questions"
@@ -356,7 +357,7 @@ class AttemptQuestion(db.Model):
         return None if self.awarded is None else self.awarded >= self.points
 
 
-class WrongAnswer(db.Model):
+class WrongAnswer(Model):
     """错题本: a question the member got wrong, until they get it right in practice."""
 
     __tablename__ = "wrong_answers"

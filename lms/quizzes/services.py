@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Literal, overload
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.clock import from_local, to_local
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.services import notify_members
+from lms.notifications.services import notify_members
 from lms.quizzes.models import (
     AttemptQuestion,
     CountingRule,
@@ -56,6 +57,10 @@ def banks_for(user: User) -> list[QuestionBank]:
 # --- banks and categories --------------------------------------------------------------------
 
 
+@overload
+def bank_by_name(name: str, create: Literal[True]) -> QuestionBank: ...
+@overload
+def bank_by_name(name: str, create: bool = False) -> QuestionBank | None: ...
 def bank_by_name(name: str, create: bool = False) -> QuestionBank | None:
     bank = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.name == name))
     if bank is None and create:

@@ -68,7 +68,8 @@ def counting_attempts(quiz: Quiz) -> list[Attempt]:
     by_member: dict[int, list[Attempt]] = defaultdict(list)
     for attempt in finished:
         by_member[attempt.member_id].append(attempt)
-    return [choose_counting(quiz, member_attempts) for member_attempts in by_member.values()]
+    counting = (choose_counting(quiz, member_attempts) for member_attempts in by_member.values())
+    return [attempt for attempt in counting if attempt is not None]  # None only for practice
 
 
 def _fraction(item: AttemptQuestion) -> Decimal:

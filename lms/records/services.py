@@ -101,7 +101,7 @@ class TrainingRecord:
         return self.total_hours >= self.target
 
 
-def _in_year(column: sa.ColumnElement, year: int) -> sa.ColumnElement[bool]:
+def _in_year(column: sa.SQLColumnExpression[date], year: int) -> sa.ColumnElement[bool]:
     return sa.and_(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
 
 
@@ -176,6 +176,8 @@ def _quiz_lines(member: Member, year: int) -> list[QuizLine]:
             passed=attempt.passed,
         )
         for attempt, title in rows
+        # always: the query asks for finished, scored attempts
+        if attempt.finished_at is not None and attempt.score is not None
     ]
 
 

@@ -5,9 +5,11 @@ a fixed number of queries whatever the number of members or attendance rows."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import pairwise
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -74,7 +76,7 @@ class Dashboard:
     cycle: RotationCycle
     total: int
     counts: Counter
-    groups: dict[str, list[GroupRow]]
+    groups: dict[Grouping, list[GroupRow]]
     sessions: list[tuple[TrainingSession, int]]
     attendance: AttendanceRate
     hours_bins: list[tuple[str, int]]
@@ -85,15 +87,15 @@ def _ids(cycle: RotationCycle, scope: set[int] | None) -> sa.Select:
     return stmt.where(Member.branch_id.in_(scope)) if scope is not None else stmt
 
 
-def _grouped_counts(cycle: RotationCycle, scope: set[int] | None) -> list:
+def _grouped_counts(cycle: RotationCycle, scope: set[int] | None) -> Sequence[sa.Row]:
     """Population counts by branch, department, shift, category, coverage state and hours band,
     counted by the database: a few hundred rows come back, whatever the number of members."""
-    people = population(cycle).with_only_columns(
+    chosen = population(cycle).with_only_columns(
         Member.id, Member.branch_id, Member.department_id, Member.shift_id, Member.category
     )
     if scope is not None:
-        people = people.where(Member.branch_id.in_(scope))
-    people = people.subquery()
+        chosen = chosen.where(Member.branch_id.in_(scope))
+    people = chosen.subquery()
     hours = cycle_hours_select(cycle, sa.select(people.c.id)).subquery()
     completed = completed_select(cycle).subquery()
     planned = planned_select(cycle).subquery()
@@ -132,7 +134,7 @@ def _grouped_counts(cycle: RotationCycle, scope: set[int] | None) -> list:
 
 
 def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
-    names = {
+    names: dict[str, dict[Any, str]] = {
         "branch": dict(db.session.execute(sa.select(Branch.id, Branch.name)).all()),
         "department": dict(db.session.execute(sa.select(Department.id, Department.name)).all()),
         "shift": dict(db.session.execute(sa.select(Shift.id, Shift.name)).all()),
@@ -254,18 +256,18 @@ def _attendance_rate(cycle: RotationCycle, member_ids: sa.Select) -> AttendanceR
         return AttendanceRate(rate=None, unrecorded=unrecorded)
     if (years := whole_years(cycle)) is not None:
         # Lessons are only attended once held: a whole year's total is the started sessions'.
-        attended = db.session.scalar(
+        attended = db.session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(MemberYearTotal.lessons), 0)).where(
                 MemberYearTotal.year.in_(list(years)), MemberYearTotal.member_id.in_(member_ids)
             )
-        )
+        ).scalar_one()
     else:
-        attended = db.session.scalar(
+        attended = db.session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(AttendanceTotal.lessons), 0)).where(
                 AttendanceTotal.session_id.in_(recorded),
                 AttendanceTotal.member_id.in_(member_ids),
             )
-        )
+        ).scalar_one()
     rate = min(Decimal(attended * 100) / expected, Decimal(100))
     return AttendanceRate(rate=rate.quantize(Decimal("0.1")), unrecorded=unrecorded)
 
@@ -277,7 +279,7 @@ def members_in(
     group: str | None,
     key,
     limit: int | None = None,
-) -> tuple[list[tuple[Member, str]], int]:
+) -> tuple[list[tuple[Member, Coverage]], int]:
     """The drill-down: members in a state and a group, with their state, and how many there are
     in all (only the first `limit` are loaded)."""
     states = coverage_states(cycle, scope)

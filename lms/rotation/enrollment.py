@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import User
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.extensions import db
-from lms.main.models import Notification
+from lms.notifications.services import notify_about_session
 from lms.org.models import Member
 from lms.sessions.models import (
     Enrollment,
@@ -44,23 +44,12 @@ class EnrollmentProblems(Exception):
         self.messages = messages
 
 
-def notify(member_id: int, kind: str, session: TrainingSession, link: str = "") -> None:
-    db.session.add(
-        Notification(
-            member_id=member_id,
-            kind=kind,
-            params={"session": session.title, "start": session.start_date.isoformat()},
-            link=link,
-        )
-    )
-
-
 def seats_taken(session: TrainingSession) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(Enrollment.id)).where(
             Enrollment.session_id == session.id, Enrollment.status.not_in(MISSED)
         )
-    )
+    ).scalar_one()
 
 
 def enroll(
@@ -100,7 +89,7 @@ def enroll(
         raise EnrollmentError(
             _("%(name)s 在本轮训周期中已有安排，不能重复调训。", name=member.name)
         ) from None
-    notify(member.id, "makeup" if makeup_of else "invited", session)
+    notify_about_session(member.id, "makeup" if makeup_of else "invited", session)
     return enrollment
 
 
@@ -183,7 +172,7 @@ def decide_leave(enrollment: Enrollment, approve: bool, user: User) -> None:
     enrollment.decided_at = utcnow()
     db.session.flush()
     record_audit("enrollment.leave_decided", "enrollment", enrollment.id, {"approved": approve})
-    notify(
+    notify_about_session(
         enrollment.member_id, "leave_approved" if approve else "leave_refused", enrollment.session
     )
 
@@ -206,7 +195,7 @@ def mark_absent(enrollment: Enrollment, user: User) -> None:
     enrollment.decided_by_id = user.id
     enrollment.decided_at = utcnow()
     db.session.flush()
-    notify(enrollment.member_id, "absent", enrollment.session)
+    notify_about_session(enrollment.member_id, "absent", enrollment.session)
 
 
 def carry_to_makeup(enrollment: Enrollment, target: TrainingSession) -> Enrollment:

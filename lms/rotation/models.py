@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model, db
 from lms.org.models import Branch, Category, Member, TargetsCategories
 from lms.sessions.models import TrainingSession
 
@@ -25,7 +25,7 @@ cycle_branches = sa.Table(
 )
 
 
-class CycleCategory(db.Model):
+class CycleCategory(Model):
     __tablename__ = "cycle_categories"
 
     cycle_id: Mapped[int] = mapped_column(
@@ -34,7 +34,7 @@ class CycleCategory(db.Model):
     category: Mapped[Category] = mapped_column(enum_column(Category, "category"), primary_key=True)
 
 
-class RotationCycle(TargetsCategories, db.Model):
+class RotationCycle(TargetsCategories, Model):
     """轮训周期: who must be trained (active members of some categories, maybe some branches),
     by when, and what counts as trained (sessions attended and/or hours)."""
 
@@ -63,7 +63,7 @@ class RotationCycle(TargetsCategories, db.Model):
     )
 
 
-class Cohort(db.Model):
+class Cohort(Model):
     """批次: the part of a cycle's population planned into one session."""
 
     __tablename__ = "cohorts"
@@ -87,7 +87,7 @@ class Cohort(db.Model):
     __table_args__ = (sa.UniqueConstraint("cycle_id", "session_id"),)
 
 
-class CohortMember(db.Model):
+class CohortMember(Model):
     """A member in a cohort. Moving a member ends this row and starts another: history stays."""
 
     __tablename__ = "cohort_members"
@@ -123,7 +123,7 @@ class BlackoutReason(LabelledEnum):
     OTHER = "other", _l("其他")
 
 
-class Blackout(db.Model):
+class Blackout(Model):
     """Dates a member cannot be called to training."""
 
     __tablename__ = "blackouts"

@@ -7,22 +7,24 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from lms.admin.services import record_audit
 from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberYearTotal
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.clock import local_today
 from lms.database import utcnow
 from lms.enums import LabelledEnum
 from lms.extensions import db
-from lms.org.models import Category, Member, Shift
+from lms.notifications.services import notify_about_session
+from lms.org.models import Branch, Category, Member, Shift
 from lms.rotation import planner
-from lms.rotation.enrollment import MISSED, EnrollmentError, enroll, notify
+from lms.rotation.enrollment import MISSED, EnrollmentError, enroll
 from lms.rotation.models import Blackout, Cohort, CohortMember, RotationCycle
 from lms.sessions.models import (
     Enrollment,
@@ -49,8 +51,6 @@ class CycleData:
 
 
 def save_cycle(data: CycleData, cycle: RotationCycle | None = None) -> RotationCycle:
-    from lms.org.models import Branch
-
     creating = cycle is None
     cycle = cycle or RotationCycle(plan_notes={})
     cycle.name = data.name
@@ -117,7 +117,7 @@ def cycle_hours(cycle: RotationCycle, member_ids: sa.Select) -> dict[int, Decima
     return {member_id: Decimal(total or 0) for member_id, total in rows}
 
 
-def planned_select(cycle: RotationCycle) -> sa.Select:
+def planned_select(cycle: RotationCycle) -> sa.CompoundSelect:
     """Members with a place in the cycle: a confirmed cohort, or a live enrollment. A draft plan
     places nobody until the organizer confirms it."""
     return sa.union(
@@ -159,7 +159,7 @@ def coverage_states(
     cycle: RotationCycle,
     branch_ids: set[int] | None = None,
     hours: dict[int, Decimal] | None = None,
-) -> dict[int, str]:
+) -> dict[int, Coverage]:
     """Each population member's state: trained, planned (cohort or live enrollment) or not.
     A fixed number of queries whatever the population's size."""
     member_ids = population(cycle).with_only_columns(Member.id)
@@ -214,13 +214,14 @@ def member_plans(member: Member) -> list[MemberPlan]:
         )
     ):
         placed[cycle_id] = session
-    for cycle_id, session in db.session.execute(
+    for enrolled_for, session in db.session.execute(
         sa.select(Enrollment.cycle_id, TrainingSession)
         .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
         .where(Enrollment.member_id == member.id, Enrollment.cycle_id.is_not(None))
         .order_by(TrainingSession.start_date, Enrollment.id)
     ):
-        placed[cycle_id] = session
+        assert enrolled_for is not None  # chosen by cycle_id IS NOT NULL
+        placed[enrolled_for] = session
     plans = []
     this_member = sa.select(sa.literal(member.id))
     for cycle in cycles:
@@ -268,13 +269,13 @@ def upcoming_sessions(cycle: RotationCycle, today: date | None = None) -> list[T
 
 
 def _staff_sizes() -> tuple[dict[int, int], dict[int, int]]:
-    shifts = dict(
-        db.session.execute(
-            sa.select(Member.shift_id, sa.func.count(Member.id))
-            .where(Member.active.is_(True), Member.shift_id.is_not(None))
-            .group_by(Member.shift_id)
-        ).all()
-    )
+    rows = db.session.execute(
+        sa.select(Member.shift_id, sa.func.count(Member.id))
+        .where(Member.active.is_(True), Member.shift_id.is_not(None))
+        .group_by(Member.shift_id)
+    ).all()
+    # shift_id IS NOT NULL already leaves out the members without a shift.
+    shifts = {shift_id: count for shift_id, count in rows if shift_id is not None}
     departments = dict(
         db.session.execute(
             sa.select(Member.department_id, sa.func.count(Member.id))
@@ -285,18 +286,21 @@ def _staff_sizes() -> tuple[dict[int, int], dict[int, int]]:
     return shifts, departments
 
 
-def _taken(sessions: list[TrainingSession], drafts_of: RotationCycle | None = None) -> dict:
+def _taken(
+    sessions: list[TrainingSession], drafts_of: RotationCycle | None = None
+) -> dict[int, dict[str, Any]]:
     """Per session, who is already in it: live enrollments, and a cycle's draft cohorts."""
     ids = [s.id for s in sessions]
-    taken = {
+    taken: dict[int, dict[str, Any]] = {
         sid: {"shift": Counter(), "department": Counter(), "branch": Counter(), "n": 0}
         for sid in ids
     }
-    people = sa.select(
+    enrolled = sa.select(
         Enrollment.session_id.label("session_id"), Enrollment.member_id.label("member_id")
     ).where(Enrollment.session_id.in_(ids), Enrollment.status.not_in(MISSED))
+    chosen: sa.Select | sa.CompoundSelect = enrolled
     if drafts_of is not None:
-        people = people.union_all(
+        chosen = enrolled.union_all(
             sa.select(Cohort.session_id, CohortMember.member_id)
             .join(CohortMember, CohortMember.cohort_id == Cohort.id)
             .where(
@@ -306,7 +310,7 @@ def _taken(sessions: list[TrainingSession], drafts_of: RotationCycle | None = No
                 CohortMember.removed_at.is_(None),
             )
         )
-    people = people.subquery()
+    people = chosen.subquery()
     rows = db.session.execute(
         sa.select(
             people.c.session_id, Member.shift_id, Member.department_id, Member.branch_id
@@ -395,7 +399,7 @@ def _clear_draft(cycle: RotationCycle) -> None:
 
 def discard_plan(cycle: RotationCycle) -> int:
     """Throw away the unconfirmed cohorts (confirmed ones and their enrollments stay)."""
-    discarded = db.session.scalar(
+    discarded = db.session.execute(
         sa.select(sa.func.count(CohortMember.id))
         .join(Cohort, Cohort.id == CohortMember.cohort_id)
         .where(
@@ -403,7 +407,7 @@ def discard_plan(cycle: RotationCycle) -> int:
             Cohort.confirmed_at.is_(None),
             CohortMember.removed_at.is_(None),
         )
-    )
+    ).scalar_one()
     _clear_draft(cycle)
     cycle.plan_notes = {}
     db.session.flush()
@@ -461,7 +465,7 @@ def check_move(cycle: RotationCycle, member: Member, target: TrainingSession) ->
     is refused; the safety cap, category and blackout are warnings the organizer may override."""
     probe = plan_input(cycle, [member], [target], count_drafts=True)
     nobody_yet = planner.Plan(assignments={target.id: []}, unplaced={})
-    shifts = {s.id: s.name for s in db.session.scalars(sa.select(Shift))}
+    shifts: dict[int | None, str] = {s.id: s.name for s in db.session.scalars(sa.select(Shift))}
     refused, warnings = [], []
     for problem in planner.check_move(probe, nobody_yet, member.id, target.id):
         code = problem.code
@@ -570,5 +574,5 @@ def close_session(session: TrainingSession) -> None:
         complete = bool(lesson_ids) and attended[item.member_id] >= len(lesson_ids)
         item.status = EnrollmentStatus.COMPLETED if complete else EnrollmentStatus.ABSENT
         if not complete:
-            notify(item.member_id, "absent", session)
+            notify_about_session(item.member_id, "absent", session)
     db.session.flush()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from flask_login import current_user
 
+from lms import signals
 from lms.access import view_checks_account
 from lms.clock import local_today
+from lms.database import utcnow
 from lms.extensions import db
 from lms.sessions import services
 
@@ -21,10 +23,9 @@ def advance_statuses_once_a_day() -> None:
     endpoint = request.endpoint or "static"
     if endpoint.endswith("static") or view_checks_account() or not current_user.is_authenticated:
         return  # assets, health checks, autosaves and anonymous pages never wait on it
-    from lms.quizzes.services import notify_quizzes_opening  # quizzes build on sessions
-
     started = services.advance_session_statuses(today)
-    if notify_quizzes_opening() or started:
+    others_changed = any(changed for _receiver, changed in signals.day_began.send(utcnow()))
+    if started or others_changed:
         db.session.commit()
     current_app.extensions["sessions_advanced_on"] = today
 

@@ -14,7 +14,7 @@ from lms.catalog.models import Course
 from lms.clock import local_today, to_local
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
 from lms.enums import LabelledEnum
-from lms.extensions import db
+from lms.extensions import Model
 from lms.org.models import Category, Member, TargetsCategories
 
 
@@ -37,7 +37,7 @@ NEXT_STATUSES: dict[SessionStatus, tuple[SessionStatus, ...]] = {
 }
 
 
-class SessionCategory(db.Model):
+class SessionCategory(Model):
     """A category of trainee the session is meant for."""
 
     __tablename__ = "session_categories"
@@ -50,7 +50,7 @@ class SessionCategory(db.Model):
     )
 
 
-class TrainingSession(TargetsCategories, db.Model):
+class TrainingSession(TargetsCategories, Model):
     """期次: one concentrated training, normally two consecutive days a month."""
 
     __tablename__ = "training_sessions"
@@ -103,7 +103,7 @@ class TrainingSession(TargetsCategories, db.Model):
         return f"<TrainingSession {self.title}>"
 
 
-class Lesson(db.Model):
+class Lesson(Model):
     """课次: one slot of a session's timetable."""
 
     __tablename__ = "lessons"
@@ -162,7 +162,7 @@ LIVE_IN_CYCLE = (
 )
 
 
-class Enrollment(db.Model):
+class Enrollment(Model):
     """调训: a member called to a session."""
 
     __tablename__ = "enrollments"

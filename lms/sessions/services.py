@@ -13,7 +13,8 @@ from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from lms.admin.services import record_audit
+from lms import signals
+from lms.audit.services import record_audit
 from lms.auth.models import Role, User
 from lms.catalog.models import Course, CourseStatus
 from lms.clock import from_local, local_today
@@ -274,9 +275,7 @@ def set_session_status(session: TrainingSession, status: SessionStatus, reason: 
     session.status = status
     db.session.flush()
     if status is SessionStatus.COMPLETED:
-        from lms.rotation.services import close_session  # rotation builds on sessions
-
-        close_session(session)
+        signals.session_completed.send(session)
 
 
 def advance_session_statuses(today: date | None = None) -> list[TrainingSession]:
@@ -471,11 +470,8 @@ def update_lesson(lesson: Lesson, data: LessonData) -> None:
 
 
 def delete_lesson(lesson: Lesson) -> None:
-    from lms.materials.models import Material
-
-    # Deleted materials still count: their versions stay on record against this lesson.
-    if db.session.scalar(sa.select(Material.id).where(Material.lesson_id == lesson.id).limit(1)):
-        raise ScheduleError([_("该课次有课件（含已删除的），不能删除；可以修改课次的时间或课程。")])
+    if refusals := [reason for _receiver, reason in signals.lesson_deleting.send(lesson) if reason]:
+        raise ScheduleError(refusals)
     record_audit(
         "lesson.deleted",
         "lesson",

@@ -28,7 +28,8 @@ from lms.extensions import db
 from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.materials.services import can_upload_to_lesson, materials_of
-from lms.sessions import ical, services, worklist
+from lms.reports import worklist
+from lms.sessions import ical, services
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
 from lms.sessions.models import (
     NEXT_STATUSES,
@@ -233,6 +234,7 @@ def _lesson_data(form: LessonForm) -> services.LessonData:
     lecturer_id = form.lecturer_id.data
     if lecturer_id is None:
         course = db.session.get(Course, form.course_id.data)
+        assert course is not None  # the form only accepts the id of an existing course
         lecturer_id = course.lecturers[0].id if course.lecturers else None
     return services.LessonData(
         course_id=form.course_id.data,

@@ -310,8 +310,8 @@ def parse_gift(text: str) -> ParseResult:
             question, problems = _parse_gift_question(
                 "\n".join(line for _number, line in lines), meta, category
             )
-            for line, problem in meta.errors:
-                collector.result.errors.append(at_line(line, problem))
+            for error_line, problem in meta.errors:
+                collector.result.errors.append(at_line(error_line, problem))
             if meta.errors:
                 question = None
             collector.add(start, question, problems)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -83,7 +84,8 @@ def read_bank_file(path: Path) -> BankFile:
             raise BankFileError(f"{where}: ref {ref} is used twice")
         seen.add(ref)
         try:
-            qtype = QuestionType(entry.get("type"))
+            kind: Any = entry.get("type")  # any YAML value; a wrong one raises ValueError
+            qtype = QuestionType(kind)
             options = [str(o) for o in entry.get("options") or []]
             correct, blanks = _answer(entry, qtype, options)
             question = QuestionData(

@@ -14,8 +14,7 @@ from lms.catalog.services import lecturers
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.files import attachment_headers
-from lms.forms import bounded_int, choices
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, choices
 from lms.quizzes import attempts, services
 from lms.quizzes.formats import parse_upload
 from lms.quizzes.formats.gift import dump_gift
@@ -23,7 +22,6 @@ from lms.quizzes.formats.sheet import question_sheet, template_sheet
 from lms.quizzes.forms import BankForm, ImportForm, QuestionForm
 from lms.quizzes.models import Question, QuestionBank, QuestionCategory
 from lms.quizzes.questions import QuestionType, validate_question
-from lms.quizzes.views import bp
 
 AUTHORS = (Role.ORGANIZER, Role.LECTURER)
 
@@ -31,7 +29,6 @@ AUTHORS = (Role.ORGANIZER, Role.LECTURER)
 # --- banks -----------------------------------------------------------------------------------
 
 
-@bp.route("/banks/")
 @roles_required(*AUTHORS)
 def banks():
     banks = services.banks_for(current_user)
@@ -51,7 +48,6 @@ def _bank_form(bank: QuestionBank | None = None) -> BankForm:
     return form
 
 
-@bp.route("/banks/new", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def create_bank():
     form = _bank_form()
@@ -63,7 +59,6 @@ def create_bank():
     return render_template("quizzes/bank_form.html", form=form, bank=None)
 
 
-@bp.route("/banks/<int:bank_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def edit_bank(bank_id: int):
     bank = load(QuestionBank, bank_id, lambda user, bank: services.manages_quizzes(user))
@@ -77,7 +72,6 @@ def edit_bank(bank_id: int):
     return render_template("quizzes/bank_form.html", form=form, bank=bank)
 
 
-@bp.route("/banks/<int:bank_id>")
 @login_required
 def bank(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
@@ -156,21 +150,18 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
     )
 
 
-@bp.route("/banks/<int:bank_id>/questions/new", methods=["GET", "POST"])
 @login_required
 def create_question(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
     return _save_question_form(bank, _question_type(), None)
 
 
-@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_question(question_id: int):
     question = load(Question, question_id, services.can_author_question)
     return _save_question_form(question.bank, question.current.type, question)
 
 
-@bp.route("/questions/<int:question_id>")
 @login_required
 def preview_question(question_id: int):
     question = load(Question, question_id, services.can_author_question)
@@ -184,7 +175,6 @@ def preview_question(question_id: int):
     )
 
 
-@bp.route("/questions/<int:question_id>/archive", methods=["POST"])
 @login_required
 def archive_question(question_id: int):
     question = load(Question, question_id, services.can_author_question)
@@ -193,7 +183,6 @@ def archive_question(question_id: int):
     return redirect(url_for("quizzes.bank", bank_id=question.bank_id))
 
 
-@bp.route("/questions/<int:question_id>/regrade", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def regrade_question(question_id: int):
     question = load(Question, question_id, lambda user, q: services.manages_quizzes(user))
@@ -205,7 +194,6 @@ def regrade_question(question_id: int):
 # --- import and export -----------------------------------------------------------------------
 
 
-@bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])
 @login_required
 def import_questions(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
@@ -222,7 +210,6 @@ def import_questions(bank_id: int):
     )
 
 
-@bp.route("/banks/<int:bank_id>/export.xlsx")
 @login_required
 def export_xlsx(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
@@ -230,7 +217,6 @@ def export_xlsx(bank_id: int):
     return xlsx_response(f"{bank.name}.xlsx", data, f"bank-{bank.id}")
 
 
-@bp.route("/banks/<int:bank_id>/export.gift")
 @login_required
 def export_gift(bank_id: int):
     bank = load(QuestionBank, bank_id, services.can_author_bank)
@@ -242,7 +228,6 @@ def export_gift(bank_id: int):
     )
 
 
-@bp.route("/import-template.xlsx")
 @roles_required(*AUTHORS)
 def import_template():
     return xlsx_response("题目导入模板.xlsx", template_sheet(), "question-template")

@@ -13,8 +13,7 @@ from lms.auth.models import Role
 from lms.catalog.models import Course
 from lms.database import utcnow
 from lms.extensions import db
-from lms.forms import bounded_int, choices, int_or_none
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, choices, int_or_none
 from lms.quizzes import attempts, services
 from lms.quizzes.forms import DrawForm, ItemsForm, QuizForm
 from lms.quizzes.models import (
@@ -26,12 +25,10 @@ from lms.quizzes.models import (
     QuizItem,
     QuizStatus,
 )
-from lms.quizzes.views import bp
 from lms.sessions.models import TrainingSession
 from lms.sessions.services import enrolled_session_ids
 
 
-@bp.route("/")
 @login_required
 def index():
     manages = services.manages_quizzes(current_user)
@@ -95,7 +92,6 @@ def _quiz_data(form: QuizForm) -> services.QuizData:
     )
 
 
-@bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def create_quiz():
     form = _quiz_form()
@@ -109,7 +105,6 @@ def create_quiz():
     return render_template("quizzes/quiz_form.html", form=form, quiz=None)
 
 
-@bp.route("/<int:quiz_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def edit_quiz(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
@@ -142,7 +137,6 @@ def _items_forms(quiz: Quiz) -> tuple[ItemsForm, DrawForm]:
     return items_form, draw_form
 
 
-@bp.route("/<int:quiz_id>")
 @login_required
 def quiz(quiz_id: int):
     quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
@@ -168,7 +162,6 @@ def quiz(quiz_id: int):
     )
 
 
-@bp.route("/<int:quiz_id>/status", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def set_quiz_status(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
@@ -183,7 +176,6 @@ def set_quiz_status(quiz_id: int):
     return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
 
 
-@bp.route("/<int:quiz_id>/items", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def add_items(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
@@ -215,7 +207,6 @@ def add_items(quiz_id: int):
     return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
 
 
-@bp.route("/<int:quiz_id>/items/<int:item_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_item(quiz_id: int, item_id: int):
     item = load(QuizItem, item_id, lambda user, item: item.quiz_id == quiz_id)
@@ -223,13 +214,13 @@ def delete_item(quiz_id: int, item_id: int):
     return redirect(url_for("quizzes.quiz", quiz_id=quiz_id))
 
 
-@bp.route("/<int:quiz_id>/draws", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def add_draw(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
     _items, form = _items_forms(quiz)
     if form.validate_on_submit():
         category = db.session.get(QuestionCategory, form.category_id.data)
+        assert category is not None  # the form only accepts an existing category's id
         services.add_quiz_draw(
             quiz, category.bank, category, form.difficulty.data, form.count.data, form.points.data
         )
@@ -241,7 +232,6 @@ def add_draw(quiz_id: int):
     return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
 
 
-@bp.route("/<int:quiz_id>/draws/<int:draw_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_draw(quiz_id: int, draw_id: int):
     draw = load(QuizDraw, draw_id, lambda user, draw: draw.quiz_id == quiz_id)

@@ -9,10 +9,8 @@ from lms.auth.models import Role
 from lms.excel import xlsx_response
 from lms.quizzes import attempts, services, stats
 from lms.quizzes.models import Quiz
-from lms.quizzes.views import bp
 
 
-@bp.route("/<int:quiz_id>/stats")
 @roles_required(Role.ORGANIZER)
 def quiz_stats(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))
@@ -23,7 +21,6 @@ def quiz_stats(quiz_id: int):
     )
 
 
-@bp.route("/<int:quiz_id>/stats.xlsx")
 @roles_required(Role.ORGANIZER)
 def quiz_stats_xlsx(quiz_id: int):
     quiz = load(Quiz, quiz_id, lambda user, quiz: services.manages_quizzes(user))

@@ -3,7 +3,7 @@ wrong-answer book."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -11,13 +11,11 @@ from lms.access import authorize, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
-from lms.extensions import limiter
-from lms.forms import bounded_int
-from lms.org.forms import ConfirmForm
+from lms.extensions import limiter, login_manager
+from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import attempts, services
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QuestionType
-from lms.quizzes.views import bp
 from lms.transaction import keep_changes
 
 
@@ -34,7 +32,6 @@ def _refuse(refused: attempts.AttemptRefused):
 # --- taking a quiz ---------------------------------------------------------------------------
 
 
-@bp.route("/<int:quiz_id>/start", methods=["POST"])
 @login_required
 def start(quiz_id: int):
     quiz = load(Quiz, quiz_id, attempts.can_view_quiz, attempts.why_quiz_refused)
@@ -53,7 +50,6 @@ def _own_attempt(attempt_id: int) -> Attempt:
     return load(Attempt, attempt_id, attempts.owns_attempt)
 
 
-@bp.route("/attempts/<int:attempt_id>")
 @login_required
 def take(attempt_id: int):
     attempt = _own_attempt(attempt_id)
@@ -89,7 +85,6 @@ def _form_response(item) -> dict | None:
         raise attempts.AttemptRefused(_("答案的格式不正确。")) from None
 
 
-@bp.route("/attempts/<int:attempt_id>/q/<int:position>", methods=["POST"])
 @login_required
 def answer_and_go(attempt_id: int, position: int):
     """Without JavaScript every navigation saves the question on screen."""
@@ -121,7 +116,6 @@ def answer_and_go(attempt_id: int, position: int):
     return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=target))
 
 
-@bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @limiter.exempt  # bounded by the attempt itself: one row a question, seq-ordered, size-checked
 @session_login_required
 def autosave(attempt_id: int, account: SessionAccount):
@@ -144,7 +138,7 @@ def autosave(attempt_id: int, account: SessionAccount):
         )
     except AccountRefused as refused:
         if refused.signed_out:
-            return current_app.login_manager.unauthorized()
+            return login_manager.unauthorized()
         return jsonify(ok=False, message=_("请先修改密码，然后再作答。")), 403
     except attempts.AttemptRefused as refused:
         if refused.access:
@@ -162,7 +156,6 @@ def autosave(attempt_id: int, account: SessionAccount):
     )
 
 
-@bp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
 @login_required
 def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
@@ -171,7 +164,6 @@ def submit(attempt_id: int):
     return redirect(url_for("quizzes.result", attempt_id=attempt.id))
 
 
-@bp.route("/attempts/<int:attempt_id>/result")
 @login_required
 def result(attempt_id: int):
     attempt = load(Attempt, attempt_id, attempts.can_view_attempt)
@@ -190,7 +182,6 @@ def result(attempt_id: int):
 # --- wrong-answer book -----------------------------------------------------------------------
 
 
-@bp.route("/wrong-book")
 @login_required
 def wrong_book():
     member = current_user.member
@@ -202,7 +193,6 @@ def wrong_book():
     )
 
 
-@bp.route("/wrong-book/practice", methods=["POST"])
 @login_required
 def wrong_book_practice():
     member = current_user.member

@@ -1,19 +1,21 @@
-"""The audit log: who changed what, and when."""
+"""The audit log's one table: an entry per change, with who made it and from where."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.auth.models import User
 from lms.database import UTCDateTime, intpk, utcnow
-from lms.extensions import db
+from lms.extensions import Model
+
+if TYPE_CHECKING:
+    from lms.auth.models import User
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     __tablename__ = "audit_logs"
 
     id: Mapped[intpk]
@@ -26,12 +28,3 @@ class AuditLog(db.Model):
     ip: Mapped[str | None] = mapped_column(sa.String(45))
 
     actor: Mapped[User | None] = relationship()
-
-
-class Setting(db.Model):
-    """An organisation setting an admin may change (e.g. annual hours targets), stored as JSON."""
-
-    __tablename__ = "settings"
-
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    value: Mapped[dict] = mapped_column(sa.JSON)

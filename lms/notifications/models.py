@@ -1,5 +1,5 @@
-"""In-app notifications for members: invitations, leave decisions, absence, make-up sessions,
-certificates and quizzes that open."""
+"""A member's notifications: invitations, leave decisions, absence, make-up sessions,
+certificates and quizzes that open; stored as a kind and its parameters."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.database import UTCDateTime, intpk, timestamp
-from lms.extensions import db
+from lms.extensions import Model
 
 # Stored as a kind and its parameters, so each member reads them in their own language.
 NOTIFICATION_TEXTS = {
@@ -36,7 +36,7 @@ NOTIFICATION_TARGETS = {
 }
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
 
     id: Mapped[intpk]

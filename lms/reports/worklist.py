@@ -186,19 +186,20 @@ def _quiz_counts(ids: list[int], now: datetime) -> dict[int, list[_QuizCount]]:
     }
     result: dict[int, list[_QuizCount]] = defaultdict(list)
     for quiz in quizzes:
+        assert quiz.session_id is not None  # chosen by session_id IN (...)
         result[quiz.session_id].append(_QuizCount(quiz, *counted.get(quiz.id, (0, 0, 0))))
     return result
 
 
 def _certificate_counts(ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """Per session: live certificates issued, and completed members who hold none."""
-    issued = dict(
-        db.session.execute(
-            sa.select(Certificate.session_id, sa.func.count(Certificate.id))
-            .where(Certificate.session_id.in_(ids), Certificate.status == CertificateStatus.LIVE)
-            .group_by(Certificate.session_id)
-        ).all()
-    )
+    rows = db.session.execute(
+        sa.select(Certificate.session_id, sa.func.count(Certificate.id))
+        .where(Certificate.session_id.in_(ids), Certificate.status == CertificateStatus.LIVE)
+        .group_by(Certificate.session_id)
+    ).all()
+    # session_id IN (...) already leaves out cycle certificates, whose session_id is NULL.
+    issued = {session_id: count for session_id, count in rows if session_id is not None}
     holds = (
         sa.select(Certificate.id)
         .where(

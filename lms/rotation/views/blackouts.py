@@ -7,18 +7,15 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from lms.access import load, roles_required
-from lms.admin.services import record_audit
+from lms.audit.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import picked_staff_no
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, picked_staff_no
 from lms.org.models import Member
 from lms.rotation.forms import BlackoutForm
 from lms.rotation.models import Blackout
-from lms.rotation.views import bp
 
 
-@bp.route("/blackouts", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def blackouts():
     form = BlackoutForm()
@@ -51,7 +48,6 @@ def blackouts():
     )
 
 
-@bp.route("/blackouts/<int:blackout_id>/delete", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def delete_blackout(blackout_id: int):
     blackout = load(Blackout, blackout_id, lambda user, b: user.has_role(Role.ORGANIZER))

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.access import load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import bounded_int, picked_staff_no
-from lms.org.forms import ConfirmForm
+from lms.forms import ConfirmForm, bounded_int, picked_staff_no
 from lms.org.models import Member
 from lms.rotation import enrollment as service
 from lms.sessions.models import Enrollment, TrainingSession
 from lms.transaction import atomic
-
-bp = Blueprint("rotation", __name__, url_prefix="/rotation")
 
 
 def _organizer(user, obj) -> bool:
     return user.has_role(Role.ORGANIZER)
 
 
-@bp.route("/sessions/<int:session_id>/enrollments", methods=["GET", "POST"])
 @roles_required(Role.ORGANIZER)
 def enrollments(session_id: int):
     training = load(TrainingSession, session_id, _organizer)
@@ -73,27 +69,20 @@ def _act(enrollment_id: int, action) -> object:
     return redirect(url_for("rotation.enrollments", session_id=enrollment.session_id))
 
 
-@bp.route("/enrollments/<int:enrollment_id>/leave", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def decide_leave(enrollment_id: int):
     approve = request.args.get("decision") == "approve"
     return _act(enrollment_id, lambda e: service.decide_leave(e, approve, current_user))
 
 
-@bp.route("/enrollments/<int:enrollment_id>/absent", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def mark_absent(enrollment_id: int):
     return _act(enrollment_id, lambda e: service.mark_absent(e, current_user))
 
 
-@bp.route("/enrollments/<int:enrollment_id>/makeup", methods=["POST"])
 @roles_required(Role.ORGANIZER)
 def makeup(enrollment_id: int):
     target = db.session.get(TrainingSession, request.form.get("session_id", type=bounded_int) or 0)
     if target is None:
         abort(400)
     return _act(enrollment_id, lambda e: service.carry_to_makeup(e, target))
-
-
-import lms.rotation.blackout_views  # noqa: E402  (routes on the same blueprint)
-import lms.rotation.cycle_views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Administration: user accounts and their roles, and the audit log page."""

@@ -1,0 +1,1 @@
+"""Sign-in: accounts, roles, passwords, the company directory and sign-in throttling."""

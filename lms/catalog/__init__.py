@@ -1,0 +1,1 @@
+"""The course catalog: courses, themes and their pages."""

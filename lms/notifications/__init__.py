@@ -1,0 +1,1 @@
+"""In-app notifications (消息): what changed for a member, in their own language, and their page."""

@@ -1,0 +1,1 @@
+"""The plant's organisation: departments, shifts, party branches, members and the roster."""
