@@ -76,9 +76,10 @@ def _stamp(moment: datetime) -> str:
 
 def generate(members: int, attendance: int, seed: int = 7) -> dict[str, object]:
     """Write the data set in the current app context's database; return what was written."""
+    from lms.catalog.demo import load_catalog
     from lms.catalog.models import Course
-    from lms.content import load_catalog, load_organisation
     from lms.extensions import db
+    from lms.org.demo import load_organisation
     from lms.org.models import Branch, Member, Shift
     from lms.paths import shipped
     from lms.rotation.models import CycleCategory, RotationCycle

@@ -22,8 +22,8 @@ def _fresh_app(folder: Path):
     from flask_migrate import upgrade
 
     from lms import create_app
-    from lms.content import load_organisation
     from lms.extensions import db
+    from lms.org.demo import load_organisation
     from lms.paths import shipped
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}"})

@@ -25,7 +25,8 @@ def content_group() -> None:
 @click.option("--quiet", is_flag=True, help="Do not list the demo accounts.")
 @with_appcontext
 def content_load(quiet: bool) -> None:
-    from lms.content import ContentError, load_demo
+    from lms.content import load_demo
+    from lms.content_files import ContentError
 
     try:
         members_csv = shipped("content") / "demo" / "members.csv"

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from lms.attendance import services
+from lms.attendance import hours, services
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
 from lms.audit.models import AuditLog
 from lms.auth.models import Role
@@ -291,8 +291,8 @@ def test_hours_ledger_counts_attended_lessons_and_credits(lesson, trainee):
                 method=AttendanceMethod.MANUAL,
             )
         )
-    services.credit_hours(trainee.member, Decimal("4"), "党校外培训", date(2026, 5, 1), organizer)
-    ledger = services.hours_ledger(trainee.member, lesson.local_start.year)
+    hours.credit_hours(trainee.member, Decimal("4"), "党校外培训", date(2026, 5, 1), organizer)
+    ledger = hours.hours_ledger(trainee.member, lesson.local_start.year)
     assert sum(line.hours for line in ledger) == lesson.course.hours + Decimal("1.5") + 4
 
 
@@ -315,12 +315,12 @@ def test_annual_targets(category, role, expected):
     member = make_secretary().member if role == "secretary" else make_member()
     member.category = Category(category)
     member.committee_member = role == "committee"
-    assert services.annual_target(member) == expected
-    services.save_hours_targets(
+    assert hours.annual_target(member) == expected
+    hours.save_hours_targets(
         {"categories": {"member": 40, "cadre": 36, "probationary": 30}, "secretary": 60}
     )
     expected_after = 60 if role else {"member": 40, "cadre": 36}[category]
-    assert services.annual_target(member) == expected_after
+    assert hours.annual_target(member) == expected_after
 
 
 def test_organizer_credits_hours_and_sees_the_ledger(client, trainee):
@@ -366,10 +366,10 @@ def test_targets_are_settings(client):
     assert "《中国共产党党员教育管理工作条例》（2019年）第二十条" in page
     assert "《2019—2023年全国党员教育培训工作规划》" in page and "支部委员" in page
     assert client.post("/attendance/targets", data={**data, "secretary": "60"}).status_code == 302
-    assert services.hours_targets()["secretary"] == 60
+    assert hours.hours_targets()["secretary"] == 60
     bad = client.post("/attendance/targets", data={**data, "cat-member": "-1", "secretary": "60"})
     assert "0 到 500" in bad.get_data(as_text=True)
-    assert services.hours_targets()["categories"]["member"] == 40
+    assert hours.hours_targets()["categories"]["member"] == 40
 
 
 @pytest.mark.parametrize("hours", ["1e27", "Infinity", "sNaN", "NaN", "-3", "2.25"])

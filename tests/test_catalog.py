@@ -8,8 +8,9 @@ import pytest
 
 from lms.audit.models import AuditLog
 from lms.auth.models import Role
+from lms.catalog.demo import load_catalog
 from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
-from lms.content import ContentError, load_catalog
+from lms.content_files import ContentError
 from lms.extensions import db
 from lms.org.models import Category
 from lms.paths import shipped

@@ -19,7 +19,7 @@ from lms.attendance.models import AttendanceStatus
 from lms.auth.models import Role, User
 from lms.charts import average_bars
 from lms.clock import local_today
-from lms.evaluation import services
+from lms.evaluation import results, services
 from lms.evaluation.models import LessonRating, SessionEvaluation
 from lms.extensions import db
 from lms.sessions.models import EnrollmentStatus, SessionStatus
@@ -372,7 +372,7 @@ def test_lecturer_sees_own_averages_without_names_from_three_ratings(client, cou
 
 def test_lecturer_report_hides_lessons_under_three(course):
     _three_evaluate(course)
-    report = services.lecturer_report(course.lecturer)
+    report = results.lecturer_report(course.lecturer)
     assert [lesson.id for lesson, _a in report.lessons] == [course.lessons[0].id]
     late = make_lesson(
         session=course.session, lecturer=course.lecturer, start=time(18), end=time(19)
@@ -388,7 +388,7 @@ def test_lecturer_report_hides_lessons_under_three(course):
         )
     )
     db.session.flush()
-    report = services.lecturer_report(course.lecturer)
+    report = results.lecturer_report(course.lecturer)
     shown = {lesson.id: a.shown_to_lecturer for lesson, a in report.lessons}
     assert shown == {course.lessons[0].id: True, late.id: False}
     assert late.id not in report.comments
@@ -407,13 +407,13 @@ def test_organizer_sees_names_only_when_the_setting_is_on(client, course):
     assert all(
         user.member.name not in str(list(sheet["总体评价"].values)) for user in course.trainees
     )
-    assert not services.show_names()
+    assert not results.show_names()
 
     admin = make_user(roles={Role.ADMIN})
     login(client, admin)
     assert client.get("/evaluation/settings").status_code == 200
     assert client.post("/evaluation/settings", data={"show_names": "y"}).status_code == 302
-    assert services.show_names()
+    assert results.show_names()
     login(client, organizer)
     page = client.get(url).get_data(as_text=True)
     assert all(user.member.name in page for user in course.trainees)
@@ -424,7 +424,7 @@ def test_organizer_sees_names_only_when_the_setting_is_on(client, course):
     # And off again.
     login(client, admin)
     client.post("/evaluation/settings", data={})
-    assert not services.show_names()
+    assert not results.show_names()
 
 
 def test_overview_report_averages_and_excel(client, course):
@@ -455,9 +455,7 @@ def test_overview_report_averages_and_excel(client, course):
     )
 )
 def test_averages_are_exact_means_rounded_half_up(scores):
-    averages = services.Averages(
-        len(scores), *(sum(score[i] for score in scores) for i in range(3))
-    )
+    averages = results.Averages(len(scores), *(sum(score[i] for score in scores) for i in range(3)))
 
     for i, name in enumerate(services.Aspect):
         exact = Fraction(sum(s[i] for s in scores), len(scores))
@@ -510,11 +508,11 @@ def test_demo_content_has_evaluations(app):
     from lms.content import load_demo
 
     load_demo()
-    session_row = next(r for r in services.session_rows() if r.label == "2026年第10期")
+    session_row = next(r for r in results.session_rows() if r.label == "2026年第10期")
     assert session_row.evaluations == 5 and session_row.averages.count == 20
-    first = [(r.averages.overall, r.session_overall) for r in services.session_rows()]
+    first = [(r.averages.overall, r.session_overall) for r in results.session_rows()]
     load_demo()  # loading again changes nothing
-    assert [(r.averages.overall, r.session_overall) for r in services.session_rows()] == first
+    assert [(r.averages.overall, r.session_overall) for r in results.session_rows()] == first
     trainee = db.session.scalar(sa.select(User).where(User.username == "trainee"))
     assert [s.title for s in services.pending_sessions(trainee.member, date(2026, 12, 3))] == [
         "2026年第10期"
@@ -542,6 +540,6 @@ def test_a_course_total_never_gives_away_a_lesson_under_three(course):
         )
     )
     db.session.flush()
-    report = services.lecturer_report(course.lecturer)
+    report = results.lecturer_report(course.lecturer)
     (row,) = report.courses
     assert row.averages.count == 3 and row.averages.content == Decimal(5)

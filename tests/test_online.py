@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from lms.attendance.hours import hours_ledger
 from lms.attendance.models import Attendance, AttendanceMethod, AttendanceStatus
-from lms.attendance.services import hours_ledger
 from lms.auth.models import Role
 from lms.certificates.eligibility import session_eligibility
 from lms.extensions import db
 from lms.materials.models import Visibility
-from lms.online import services
+from lms.online import playback, services
 from lms.online.models import CreditCategory, Recording, ViewingProgress
 from lms.quizzes.attempts import finish_attempt, save_answer, start_attempt
 from lms.quizzes.models import AttemptStatus
@@ -55,7 +55,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(playback, "utcnow", clock)
     return clock
 
 
@@ -154,13 +154,13 @@ def test_heartbeats_faster_than_real_time_credit_only_the_time_that_passed(clien
 
 def test_record_heartbeat_credits_at_most_the_elapsed_time(trainee):
     recording = make_recording(seconds=600)
-    progress = services.progress_for(trainee.member, recording)
-    assert services.record_heartbeat(progress, 0, START) == 0
-    assert services.record_heartbeat(progress, 12, START + timedelta(seconds=10)) == 10
+    progress = playback.progress_for(trainee.member, recording)
+    assert playback.record_heartbeat(progress, 0, START) == 0
+    assert playback.record_heartbeat(progress, 12, START + timedelta(seconds=10)) == 10
     # within the tolerance: credited the elapsed 10 s, not the 12 claimed
-    assert services.record_heartbeat(progress, 40, START + timedelta(seconds=20)) == 0
-    assert services.record_heartbeat(progress, 30, START + timedelta(seconds=30)) == 0  # back
-    assert services.record_heartbeat(progress, 40, START + timedelta(seconds=40)) == 10
+    assert playback.record_heartbeat(progress, 40, START + timedelta(seconds=20)) == 0
+    assert playback.record_heartbeat(progress, 30, START + timedelta(seconds=30)) == 0  # back
+    assert playback.record_heartbeat(progress, 40, START + timedelta(seconds=40)) == 10
     assert progress.watched == [[0.0, 10.0], [30.0, 40.0]]
 
 

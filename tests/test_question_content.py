@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from lms.content import ContentError, load_questions
+from lms.content_files import ContentError
 from lms.extensions import db
 from lms.paths import shipped
+from lms.quizzes.demo import load_questions
 from lms.quizzes.formats.yaml_bank import read_bank_file
 from lms.quizzes.models import Question, Quiz
 from lms.quizzes.questions import QuestionType

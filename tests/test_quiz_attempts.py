@@ -406,7 +406,7 @@ def test_shuffling_is_deterministic_per_attempt_seed(trainee):
     again = Attempt()
     rng = random.Random(attempt.seed)
     versions = attempts._choose_versions(quiz, rng)
-    attempts._lay_out(again, versions, rng, True, True)
+    attempts.lay_out_questions(again, versions, rng, True, True)
     assert [(q.version.id, q.option_order) for q in again.questions] == layout
     assert layout != sorted(layout)  # 8 questions: left in order by chance once in 40,320
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from blinker import Signal
 
 from lms import create_app, signals
-from lms.attendance.services import HoursLine
+from lms.attendance.hours import HoursLine
 from lms.extensions import db
 
 
@@ -34,7 +34,7 @@ def test_building_another_app_does_not_connect_a_receiver_twice(app, tmp_path):
 
 
 def test_a_ledger_gets_the_lines_its_receivers_return(app, monkeypatch):
-    from lms.attendance import services
+    from lms.attendance import hours
     from tests.factories import make_member
 
     member = make_member()
@@ -45,7 +45,7 @@ def test_a_ledger_gets_the_lines_its_receivers_return(app, monkeypatch):
 
     signals.hours_ledger_lines.connect(more_lines)
     try:
-        assert extra in services.hours_ledger(member, 2026)
-        assert extra not in services.hours_ledger(member, 2025)
+        assert extra in hours.hours_ledger(member, 2026)
+        assert extra not in hours.hours_ledger(member, 2025)
     finally:
         signals.hours_ledger_lines.disconnect(more_lines)

@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from lms.access import authorize, load, roles_required
-from lms.attendance import services, sheets
+from lms.attendance import hours, services, sheets
 from lms.attendance.forms import AttendanceImportForm, CreditForm, TargetsForm
 from lms.attendance.models import AttendanceStatus, HoursCredit
 from lms.auth.models import Role
@@ -233,7 +233,7 @@ def credit():
         if member is None:
             form.staff_no.errors.append(_("没有这个工号。"))
         else:
-            services.credit_hours(
+            hours.credit_hours(
                 member,
                 form.hours.data,
                 form.reason.data.strip(),
@@ -258,21 +258,21 @@ def member_hours(member_id: int):
     year = request.args.get("year", local_today().year, type=bounded_int)
     if not 2000 <= year <= 2100:
         abort(404)
-    ledger = services.hours_ledger(member, year)
+    ledger = hours.hours_ledger(member, year)
     return render_template(
         "attendance/member_hours.html",
         member=member,
         year=year,
         ledger=ledger,
         total=sum((line.hours for line in ledger), Decimal(0)),
-        target=services.annual_target(member),
+        target=hours.annual_target(member),
     )
 
 
 @bp.route("/targets", methods=["GET", "POST"])
 @roles_required(Role.ADMIN, Role.ORGANIZER)
 def targets():
-    current = services.hours_targets()
+    current = hours.hours_targets()
     form = TargetsForm(data={"secretary": current["secretary"]})
     if form.validate_on_submit():
         values = {}
@@ -283,7 +283,7 @@ def targets():
                 break
             values[category.value] = int(raw)
         else:
-            services.save_hours_targets({"categories": values, "secretary": form.secretary.data})
+            hours.save_hours_targets({"categories": values, "secretary": form.secretary.data})
             flash(_("年度学时目标已保存。"), "success")
             return redirect(url_for("attendance.targets"))
     return render_template(

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from lms.access import load, roles_required
 from lms.auth.models import Role
 from lms.charts import average_bars
-from lms.evaluation import services
+from lms.evaluation import results, services
 from lms.evaluation.forms import NamesSettingForm, evaluation_form
 from lms.evaluation.services import Aspect
 from lms.excel import build_workbook, xlsx_response
@@ -103,7 +103,7 @@ def evaluate(session_id: int):
 @bp.route("/mine")
 @roles_required(Role.LECTURER)
 def mine():
-    report = services.lecturer_report(current_user)
+    report = results.lecturer_report(current_user)
     shown = [
         (lesson.course.title, averages.overall)
         for lesson, averages in report.lessons
@@ -112,7 +112,7 @@ def mine():
     return render_template(
         "evaluation/mine.html",
         report=report,
-        minimum=services.MIN_RATINGS_SHOWN,
+        minimum=results.MIN_RATINGS_SHOWN,
         chart=average_bars(shown, _("各课次综合平均分")) if shown else None,
     )
 
@@ -120,7 +120,7 @@ def mine():
 # --- organizers ------------------------------------------------------------------------------
 
 
-def _chart(rows: list[services.Row], title: str):
+def _chart(rows: list[results.Row], title: str):
     if not rows:
         return None
     return average_bars([(row.label, row.averages.overall) for row in rows], title)
@@ -129,9 +129,9 @@ def _chart(rows: list[services.Row], title: str):
 @bp.route("/")
 @roles_required(Role.ORGANIZER)
 def report():
-    sessions = services.session_rows()
-    courses = services.course_rows()
-    lecturers = services.lecturer_rows()
+    sessions = results.session_rows()
+    courses = results.course_rows()
+    lecturers = results.lecturer_rows()
     return render_template(
         "evaluation/report.html",
         sessions=sessions,
@@ -142,7 +142,7 @@ def report():
             "courses": _chart(courses, _("各课程综合平均分")),
             "lecturers": _chart(lecturers, _("各讲师综合平均分")),
         },
-        names=services.show_names(),
+        names=results.show_names(),
     )
 
 
@@ -156,7 +156,7 @@ def _average_columns() -> list[str]:
     ]
 
 
-def _average_cells(averages: services.Averages) -> list[object]:
+def _average_cells(averages: results.Averages) -> list[object]:
     return [
         averages.count,
         averages.content,
@@ -171,12 +171,12 @@ def _average_cells(averages: services.Averages) -> list[object]:
 def report_xlsx():
     sessions = [
         [row.label, *_average_cells(row.averages), row.evaluations, row.session_overall]
-        for row in services.session_rows()
+        for row in results.session_rows()
     ]
     courses = [
-        [row.detail, row.label, *_average_cells(row.averages)] for row in services.course_rows()
+        [row.detail, row.label, *_average_cells(row.averages)] for row in results.course_rows()
     ]
-    lecturers = [[row.label, *_average_cells(row.averages)] for row in services.lecturer_rows()]
+    lecturers = [[row.label, *_average_cells(row.averages)] for row in results.lecturer_rows()]
     data = build_workbook(
         [
             (
@@ -195,7 +195,7 @@ def report_xlsx():
 @roles_required(Role.ORGANIZER)
 def session_report(session_id: int):
     session = load(TrainingSession, session_id, _is_organizer)
-    result = services.session_report(session)
+    result = results.session_report(session)
     bars = [(f"{lesson.course.title}", averages.overall) for lesson, averages in result.lessons]
     return render_template(
         "evaluation/session_report.html",
@@ -209,7 +209,7 @@ def session_report(session_id: int):
 @roles_required(Role.ORGANIZER)
 def session_report_xlsx(session_id: int):
     session = load(TrainingSession, session_id, _is_organizer)
-    names = services.show_names()
+    names = results.show_names()
     who = [_("学员")] if names else []
     ratings = [
         [
@@ -222,11 +222,11 @@ def session_report_xlsx(session_id: int):
             rating.usefulness,
             rating.comment,
         ]
-        for rating in services.session_ratings(session)
+        for rating in results.session_ratings(session)
     ]
     overall = [
         [*([item.member.name] if names else []), item.overall, item.comment]
-        for item in services.session_evaluations(session)
+        for item in results.session_evaluations(session)
     ]
     data = build_workbook(
         [
@@ -259,10 +259,10 @@ def session_report_xlsx(session_id: int):
 @roles_required(Role.ADMIN)
 def settings():
     # Only a GET shows the stored value: a POST of an unticked box sends no field at all.
-    current = {} if request.method == "POST" else {"show_names": services.show_names()}
+    current = {} if request.method == "POST" else {"show_names": results.show_names()}
     form = NamesSettingForm(data=current)
     if form.validate_on_submit():
-        services.save_show_names(bool(form.show_names.data))
+        results.save_show_names(bool(form.show_names.data))
         flash(_("评估设置已保存。"), "success")
         return redirect(url_for("evaluation.settings"))
     return render_template("evaluation/settings.html", form=form)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.access import load, roles_required
-from lms.attendance import services as attendance_services
+from lms.attendance import hours
 from lms.attendance.models import Attendance
 from lms.auth.models import Role, User
 from lms.certificates.models import Certificate
@@ -111,9 +111,9 @@ def profile():
     total = target = None
     certificates: list[Certificate] = []
     if member is not None:
-        ledger = attendance_services.hours_ledger(member, year)
+        ledger = hours.hours_ledger(member, year)
         total = sum((line.hours for line in ledger), Decimal(0))
-        target = attendance_services.annual_target(member)
+        target = hours.annual_target(member)
         certificates = db.session.scalars(
             sa.select(Certificate)
             .where(Certificate.member_id == member.id)
@@ -185,14 +185,14 @@ def my_hours():
     year = request.args.get("year", local_today().year, type=bounded_int)
     if not 2000 <= year <= 2100:
         abort(404)
-    ledger = attendance_services.hours_ledger(member, year)
+    ledger = hours.hours_ledger(member, year)
     total = sum((line.hours for line in ledger), Decimal(0))
     return render_template(
         "me/hours.html",
         year=year,
         ledger=ledger,
         total=total,
-        target=attendance_services.annual_target(member),
+        target=hours.annual_target(member),
     )
 
 

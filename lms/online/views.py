@@ -17,7 +17,7 @@ from lms.extensions import db
 from lms.forms import bounded_int
 from lms.materials import storage
 from lms.materials.models import Material
-from lms.online import services
+from lms.online import playback, services
 from lms.online.forms import CreditRulesForm, RecordingForm, parse_duration
 from lms.online.models import Recording
 from lms.quizzes.models import Quiz, QuizStatus
@@ -44,8 +44,8 @@ def watch(recording_id: int):
     progress = None
     member = current_user.member
     if member is not None:
-        progress = services.progress_for(member, recording)
-        services.settle(progress)
+        progress = playback.progress_for(member, recording)
+        playback.settle(progress)
     return render_template(
         "online/watch.html",
         recording=recording,
@@ -53,7 +53,7 @@ def watch(recording_id: int):
         percent=services.percent(recording, progress),
         make_up=progress is not None
         and (progress.made_up or services.missed_lesson(member, recording) is not None),
-        quiz_passed=progress is not None and services.quiz_passed(progress),
+        quiz_passed=progress is not None and playback.quiz_passed(progress),
         category=services.recording_category(recording).label,
     )
 
@@ -70,19 +70,19 @@ def heartbeat(recording_id: int):
     if member is None:
         return _refuse(_("您的账号未关联学员，学习进度不会记录。"), 403)
     try:
-        position = services.parse_position(request.get_json(silent=True), recording)
-    except services.HeartbeatRefused as refused:
+        position = playback.parse_position(request.get_json(silent=True), recording)
+    except playback.HeartbeatRefused as refused:
         return _refuse(refused.message, refused.status)
     try:
-        progress = services.progress_for(member, recording, lock=True)
-        credited = services.record_heartbeat(progress, position)
-        services.settle(progress)
+        progress = playback.progress_for(member, recording, lock=True)
+        credited = playback.record_heartbeat(progress, position)
+        playback.settle(progress)
     except sa.exc.OperationalError as error:
         # SQLite: two heartbeats of one viewer at once; the one that lost changes nothing.
         if "locked" not in str(error):
             raise
         return _refuse(_("同时收到多个进度请求，请稍后重试。"), 409)  # a 409: nothing is kept
-    return jsonify({**services.state_of(progress), "credited_now": round(credited, 1)})
+    return jsonify({**playback.state_of(progress), "credited_now": round(credited, 1)})
 
 
 # --- organizers ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Taking a quiz: start or resume, autosave, finish once, grade, the deadline sweeper, review,
-and practice from the wrong-answer book.
+"""Taking a quiz: start or resume, autosave, finish once, grade (noting wrong answers in the
+wrong-answer book), the deadline sweeper and review.
 
 The server owns the clock: it fixes the deadline at the start and refuses answers after it. An
 attempt is finished by one conditional UPDATE (in progress → finished), so a double click, two
@@ -47,7 +47,6 @@ from lms.quizzes.services import draw_pool, manages_quizzes
 from lms.sessions.services import enrolled_session_ids
 
 MAX_BLANK_LENGTH = 200
-WRONG_BOOK_PRACTICE_SIZE = 20
 
 
 class AttemptRefused(Exception):
@@ -168,7 +167,7 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
     return chosen
 
 
-def _lay_out(
+def lay_out_questions(
     attempt: Attempt,
     versions: list[tuple[QuestionVersion, Decimal]],
     rng: random.Random,
@@ -213,7 +212,7 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
         started_at=now,
         deadline=deadline_for(quiz, now),
     )
-    _lay_out(attempt, versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
+    lay_out_questions(attempt, versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
@@ -582,82 +581,3 @@ def regrade_question(question: Question) -> int:
         {"version": current.number, "answers": regraded, "attempts": len(changed_attempts)},
     )
     return regraded
-
-
-# --- wrong-answer book -----------------------------------------------------------------------
-
-
-def wrong_book(member: Member) -> list[WrongAnswer]:
-    return list(
-        db.session.scalars(
-            sa.select(WrongAnswer)
-            .where(WrongAnswer.member_id == member.id, WrongAnswer.resolved_at.is_(None))
-            .options(
-                selectinload(WrongAnswer.question).selectinload(Question.versions),
-                selectinload(WrongAnswer.last_attempt_question).options(
-                    selectinload(AttemptQuestion.version),
-                    selectinload(AttemptQuestion.attempt).selectinload(Attempt.quiz),
-                ),
-            )
-            .order_by(WrongAnswer.last_wrong_at.desc())
-        )
-    )
-
-
-@dataclass(frozen=True)
-class WrongBookPage:
-    """One wrong-book entry as the member reviews it: the question as they last saw it, their
-    answer, and whether the key, explanation and source may be shown yet."""
-
-    entry: WrongAnswer
-    version: QuestionVersion
-    order: list
-    response: dict | None
-    attempt: Attempt | None
-    reveal: bool
-
-
-def wrong_book_pages(member: Member, now: datetime | None = None) -> list[WrongBookPage]:
-    pages = []
-    for entry in wrong_book(member):
-        seen = entry.last_attempt_question
-        if seen is None:  # the attempt is gone: show today's version of the question
-            version = entry.question.current
-            pages.append(
-                WrongBookPage(entry, version, list(range(len(version.options))), None, None, True)
-            )
-            continue
-        pages.append(
-            WrongBookPage(
-                entry=entry,
-                version=seen.version,
-                order=list(seen.option_order),
-                response=seen.response,
-                attempt=seen.attempt,
-                # A quiz that keeps its key until it closes (or for good) keeps it here too.
-                reveal=review_allowed(seen.attempt, now),
-            )
-        )
-    return pages
-
-
-def start_wrong_book_practice(member: Member, now: datetime | None = None) -> Attempt:
-    now = now or utcnow()
-    entries = [e for e in wrong_book(member) if e.question.active][:WRONG_BOOK_PRACTICE_SIZE]
-    if not entries:
-        raise AttemptRefused(_("错题本是空的，没有可练习的题目。"), 409)
-    seed = secrets.randbits(48)
-    rng = random.Random(seed)
-    attempt = Attempt(
-        quiz=None,
-        member=member,
-        kind=AttemptKind.WRONG_BOOK,
-        seed=seed,
-        practice=True,
-        started_at=now,
-    )
-    versions = [(e.question.current, Decimal(1)) for e in entries]
-    _lay_out(attempt, versions, rng, shuffle_questions=True, shuffle_options=True)
-    db.session.add(attempt)
-    db.session.flush()
-    return attempt

@@ -1,6 +1,6 @@
 """The training record (学习档案) of a member for a year, and a branch's summary of them.
 
-Hours come from the one hours ledger (lms.attendance.services.hours_ledger), so the record, the
+Hours come from the one hours ledger (lms.attendance.hours.hours_ledger), so the record, the
 hours page and the certificates always agree."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from lms.attendance.models import ATTENDED, Attendance, HoursCredit
-from lms.attendance.services import (
+from lms.attendance.hours import (
     HoursLine,
     annual_target,
     hours_ledger,
@@ -20,6 +19,7 @@ from lms.attendance.services import (
     secretary_member_ids,
     year_bounds,
 )
+from lms.attendance.models import ATTENDED, Attendance, HoursCredit
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.certificates.models import Certificate

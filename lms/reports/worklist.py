@@ -21,7 +21,8 @@ from lms.attendance.models import Attendance
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.clock import local_today
 from lms.database import utcnow
-from lms.evaluation.services import evaluation_open, session_rows
+from lms.evaluation.results import session_rows
+from lms.evaluation.services import evaluation_open
 from lms.extensions import db
 from lms.quizzes.models import Attempt, AttemptKind, AttemptStatus, Quiz, QuizStatus
 from lms.sessions.models import (

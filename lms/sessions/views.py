@@ -29,7 +29,7 @@ from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.materials.services import can_upload_to_lesson, materials_of
 from lms.reports import worklist
-from lms.sessions import ical, services
+from lms.sessions import ical, services, timetable
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
 from lms.sessions.models import (
     NEXT_STATUSES,
@@ -158,7 +158,7 @@ def edit(session_id: int):
     if form.validate_on_submit():
         try:
             services.update_session(session, _session_data(form))
-        except services.ScheduleError as exc:
+        except timetable.ScheduleError as exc:
             form.start_date.errors.extend(exc.messages)
         else:
             flash(_("已保存。"), "success")
@@ -176,7 +176,7 @@ def set_status(session_id: int):
         abort(400)
     try:
         services.set_session_status(session, SessionStatus(target), form.reason.data or "")
-    except services.ScheduleError as exc:
+    except timetable.ScheduleError as exc:
         for message in exc.messages:
             flash(message, "danger")
     else:
@@ -198,7 +198,7 @@ def plan_next(session_id: int):
         try:
             with atomic():
                 session = services.plan_next_session(source, form.title.data, form.start_date.data)
-        except services.ScheduleError as exc:
+        except timetable.ScheduleError as exc:
             problems = exc.messages
         else:
             flash(_("已按原课表安排新一期，请核对课表。"), "success")
@@ -230,13 +230,13 @@ def _lesson_form(session: TrainingSession, lesson: Lesson | None = None) -> Less
     return form
 
 
-def _lesson_data(form: LessonForm) -> services.LessonData:
+def _lesson_data(form: LessonForm) -> timetable.LessonData:
     lecturer_id = form.lecturer_id.data
     if lecturer_id is None:
         course = db.session.get(Course, form.course_id.data)
         assert course is not None  # the form only accepts the id of an existing course
         lecturer_id = course.lecturers[0].id if course.lecturers else None
-    return services.LessonData(
+    return timetable.LessonData(
         course_id=form.course_id.data,
         lecturer_id=lecturer_id,
         day=form.day.data,
@@ -254,8 +254,8 @@ def add_lesson(session_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            services.add_lesson(session, _lesson_data(form))
-        except services.ScheduleError as exc:
+            timetable.add_lesson(session, _lesson_data(form))
+        except timetable.ScheduleError as exc:
             problems = exc.messages
         else:
             flash(_("已添加课次。"), "success")
@@ -287,8 +287,8 @@ def edit_lesson(lesson_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            services.update_lesson(lesson, _lesson_data(form))
-        except services.ScheduleError as exc:
+            timetable.update_lesson(lesson, _lesson_data(form))
+        except timetable.ScheduleError as exc:
             problems = exc.messages
         else:
             flash(_("已保存。"), "success")
@@ -310,8 +310,8 @@ def delete_lesson(lesson_id: int):
         abort(400)
     session_id = lesson.session_id
     try:
-        services.delete_lesson(lesson)
-    except services.ScheduleError as exc:
+        timetable.delete_lesson(lesson)
+    except timetable.ScheduleError as exc:
         for message in exc.messages:
             flash(message, "danger")
     else:

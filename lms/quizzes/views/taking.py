@@ -16,6 +16,7 @@ from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import attempts, services
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QuestionType
+from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
 
 
@@ -188,7 +189,7 @@ def wrong_book():
     authorize(member is not None)
     return render_template(
         "quizzes/wrong_book.html",
-        entries=attempts.wrong_book_pages(member),
+        entries=wrong_book_pages(member),
         confirm=ConfirmForm(),
     )
 
@@ -198,7 +199,7 @@ def wrong_book_practice():
     member = current_user.member
     authorize(member is not None)
     try:
-        attempt = attempts.start_wrong_book_practice(member)
+        attempt = start_wrong_book_practice(member)
     except attempts.AttemptRefused as refused:
         _refuse(refused)
         return redirect(url_for("quizzes.wrong_book"))
