@@ -193,27 +193,12 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
 def _template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from lms.auth.models import ROLE_LABELS, Role
-    from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
-    from lms.materials.models import VISIBILITY_LABELS
-    from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
-    from lms.quizzes.models import COUNTING_LABELS, QUIZ_STATUS_LABELS
+    from lms.auth.models import Role
     from lms.quizzes.questions import BLANK
     from lms.quizzes.stats import option_labels
-    from lms.sessions.models import ENROLLMENT_STATUS_LABELS, SESSION_STATUS_LABELS
 
     app.jinja_env.globals.update(
         Role=Role,
-        ROLE_LABELS=ROLE_LABELS,
-        CATEGORY_LABELS=CATEGORY_LABELS,
-        GENDER_LABELS=GENDER_LABELS,
-        FORMAT_LABELS=FORMAT_LABELS,
-        STATUS_LABELS=STATUS_LABELS,
-        SESSION_STATUS_LABELS=SESSION_STATUS_LABELS,
-        ENROLLMENT_STATUS_LABELS=ENROLLMENT_STATUS_LABELS,
-        VISIBILITY_LABELS=VISIBILITY_LABELS,
-        QUIZ_STATUS_LABELS=QUIZ_STATUS_LABELS,
-        COUNTING_LABELS=COUNTING_LABELS,
         get_locale=get_locale,
     )
     app.jinja_env.filters["nl2br"] = _nl2br

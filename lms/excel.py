@@ -23,6 +23,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from lms.clock import to_local
 from lms.files import attachment_headers
+from lms.text import strip_spaces
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@")
@@ -36,6 +37,20 @@ def sheet_title(title: str) -> str:
     leading or trailing apostrophe, at most 31 characters, never empty."""
     cleaned = _SHEET_TITLE_FORBIDDEN.sub("_", ILLEGAL_CHARACTERS_RE.sub("", title))
     return cleaned.strip("' ")[:31].strip("' ") or "Sheet"
+
+
+def cell_as_text(value: object) -> str:
+    """What a person typed in a cell, as trimmed text: an empty cell is "", a whole number Excel
+    keeps as a float (工号 1001 as 1001.0) loses its ".0", a date or date-time is its ISO date."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        value = value.isoformat()
+    return strip_spaces(str(value))
 
 
 def cell_text(value: object) -> object:

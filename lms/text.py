@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -13,6 +14,28 @@ from wtforms.validators import ValidationError
 _HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs"}
 _LINE_BREAKS = "\n\r\t"
 EXCERPT_LENGTH = 50
+# Spaces people and spreadsheets leave around a value: any Unicode space (ideographic, no-break),
+# and the zero-width space and byte-order mark that pasting or a file's first cell brings.
+_EDGE_SPACES = re.compile(r"^[\s\u200b\ufeff]+|[\s\u200b\ufeff]+$")
+# The encodings an uploaded text file may be in: UTF-8 (with or without a byte-order mark), or
+# what Chinese Windows' Excel and Notepad save (GBK, of which GB18030 is the superset).
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+MAX_STAFF_NO = 32
+STAFF_NO_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]*$")
+
+
+def strip_spaces(text: str) -> str:
+    return _EDGE_SPACES.sub("", text)
+
+
+def decode_text(data: bytes) -> str | None:
+    """An uploaded text file's text (see TEXT_ENCODINGS), or None when it is in neither."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def hidden_character(text: str, multiline: bool = False) -> str | None:

@@ -187,6 +187,10 @@ def test_grid_saves_changes_and_audits(client, lesson, trainee):
     cell = db.session.scalar(sa.select(Attendance))
     assert cell.status is AttendanceStatus.ABSENT and cell.method is AttendanceMethod.MANUAL
     assert db.session.scalar(sa.select(AuditLog.action)) == "attendance.changed"
+    # The grid offers every status by its label, with the saved one selected.
+    html = client.get(f"/attendance/sessions/{lesson.session_id}").get_data(as_text=True)
+    assert '<option value="absent" selected>缺勤</option>' in html
+    assert '<option value="late" >迟到</option>' in html
     assert (
         client.post(f"/attendance/sessions/{lesson.session_id}", data={key: "bogus"}).status_code
         == 400

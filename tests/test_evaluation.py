@@ -98,7 +98,7 @@ def course() -> Course:
 def answers(lessons, scores=(5, 4, 3), overall=5, comment="很好", remark=""):
     data = {"overall": str(overall), "comment": comment}
     for lesson in lessons:
-        for aspect, score in zip(services.ASPECTS, scores, strict=True):
+        for aspect, score in zip(services.Aspect, scores, strict=True):
             data[f"l{lesson.id}_{aspect}"] = str(score)
         data[f"l{lesson.id}_comment"] = remark
     return data
@@ -457,7 +457,7 @@ def test_overview_report_averages_and_excel(client, course):
 def test_averages_are_exact_means_rounded_half_up(scores):
     averages = results.Averages(len(scores), *(sum(score[i] for score in scores) for i in range(3)))
 
-    for i, name in enumerate(services.ASPECTS):
+    for i, name in enumerate(services.Aspect):
         exact = Fraction(sum(s[i] for s in scores), len(scores))
         value = getattr(averages, name)
         assert abs(Fraction(value) - exact) <= Fraction(1, 200)

@@ -4,6 +4,7 @@ web import all-or-nothing and idempotent, and quiz statistics."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
@@ -14,7 +15,14 @@ from lms.auth.models import Role
 from lms.extensions import db
 from lms.quizzes import attempts, stats
 from lms.quizzes.formats.sheet import template_sheet
-from lms.quizzes.models import AttemptStatus, Question, QuestionCategory, QuestionVersion
+from lms.quizzes.models import (
+    AttemptStatus,
+    CountingRule,
+    Feedback,
+    Question,
+    QuestionCategory,
+    QuestionVersion,
+)
 from lms.quizzes.questions import QuestionData, QuestionType
 from tests.conftest import login
 from tests.factories import make_bank, make_member, make_question, make_quiz, make_user
@@ -295,7 +303,10 @@ def test_a_bank_of_more_than_one_page_keeps_its_id_in_the_pager(client, page):
     response = client.get(f"/quizzes/banks/{bank.id}?page={page}")
     assert response.status_code == 200
     other = 2 if page == 1 else 1
-    assert f"/quizzes/banks/{bank.id}?page={other}" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert f"/quizzes/banks/{bank.id}?page={other}" in html
+    # The new-question menu offers every type by its label.
+    assert f"/quizzes/banks/{bank.id}/questions/new?type=fill_blank" in html and "填空题" in html
 
 
 # --- the form and the imports share one validation -------------------------------------------
@@ -381,3 +392,45 @@ def test_a_quiz_window_at_the_ends_of_the_calendar_is_refused_clearly(client, op
     assert "时间须在 2000 年至 2100 年之间。" in response.get_data(as_text=True)
     db.session.expire_all()
     assert quiz.title != "边界测验" and quiz.opens_at is None and quiz.closes_at is None
+
+
+def test_a_quiz_window_is_typed_in_the_plants_time_and_kept_in_utc(client):
+    quiz = make_quiz([make_question()])
+    login(client, make_user(roles={Role.ORGANIZER}))
+    response = client.post(
+        f"/quizzes/{quiz.id}/edit",
+        data={
+            "title": "三月测验",
+            "home": f"course:{quiz.course_id}",
+            "time_limit_minutes": "30",
+            "opens_at": "2026-03-01T08:30",
+            "closes_at": "2026-03-01T00:15",
+            "max_attempts": "1",
+            "pass_mark": "80",
+            "counting": "last",
+            "feedback": "never",
+        },
+    )
+    assert "关闭时间须晚于开放时间。" in response.get_data(as_text=True)  # compared as instants
+    response = client.post(
+        f"/quizzes/{quiz.id}/edit",
+        data={
+            "title": "三月测验",
+            "home": f"course:{quiz.course_id}",
+            "time_limit_minutes": "30",
+            "opens_at": "2026-03-01T08:30",
+            "closes_at": "2026-03-02T00:15",
+            "max_attempts": "1",
+            "pass_mark": "80",
+            "counting": "last",
+            "feedback": "never",
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert quiz.opens_at == datetime(2026, 3, 1, 0, 30, tzinfo=UTC)  # Asia/Shanghai is UTC+8
+    assert quiz.closes_at == datetime(2026, 3, 1, 16, 15, tzinfo=UTC)
+    assert quiz.counting is CountingRule.LAST and quiz.feedback is Feedback.NEVER
+    html = client.get(f"/quizzes/{quiz.id}/edit").get_data(as_text=True)
+    assert 'value="2026-03-01 08:30:00"' in html and 'value="2026-03-02 00:15:00"' in html
+    assert '<option selected value="last">' in html

@@ -4,7 +4,7 @@ the filtered list."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
@@ -16,20 +16,21 @@ from sqlalchemy.orm import selectinload
 
 from lms.admin.services import matching_users
 from lms.audit.models import AuditLog
-from lms.auth.models import ROLE_LABELS, User
-from lms.catalog.models import STATUS_LABELS, Course, Theme
+from lms.auth.models import Role, User
+from lms.catalog.models import Course, CourseStatus, Theme
 from lms.certificates.models import Certificate
 from lms.clock import from_local, to_local
+from lms.enums import LabelledEnum
 from lms.extensions import db
 from lms.materials.models import Material
-from lms.org.models import CATEGORY_LABELS, GENDER_LABELS, Branch, Department, Member, Shift
-from lms.quizzes.models import QUIZ_STATUS_LABELS, Question, QuestionBank, Quiz
+from lms.org.models import Branch, Category, Department, Gender, Member, Shift
+from lms.quizzes.models import Question, QuestionBank, Quiz, QuizStatus
 from lms.rotation.models import RotationCycle
 from lms.sessions.models import (
-    ENROLLMENT_STATUS_LABELS,
-    SESSION_STATUS_LABELS,
     Enrollment,
+    EnrollmentStatus,
     Lesson,
+    SessionStatus,
     TrainingSession,
 )
 
@@ -217,16 +218,16 @@ DETAIL_IDS = {
     "shift_id": "shift",
     "authors": "user",
 }
-VALUE_LABELS: dict[str, Mapping[Any, Any]] = {
-    "roles": ROLE_LABELS,
-    "category": CATEGORY_LABELS,
-    "gender": GENDER_LABELS,
-    "was": ENROLLMENT_STATUS_LABELS,
+VALUE_LABELS: dict[str, type[LabelledEnum]] = {
+    "roles": Role,
+    "category": Category,
+    "gender": Gender,
+    "was": EnrollmentStatus,
 }
-STATUS_LABELS_BY_TYPE: dict[str, Mapping[Any, Any]] = {
-    "course": STATUS_LABELS,
-    "quiz": QUIZ_STATUS_LABELS,
-    "session": SESSION_STATUS_LABELS,
+STATUS_LABELS_BY_TYPE: dict[str, type[LabelledEnum]] = {
+    "course": CourseStatus,
+    "quiz": QuizStatus,
+    "session": SessionStatus,
 }
 
 
@@ -369,7 +370,7 @@ def _value(entry: AuditLog, key: str, value: Any, names: _Names) -> str:
     if key == "status":
         labels = STATUS_LABELS_BY_TYPE.get(entry.target_type)
     if labels is not None:
-        for option, label in labels.items():
+        for option in labels:
             if option == value:
-                return str(label)
+                return option.label
     return str(value)

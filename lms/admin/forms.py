@@ -6,22 +6,14 @@ from wtforms import BooleanField, DateField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from lms.admin.audit import action_choices
-from lms.auth.models import ROLE_LABELS
-from lms.forms import CheckboxesField, NotBefore, choices
-
-
-def _role_choices():
-    return choices((role.value, label) for role, label in ROLE_LABELS.items())
+from lms.auth.models import Role, User
+from lms.forms import EnumCheckboxesField, NotBefore, StaffNoField, Unique, choices
 
 
 class UserForm(FlaskForm):
     display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
-    member_staff_no = StringField(
-        _l("关联学员工号"),
-        validators=[Optional(), Length(max=32)],
-        filters=[lambda v: v.strip() if v else v],
-    )
-    roles = CheckboxesField(_l("角色"), choices=_role_choices())
+    member_staff_no = StaffNoField(_l("关联学员工号"), validators=[Optional()], lookup=True)
+    roles = EnumCheckboxesField(_l("角色"), enum=Role)
     active = BooleanField(_l("账号启用"), default=True)
     submit = SubmitField(_l("保存"))
 
@@ -35,6 +27,7 @@ class NewUserForm(UserForm):
             Regexp(
                 r"^[0-9A-Za-z_.\-]+$", message=_l("用户名只能包含字母、数字、点、下划线和连字符。")
             ),
+            Unique(User.username, _l("该用户名已存在。")),
         ],
         filters=[lambda v: v.strip() if v else v],
     )

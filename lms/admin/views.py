@@ -59,15 +59,12 @@ def create_user():
     form = NewUserForm()
     if form.validate_on_submit():
         ok, member_id = _linked_member_id(form, None)
-        if db.session.scalar(sa.select(User.id).where(User.username == form.username.data)):
-            form.username.errors.append(_("该用户名已存在。"))
-            ok = False
         if ok:
             password = _one_time_password()
             user = services.create_user(
                 username=form.username.data,
                 password=password,
-                roles={Role(r) for r in form.roles.data},
+                roles=set(form.roles.data),
                 display_name=form.display_name.data or "",
                 member_id=member_id,
             )
@@ -81,11 +78,10 @@ def edit_user(user_id: int):
     user = load(User, user_id, is_admin)
     form = UserForm(obj=user)
     if request.method == "GET":
-        form.roles.data = [role.value for role in user.roles]
         form.member_staff_no.data = user.member.staff_no if user.member else ""
     if form.validate_on_submit():
         ok, member_id = _linked_member_id(form, user)
-        roles = {Role(r) for r in form.roles.data}
+        roles = set(form.roles.data)
         if user.id == current_user.id and (Role.ADMIN not in roles or not form.active.data):
             flash(_("不能取消自己的管理员角色或停用自己的账号。"), "danger")
             ok = False

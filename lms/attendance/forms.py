@@ -8,11 +8,16 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from lms.forms import HoursField
+from lms.forms import HoursField, RequiredFileField, StaffNoField
+
+
+class AttendanceImportForm(FlaskForm):
+    file = RequiredFileField(_l("文件"))
+    submit = SubmitField(_l("导入"))
 
 
 class CreditForm(FlaskForm):
-    staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
+    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
     hours = HoursField(
         _l("学时"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(200))],

@@ -12,26 +12,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import Model
 from lms.org.models import Member
 from lms.sessions.models import Lesson
 
 
-class AttendanceStatus(enum.StrEnum):
-    PRESENT = "present"
-    LATE = "late"
-    LEFT_EARLY = "left_early"
-    ABSENT = "absent"
-    ON_LEAVE = "on_leave"
+class AttendanceStatus(LabelledEnum):
+    PRESENT = "present", _l("出勤")
+    LATE = "late", _l("迟到")
+    LEFT_EARLY = "left_early", _l("早退")
+    ABSENT = "absent", _l("缺勤")
+    ON_LEAVE = "on_leave", _l("请假")
 
 
-ATTENDANCE_LABELS = {
-    AttendanceStatus.PRESENT: _l("出勤"),
-    AttendanceStatus.LATE: _l("迟到"),
-    AttendanceStatus.LEFT_EARLY: _l("早退"),
-    AttendanceStatus.ABSENT: _l("缺勤"),
-    AttendanceStatus.ON_LEAVE: _l("请假"),
-}
 # Statuses that earn the lesson's hours (lateness counts as present unless a session says not).
 ATTENDED = {AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY}
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from lms.attendance.models import AttendanceStatus
 from lms.attendance.services import Grid
-from lms.excel import MAX_COLUMNS, SpreadsheetError, build_workbook, read_sheet_rows
+from lms.excel import MAX_COLUMNS, SpreadsheetError, build_workbook, cell_as_text, read_sheet_rows
 from lms.sessions.models import Lesson
 from lms.text import excerpt
 
@@ -63,14 +63,6 @@ class ParsedAttendance:
     errors: list[str] = field(default_factory=list)
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
 def read_attendance(grid: Grid, stream: IO[bytes]) -> ParsedAttendance:
     """Read the export's layout back, row by row (a sheet has no more rows than a roster)."""
     result = ParsedAttendance()
@@ -93,7 +85,7 @@ def _read_rows(grid: Grid, rows: Iterator[tuple[int, list[object]]], changes: di
     first = next(rows, None)
     if first is None:
         return [_("文件是空的。")]
-    header = [_text(v) for v in first[1]]
+    header = [cell_as_text(v) for v in first[1]]
     by_heading = {lesson_heading(lesson): lesson for lesson in grid.lessons}
     columns = {}
     for index, name in enumerate(header[2:], start=2):
@@ -105,7 +97,7 @@ def _read_rows(grid: Grid, rows: Iterator[tuple[int, list[object]]], changes: di
             columns[index] = by_heading[name]
     members = {m.staff_no: m for m in grid.members}
     for number, row in rows:
-        cells = [_text(v) for v in row]
+        cells = [cell_as_text(v) for v in row]
         if not any(cells):
             continue
         staff_no = cells[0] if cells else ""

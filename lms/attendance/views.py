@@ -29,8 +29,8 @@ from markupsafe import Markup
 
 from lms.access import authorize, load, roles_required
 from lms.attendance import access, hours, services, sheets
-from lms.attendance.forms import CreditForm, TargetsForm
-from lms.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, HoursCredit
+from lms.attendance.forms import AttendanceImportForm, CreditForm, TargetsForm
+from lms.attendance.models import AttendanceStatus, HoursCredit
 from lms.auth.models import Role
 from lms.clock import local_today
 from lms.excel import xlsx_response
@@ -117,7 +117,6 @@ def confirm():
             form=form,
             attendance=attendance,
             message=message,
-            labels=ATTENDANCE_LABELS,
         )
     )
     if DEVICE_COOKIE not in request.cookies:
@@ -156,8 +155,8 @@ def grid(session_id: int):
     return render_template(
         "attendance/grid.html",
         grid=grid,
+        statuses=list(AttendanceStatus),
         can_edit=can_edit,
-        labels=ATTENDANCE_LABELS,
         confirm=ConfirmForm(),
     )
 
@@ -208,18 +207,16 @@ def import_attendance(session_id: int):
     grid = services.session_grid(training)
     errors: list[str] = []
     count = None
-    form = ConfirmForm()
-    if request.method == "POST":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            errors = [_("请选择要导入的文件。")]
-        else:
-            parsed = sheets.read_attendance(grid, io.BytesIO(upload.read()))
-            errors = parsed.errors
-            if not errors:
-                count = services.set_attendance(
-                    grid, parsed.changes, current_user, services.AttendanceMethod.IMPORT
-                )
+    form = AttendanceImportForm()
+    if form.validate_on_submit():
+        parsed = sheets.read_attendance(grid, io.BytesIO(form.file.data.read()))
+        errors = parsed.errors
+        if not errors:
+            count = services.set_attendance(
+                grid, parsed.changes, current_user, services.AttendanceMethod.IMPORT
+            )
+    elif form.is_submitted():
+        errors = [str(message) for message in form.file.errors]
     return render_template(
         "attendance/import.html", grid=grid, errors=errors, count=count, form=form
     )
@@ -232,9 +229,7 @@ def credit():
     form = CreditForm()
     form.staff_no.data = form.staff_no.data or picked_staff_no()
     if form.validate_on_submit():
-        member = db.session.scalar(
-            sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
-        )
+        member = db.session.scalar(sa.select(Member).where(Member.staff_no == form.staff_no.data))
         if member is None:
             form.staff_no.errors.append(_("没有这个工号。"))
         else:
@@ -291,4 +286,6 @@ def targets():
             hours.save_hours_targets({"categories": values, "secretary": form.secretary.data})
             flash(_("年度学时目标已保存。"), "success")
             return redirect(url_for("attendance.targets"))
-    return render_template("attendance/targets.html", form=form, current=current)
+    return render_template(
+        "attendance/targets.html", form=form, current=current, categories=list(Category)
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -13,31 +12,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
+from lms.enums import LabelledEnum
 from lms.extensions import Model
 
 if TYPE_CHECKING:
     from lms.org.models import Member
 
 
-class Role(enum.StrEnum):
-    TRAINEE = "trainee"
-    LECTURER = "lecturer"
-    SECRETARY = "secretary"
-    ORGANIZER = "organizer"
-    ADMIN = "admin"
+class Role(LabelledEnum):
+    TRAINEE = "trainee", _l("学员")
+    LECTURER = "lecturer", _l("讲师")
+    SECRETARY = "secretary", _l("支部书记")
+    ORGANIZER = "organizer", _l("组织者")
+    ADMIN = "admin", _l("系统管理员")
 
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
-
-
-ROLE_LABELS = {
-    Role.TRAINEE: _l("学员"),
-    Role.LECTURER: _l("讲师"),
-    Role.SECRETARY: _l("支部书记"),
-    Role.ORGANIZER: _l("组织者"),
-    Role.ADMIN: _l("系统管理员"),
-}
 
 # One-time passwords are 12 random characters (~70 bits), so a light hash is enough: the scrypt work
 # factor protects human-chosen passwords, and these are replaced at first login anyway.

@@ -19,12 +19,21 @@ from wtforms.validators import (
     Regexp,
 )
 
-from lms.catalog.models import FORMAT_LABELS, STATUS_LABELS
-from lms.forms import CheckboxesField, HoursField, choices, int_or_none
-from lms.org.models import CATEGORY_LABELS
+from lms.catalog.models import Course, CourseFormat, CourseStatus, Theme
+from lms.forms import (
+    CheckboxesField,
+    EditForm,
+    EnumCheckboxesField,
+    EnumSelectField,
+    HoursField,
+    Unique,
+    choices,
+    int_or_none,
+)
+from lms.org.models import Category
 
 
-class CourseForm(FlaskForm):
+class CourseForm(EditForm):
     code = StringField(
         _l("课程编号"),
         validators=[
@@ -34,6 +43,7 @@ class CourseForm(FlaskForm):
                 r"^[0-9A-Za-z][0-9A-Za-z_\-]*$",
                 message=_l("编号只能包含字母、数字、下划线和连字符。"),
             ),
+            Unique(Course.code, _l("该课程编号已存在。")),
         ],
         filters=[lambda v: v.strip() if v else v],
     )
@@ -43,9 +53,7 @@ class CourseForm(FlaskForm):
         filters=[lambda v: v.strip() if v else v],
     )
     theme_id = SelectField(_l("主题"), coerce=int_or_none, validators=[DataRequired()])
-    format = SelectField(
-        _l("形式"), choices=choices((f.value, label) for f, label in FORMAT_LABELS.items())
-    )
+    format = EnumSelectField(_l("形式"), enum=CourseFormat)
     hours = HoursField(
         _l("学时"),
         validators=[
@@ -58,9 +66,7 @@ class CourseForm(FlaskForm):
     description = TextAreaField(
         _l("课程介绍（Markdown）"), validators=[Optional(), Length(max=20000)]
     )
-    categories = CheckboxesField(
-        _l("培训对象"), choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items())
-    )
+    categories = EnumCheckboxesField(_l("培训对象"), enum=Category)
     lecturer_ids = CheckboxesField(_l("默认讲师"), coerce=int)
     submit = SubmitField(_l("保存"))
 
@@ -75,27 +81,23 @@ class CatalogFilterForm(FlaskForm):
 
     q = StringField(_l("课程名称"), validators=[Optional(), Length(max=64)])
     theme_id = SelectField(_l("主题"), coerce=int_or_none, validators=[Optional()])
-    format = SelectField(_l("形式"), validators=[Optional()])
-    category = SelectField(_l("培训对象"), validators=[Optional()])
+    format = EnumSelectField(
+        _l("形式"), enum=CourseFormat, blank=_l("全部形式"), validators=[Optional()]
+    )
+    category = EnumSelectField(
+        _l("培训对象"), enum=Category, blank=_l("全部对象"), validators=[Optional()]
+    )
     status = SelectField(_l("状态"), default="published", validators=[Optional()])
 
     def set_choices(self, themes) -> None:
         self.theme_id.choices = choices([(None, _l("全部主题")), *((t.id, t.name) for t in themes)])
-        self.format.choices = choices(
-            [(None, _l("全部形式")), *((f.value, label) for f, label in FORMAT_LABELS.items())]
-        )
-        self.category.choices = choices(
-            [(None, _l("全部对象")), *((c.value, label) for c, label in CATEGORY_LABELS.items())]
-        )
-        self.status.choices = choices(
-            [*((s.value, label) for s, label in STATUS_LABELS.items()), ("all", _l("全部"))]
-        )
+        self.status.choices = choices([*CourseStatus.choices(), ("all", _l("全部"))])
 
 
 class ThemeForm(FlaskForm):
     name = StringField(
         _l("新主题"),
-        validators=[DataRequired(), Length(max=32)],
+        validators=[DataRequired(), Length(max=32), Unique(Theme.name, _l("该主题已存在。"))],
         filters=[lambda v: v.strip() if v else v],
     )
     submit = SubmitField(_l("添加"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,27 +11,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import Model, db
 from lms.org.models import Category, TargetsCategories
 
 
-class CourseFormat(enum.StrEnum):
-    PARTY_LECTURE = "party_lecture"
-    DOCUMENTARY = "documentary"
-    EXPERT_TALK = "expert_talk"
-    INTEGRITY = "integrity"
-    SEMINAR = "seminar"
-    TEST = "test"
+class CourseFormat(LabelledEnum):
+    PARTY_LECTURE = "party_lecture", _l("党课")
+    DOCUMENTARY = "documentary", _l("纪录片")
+    EXPERT_TALK = "expert_talk", _l("专家讲座")
+    INTEGRITY = "integrity", _l("廉政教育")
+    SEMINAR = "seminar", _l("研讨")
+    TEST = "test", _l("测试")
 
 
-FORMAT_LABELS = {
-    CourseFormat.PARTY_LECTURE: _l("党课"),
-    CourseFormat.DOCUMENTARY: _l("纪录片"),
-    CourseFormat.EXPERT_TALK: _l("专家讲座"),
-    CourseFormat.INTEGRITY: _l("廉政教育"),
-    CourseFormat.SEMINAR: _l("研讨"),
-    CourseFormat.TEST: _l("测试"),
-}
 # The Chinese names used in shipped content files, whatever the UI language.
 FORMAT_CONTENT_NAMES = {
     "党课": CourseFormat.PARTY_LECTURE,
@@ -44,17 +36,10 @@ FORMAT_CONTENT_NAMES = {
 }
 
 
-class CourseStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
-
-
-STATUS_LABELS = {
-    CourseStatus.DRAFT: _l("草稿"),
-    CourseStatus.PUBLISHED: _l("已发布"),
-    CourseStatus.ARCHIVED: _l("已归档"),
-}
+class CourseStatus(LabelledEnum):
+    DRAFT = "draft", _l("草稿")
+    PUBLISHED = "published", _l("已发布")
+    ARCHIVED = "archived", _l("已归档")
 
 
 class Theme(Model):

@@ -96,13 +96,6 @@ def lecturers() -> list[User]:
     return users_with_role(Role.LECTURER)
 
 
-def code_taken(code: str, exclude_id: int | None = None) -> bool:
-    stmt = sa.select(Course.id).where(Course.code == code)
-    if exclude_id is not None:
-        stmt = stmt.where(Course.id != exclude_id)
-    return db.session.scalar(stmt) is not None
-
-
 @dataclass
 class CourseData:
     code: str

@@ -10,13 +10,12 @@ from lms.auth.models import Role
 from lms.cache import FragmentCache
 from lms.catalog import access, services
 from lms.catalog.forms import CatalogFilterForm, CourseForm, ThemeForm
-from lms.catalog.models import Course, CourseFormat, CourseStatus
+from lms.catalog.models import Course, CourseStatus
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int
 from lms.markdown import render_markdown
 from lms.materials.access import can_upload_to_course
 from lms.materials.services import lesson_materials_of_course, materials_of
-from lms.org.models import Category
 from lms.sessions.services import upcoming_lessons_of_course
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
@@ -48,8 +47,8 @@ def _render_listing(can_manage: bool) -> str:
     criteria = services.CatalogFilter(
         q=(form.q.data or "").strip()[:64],
         theme_id=form.theme_id.data if not form.theme_id.errors else None,
-        format=CourseFormat(form.format.data) if form.format.data in set(CourseFormat) else None,
-        category=Category(form.category.data) if form.category.data in set(Category) else None,
+        format=form.format.data,  # None for "every format" and for a value that is none
+        category=form.category.data,
         status=None
         if status == "all"
         else CourseStatus(status)
@@ -86,8 +85,6 @@ def _course_form(course: Course | None = None) -> CourseForm:
     form = CourseForm(obj=course)
     form.set_choices(services.themes(), services.lecturers())
     if course is not None and request.method == "GET":
-        form.format.data = course.format.value
-        form.categories.data = [c.value for c in course.categories]
         form.lecturer_ids.data = [u.id for u in course.lecturers]
     return form
 
@@ -98,10 +95,10 @@ def _course_data(form: CourseForm) -> services.CourseData:
         code=form.code.data,
         title=form.title.data,
         theme_id=form.theme_id.data,
-        format=CourseFormat(form.format.data),
+        format=form.format.data,
         hours=form.hours.data,
         description=form.description.data or "",
-        categories={Category(c) for c in form.categories.data},
+        categories=set(form.categories.data),
         lecturer_ids=list(form.lecturer_ids.data or []),
     )
 
@@ -111,12 +108,9 @@ def _course_data(form: CourseForm) -> services.CourseData:
 def create():
     form = _course_form()
     if form.validate_on_submit():
-        if services.code_taken(form.code.data):
-            form.code.errors.append(_("该课程编号已存在。"))
-        else:
-            course = services.create_course(_course_data(form))
-            flash(_("课程已保存为草稿。"), "success")
-            return redirect(url_for("catalog.detail", course_id=course.id))
+        course = services.create_course(_course_data(form))
+        flash(_("课程已保存为草稿。"), "success")
+        return redirect(url_for("catalog.detail", course_id=course.id))
     return render_template("catalog/course_form.html", form=form, course=None)
 
 
@@ -126,12 +120,9 @@ def edit(course_id: int):
     course = load(Course, course_id, access.can_edit_course)
     form = _course_form(course)
     if form.validate_on_submit():
-        if services.code_taken(form.code.data, exclude_id=course.id):
-            form.code.errors.append(_("该课程编号已存在。"))
-        else:
-            services.update_course(course, _course_data(form))
-            flash(_("已保存。"), "success")
-            return redirect(url_for("catalog.detail", course_id=course.id))
+        services.update_course(course, _course_data(form))
+        flash(_("已保存。"), "success")
+        return redirect(url_for("catalog.detail", course_id=course.id))
     return render_template("catalog/course_form.html", form=form, course=course)
 
 
@@ -154,10 +145,7 @@ def set_status(course_id: int):
 def themes():
     form = ThemeForm()
     if form.validate_on_submit():
-        if any(t.name == form.name.data for t in services.themes()):
-            form.name.errors.append(_("该主题已存在。"))
-        else:
-            services.add_theme(form.name.data)
-            flash(_("已添加主题。"), "success")
-            return redirect(url_for("catalog.themes"))
+        services.add_theme(form.name.data)
+        flash(_("已添加主题。"), "success")
+        return redirect(url_for("catalog.themes"))
     return render_template("catalog/themes.html", form=form, themes=services.themes())

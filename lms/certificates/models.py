@@ -13,23 +13,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
+from lms.enums import LabelledEnum
 from lms.extensions import Model
 from lms.org.models import Member
 from lms.rotation.models import RotationCycle
 from lms.sessions.models import TrainingSession
 
 
-class CertificateStatus(enum.StrEnum):
-    LIVE = "live"
-    REVOKED = "revoked"
-    REPLACED = "replaced"  # reissued (e.g. after a name correction); the serial's history
+class CertificateStatus(LabelledEnum):
+    LIVE = "live", _l("有效")
+    REVOKED = "revoked", _l("已撤销")
+    REPLACED = (
+        "replaced",
+        _l("已换发"),
+    )  # reissued (e.g. after a name correction); the serial's history
 
-
-CERTIFICATE_STATUS_LABELS = {
-    CertificateStatus.LIVE: _l("有效"),
-    CertificateStatus.REVOKED: _l("已撤销"),
-    CertificateStatus.REPLACED: _l("已换发"),
-}
 
 LIVE_SESSION = "status = 'live' AND session_id IS NOT NULL"
 LIVE_CYCLE = "status = 'live' AND cycle_id IS NOT NULL"

@@ -29,7 +29,6 @@ from lms.auth.models import Role
 from lms.auth.services import safe_referrer
 from lms.certificates import access, eligibility, issuing, jobs, rendering, storage
 from lms.certificates.models import (
-    CERTIFICATE_STATUS_LABELS,
     Certificate,
     CertificateStatus,
     IssuanceJob,
@@ -76,7 +75,6 @@ def _overview(session=None, cycle=None, cohort=None):
         rows=rows,
         issued=issued,
         holders=issuing.live_holders(session, cycle),
-        labels=CERTIFICATE_STATUS_LABELS,
         confirm=ConfirmForm(),
     )
 
@@ -184,7 +182,7 @@ def mine():
         .where(Certificate.member_id == current_user.member_id)
         .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
     ).all()
-    return render_template("certificates/mine.html", rows=rows, labels=CERTIFICATE_STATUS_LABELS)
+    return render_template("certificates/mine.html", rows=rows)
 
 
 class _Pipe(io.RawIOBase):
@@ -316,7 +314,6 @@ def verify(token: str):
         "certificates/verify.html",
         certificate=certificate,
         masked=issuing.mask_name(certificate.name),
-        labels=CERTIFICATE_STATUS_LABELS,
     )
 
 

@@ -12,17 +12,12 @@ from wtforms import BooleanField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
 from lms.evaluation.models import COMMENT_LENGTH, LESSON_COMMENT_LENGTH, MAX_SCORE, MIN_SCORE
-from lms.evaluation.services import ASPECTS, LessonScores
+from lms.evaluation.services import Aspect, LessonScores
 from lms.forms import choices
 from lms.sessions.models import Lesson
 from lms.text import text_problem
 
 SCORES = range(MIN_SCORE, MAX_SCORE + 1)
-ASPECT_LABELS = {
-    "content": _l("内容"),
-    "lecturer": _l("讲师"),
-    "usefulness": _l("实用性"),
-}
 
 
 class ScoreField(RadioField):
@@ -80,7 +75,7 @@ class EvaluationForm(FlaskForm):
         return [
             LessonScores(
                 lesson_id=lesson.id,
-                **{aspect: self.lesson_field(lesson, aspect).data for aspect in ASPECTS},
+                **{aspect: self.lesson_field(lesson, aspect).data for aspect in Aspect},
                 comment=self.lesson_field(lesson, "comment").data or "",
             )
             for lesson in self.lessons
@@ -96,8 +91,8 @@ def evaluation_form(lessons: Sequence[Lesson]) -> EvaluationForm:
     l<id>_comment per lesson."""
     fields: dict[str, object] = {"lessons": list(lessons)}
     for lesson in lessons:
-        for aspect in ASPECTS:
-            fields[f"{field_prefix(lesson.id)}{aspect}"] = ScoreField(ASPECT_LABELS[aspect])
+        for aspect in Aspect:
+            fields[f"{field_prefix(lesson.id)}{aspect}"] = ScoreField(aspect.lazy_label)
         fields[f"{field_prefix(lesson.id)}comment"] = TextAreaField(
             _l("对本课的意见（选填）"),
             validators=[PlainText(LESSON_COMMENT_LENGTH)],

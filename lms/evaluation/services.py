@@ -17,16 +17,24 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lms.attendance.models import ATTENDED, Attendance
 from lms.clock import local_today
+from lms.enums import LabelledEnum
 from lms.evaluation.models import MAX_SCORE, MIN_SCORE, LessonRating, SessionEvaluation
 from lms.extensions import db
 from lms.org.models import Member
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 from lms.sessions.services import is_enrolled_in_session
 
-ASPECTS = ("content", "lecturer", "usefulness")
+
+class Aspect(LabelledEnum):
+    """What a trainee scores each lesson on."""
+
+    CONTENT = "content", _l("内容")
+    LECTURER = "lecturer", _l("讲师")
+    USEFULNESS = "usefulness", _l("实用性")
 
 
 class EvaluationError(Exception):
@@ -162,7 +170,7 @@ def submit_evaluation(
     given = [scores.lesson_id for scores in lessons]
     if len(set(given)) != len(given) or set(given) != expected:
         raise EvaluationError(_("请为您参加的每一个课次评分，且只评本期您参加的课次。"))
-    scores = [overall] + [getattr(s, aspect) for s in lessons for aspect in ASPECTS]
+    scores = [overall] + [getattr(s, aspect) for s in lessons for aspect in Aspect]
     if not all(_valid_score(score) for score in scores):
         raise EvaluationError(_("分数须为 1 到 5 的整数。"))
     db.session.add_all(

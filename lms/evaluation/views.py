@@ -13,7 +13,8 @@ from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.charts import average_bars
 from lms.evaluation import access, results, services
-from lms.evaluation.forms import ASPECT_LABELS, NamesSettingForm, evaluation_form
+from lms.evaluation.forms import NamesSettingForm, evaluation_form
+from lms.evaluation.services import Aspect
 from lms.excel import build_workbook, xlsx_response
 from lms.sessions.models import TrainingSession
 
@@ -84,7 +85,7 @@ def evaluate(session_id: int):
         lessons=lessons,
         form=form,
         problem=problem,
-        aspects=ASPECT_LABELS,
+        aspects=list(Aspect),
     )
 
 
@@ -228,7 +229,7 @@ def session_report_xlsx(session_id: int):
                     _("时间"),
                     _("课程"),
                     _("讲师"),
-                    *map(str, ASPECT_LABELS.values()),
+                    *(aspect.label for aspect in Aspect),
                     _("意见"),
                 ],
                 ratings,

@@ -11,9 +11,9 @@ from flask_login import current_user, login_required
 
 from lms.access import load, roles_required
 from lms.attendance import hours
-from lms.attendance.models import ATTENDANCE_LABELS, Attendance
+from lms.attendance.models import Attendance
 from lms.auth.models import Role, User
-from lms.certificates.models import CERTIFICATE_STATUS_LABELS, Certificate
+from lms.certificates.models import Certificate
 from lms.clock import local_today
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int
@@ -123,7 +123,6 @@ def profile():
         total=total,
         target=target,
         certificates=certificates,
-        certificate_labels=CERTIFICATE_STATUS_LABELS,
     )
 
 
@@ -204,7 +203,7 @@ def my_attendance():
         .where(Attendance.member_id == member.id)
         .order_by(Lesson.starts_at.desc())
     ).all()
-    return render_template("me/attendance.html", rows=rows, labels=ATTENDANCE_LABELS)
+    return render_template("me/attendance.html", rows=rows)
 
 
 @bp.route("/me/calendar", methods=["GET", "POST"])

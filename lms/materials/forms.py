@@ -2,16 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, SubmitField
+from wtforms import StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from lms.forms import choices
-from lms.materials.models import VISIBILITY_LABELS, Visibility
+from lms.forms import EnumSelectField, RequiredFileField
+from lms.materials.models import Visibility
 
 
 class VersionForm(FlaskForm):
-    file = FileField(_l("文件"))
+    file = RequiredFileField(_l("文件"), message=_l("请选择要上传的文件。"))
     submit = SubmitField(_l("上传"))
 
 
@@ -22,8 +21,4 @@ class MaterialForm(VersionForm):
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         description=_l("留空则使用文件名"),
     )
-    visibility = SelectField(
-        _l("谁可以查看"),
-        choices=choices((v.value, label) for v, label in VISIBILITY_LABELS.items()),
-        default=Visibility.ENROLLED.value,
-    )
+    visibility = EnumSelectField(_l("谁可以查看"), enum=Visibility, default=Visibility.ENROLLED)

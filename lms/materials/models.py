@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,19 +11,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
+from lms.enums import LabelledEnum
 from lms.extensions import Model
 from lms.sessions.models import Lesson
 
 
-class Visibility(enum.StrEnum):
-    ENROLLED = "enrolled"
-    ALL = "all"
-
-
-VISIBILITY_LABELS = {
-    Visibility.ENROLLED: _l("仅参训学员"),
-    Visibility.ALL: _l("全体学员"),
-}
+class Visibility(LabelledEnum):
+    ENROLLED = "enrolled", _l("仅参训学员")
+    ALL = "all", _l("全体学员")
 
 
 class Material(Model):

@@ -12,7 +12,7 @@ from lms.files import content_disposition
 from lms.forms import ConfirmForm
 from lms.materials import access, services, storage
 from lms.materials.forms import MaterialForm, VersionForm
-from lms.materials.models import Material, MaterialVersion, Visibility
+from lms.materials.models import Material, MaterialVersion
 from lms.sessions.models import Lesson
 from lms.web import large_uploads, render_error
 
@@ -29,7 +29,7 @@ def _receive(form: VersionForm):
     """Store the submitted file, or put the reason on the form. Returns (stored, error_page)."""
     upload = form.file.data
     try:
-        return storage.store(upload.stream, upload.filename) if upload else None, None
+        return storage.store(upload.stream, upload.filename), None
     except storage.UploadRefused as refused:
         if refused.status == 413:
             return None, render_error(413, refused.message)
@@ -39,23 +39,20 @@ def _receive(form: VersionForm):
 
 def _upload(form: MaterialForm, *, course: Course | None = None, lesson: Lesson | None = None):
     if form.validate_on_submit():
-        if not form.file.data:
-            form.file.errors.append(_("请选择要上传的文件。"))
-        else:
-            stored, error_page = _receive(form)
-            if error_page is not None:
-                return error_page
-            if stored is not None:
-                material = services.add_material(
-                    current_user,
-                    stored,
-                    form.title.data or "",
-                    Visibility(form.visibility.data),
-                    course=course,
-                    lesson=lesson,
-                )
-                flash(_("已上传「%(title)s」。", title=material.title), "success")
-                return redirect(_back_to(material))
+        stored, error_page = _receive(form)
+        if error_page is not None:
+            return error_page
+        if stored is not None:
+            material = services.add_material(
+                current_user,
+                stored,
+                form.title.data or "",
+                form.visibility.data,
+                course=course,
+                lesson=lesson,
+            )
+            flash(_("已上传「%(title)s」。", title=material.title), "success")
+            return redirect(_back_to(material))
     return render_template(
         "materials/upload.html",
         form=form,
@@ -110,16 +107,13 @@ def new_version(material_id: int):
     material = load(Material, material_id, access.live(access.can_manage_material))
     form = VersionForm()
     if form.validate_on_submit():
-        if not form.file.data:
-            form.file.errors.append(_("请选择要上传的文件。"))
-        else:
-            stored, error_page = _receive(form)
-            if error_page is not None:
-                return error_page
-            if stored is not None:
-                version = services.add_version(current_user, material, stored)
-                flash(_("已上传第 %(n)d 版。", n=version.number), "success")
-                return redirect(url_for("materials.detail", material_id=material.id))
+        stored, error_page = _receive(form)
+        if error_page is not None:
+            return error_page
+        if stored is not None:
+            version = services.add_version(current_user, material, stored)
+            flash(_("已上传第 %(n)d 版。", n=version.number), "success")
+            return redirect(url_for("materials.detail", material_id=material.id))
     return render_template(
         "materials/new_version.html", form=form, material=material, limits=_limits()
     )

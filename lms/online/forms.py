@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from lms.online.models import CREDIT_CATEGORY_LABELS
+from lms.forms import EnumSelectField
+from lms.online.models import CreditCategory
 
 DURATION = re.compile(r"^(?:(\d{1,2}):)?(\d{1,3}):(\d{2})$")
 
@@ -35,16 +36,15 @@ class RecordingForm(FlaskForm):
         description=_l("如 45:00 或 1:05:30；留空则从视频文件读取"),
     )
     quiz_id = SelectField(_l("随堂测试"), coerce=int, default=0)
-    credit_category = SelectField(_l("学时类别"), default="")
+    credit_category = EnumSelectField(
+        _l("学时类别"), enum=CreditCategory, blank=_l("按时长自动"), default=None
+    )
     submit = SubmitField(_l("添加录像"))
 
     def __init__(self, *args, materials=(), quizzes=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.material_id.choices = [(m.id, m.title) for m in materials]
         self.quiz_id.choices = [(0, _l("无"))] + [(q.id, q.title) for q in quizzes]
-        self.credit_category.choices = [("", _l("按时长自动"))] + [
-            (value.value, label) for value, label in CREDIT_CATEGORY_LABELS.items()
-        ]
 
     def validate_duration(self, field) -> None:
         if field.data and field.data.strip():

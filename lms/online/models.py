@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,25 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.auth.models import User
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
+from lms.enums import LabelledEnum
 from lms.extensions import Model
 from lms.materials.models import MaterialVersion
 from lms.org.models import Member
 from lms.quizzes.models import Quiz
 
 
-class CreditCategory(enum.StrEnum):
+class CreditCategory(LabelledEnum):
     """Which line of the organizer's credit rule a recording earns (学时认定标准)."""
 
-    COURSE = "course"  # 30 minutes or more
-    SHORT = "short"  # 15 to 30 minutes
-    MICRO = "micro"  # under 15 minutes (微课)
-
-
-CREDIT_CATEGORY_LABELS = {
-    CreditCategory.COURSE: _l("课程"),
-    CreditCategory.SHORT: _l("短课"),
-    CreditCategory.MICRO: _l("微课"),
-}
+    COURSE = "course", _l("课程")  # 30 minutes or more
+    SHORT = "short", _l("短课")  # 15 to 30 minutes
+    MICRO = "micro", _l("微课")  # under 15 minutes (微课)
 
 
 class Recording(Model):

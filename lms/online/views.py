@@ -19,7 +19,7 @@ from lms.materials import storage
 from lms.materials.models import Material
 from lms.online import access, playback, services
 from lms.online.forms import CreditRulesForm, RecordingForm, parse_duration
-from lms.online.models import CREDIT_CATEGORY_LABELS, CreditCategory, Recording
+from lms.online.models import Recording
 from lms.quizzes.models import Quiz, QuizStatus
 
 bp = Blueprint("online", __name__, url_prefix="/online")
@@ -54,7 +54,7 @@ def watch(recording_id: int):
         make_up=progress is not None
         and (progress.made_up or services.missed_lesson(member, recording) is not None),
         quiz_passed=progress is not None and playback.quiz_passed(progress),
-        category=CREDIT_CATEGORY_LABELS[services.recording_category(recording)],
+        category=services.recording_category(recording).label,
     )
 
 
@@ -166,7 +166,7 @@ def new_recording():
                 (form.title.data or "").strip(),
                 seconds,
                 quiz,
-                CreditCategory(category) if category else None,
+                category,
             )
             flash(_("已添加录像「%(title)s」。", title=recording.title), "success")
             return redirect(url_for("online.manage"))

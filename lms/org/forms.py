@@ -4,25 +4,27 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileAllowed
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from lms.forms import choices, int_or_none
-from lms.org.models import CATEGORY_LABELS, GENDER_LABELS
-from lms.org.roster import MAX_NAME, MAX_STAFF_NO, PARTY_FOUNDED, STAFF_NO_PATTERN, name_problem
+from lms.forms import (
+    EditForm,
+    EnumSelectField,
+    RequiredFileField,
+    StaffNoField,
+    Unique,
+    choices,
+    int_or_none,
+)
+from lms.org.models import Category, Gender, Member
+from lms.org.roster import MAX_NAME, PARTY_FOUNDED, name_problem
 from lms.text import Checked
 
 
-class MemberForm(FlaskForm):
-    staff_no = StringField(
-        _l("工号"),
-        validators=[
-            DataRequired(),
-            Length(max=MAX_STAFF_NO),
-            Regexp(STAFF_NO_PATTERN, message=_l("工号只能包含字母、数字、下划线和连字符。")),
-        ],
-        filters=[lambda v: v.strip() if v else v],
+class MemberForm(EditForm):
+    staff_no = StaffNoField(
+        validators=[DataRequired(), Unique(Member.staff_no, _l("该工号已存在。"))]
     )
     name = StringField(
         _l("姓名"),
@@ -30,15 +32,11 @@ class MemberForm(FlaskForm):
         filters=[lambda v: v.strip(" \t\u3000") if v else v],
         render_kw={"maxlength": MAX_NAME},
     )
-    gender = SelectField(
-        _l("性别"), choices=choices((g.value, label) for g, label in GENDER_LABELS.items())
-    )
+    gender = EnumSelectField(_l("性别"), enum=Gender)
     department_id = SelectField(_l("部门"), coerce=int_or_none, validators=[DataRequired()])
     branch_id = SelectField(_l("党支部"), coerce=int_or_none, validators=[DataRequired()])
     shift_id = SelectField(_l("班组"), coerce=int_or_none, validators=[Optional()])
-    category = SelectField(
-        _l("类别"), choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items())
-    )
+    category = EnumSelectField(_l("类别"), enum=Category)
     joined_party_on = DateField(_l("入党日期"), validators=[Optional()])
     committee_member = BooleanField(
         _l("支部委员"),
@@ -71,7 +69,9 @@ class MemberFilterForm(FlaskForm):
     department_id = SelectField(_l("部门"), coerce=int_or_none, validators=[Optional()])
     branch_id = SelectField(_l("党支部"), coerce=int_or_none, validators=[Optional()])
     shift_id = SelectField(_l("班组"), coerce=int_or_none, validators=[Optional()])
-    category = SelectField(_l("类别"), validators=[Optional()])
+    category = EnumSelectField(
+        _l("类别"), enum=Category, blank=_l("全部类别"), validators=[Optional()]
+    )
     active = SelectField(
         _l("状态"),
         choices=choices([("active", _l("在册")), ("inactive", _l("已停用")), ("all", _l("全部"))]),
@@ -87,18 +87,12 @@ class MemberFilterForm(FlaskForm):
             [(None, _l("全部支部")), *((b.id, b.name) for b in branches)]
         )
         self.shift_id.choices = choices([(None, _l("全部班组")), *((s.id, s.name) for s in shifts)])
-        self.category.choices = choices(
-            [(None, _l("全部类别")), *((c.value, label) for c, label in CATEGORY_LABELS.items())]
-        )
 
 
 class RosterImportForm(FlaskForm):
-    file = FileField(
+    file = RequiredFileField(
         _l("花名册文件（.xlsx 或 .csv）"),
-        validators=[
-            FileRequired(_l("请选择要导入的文件。")),
-            FileAllowed(["xlsx", "csv"], _l("只支持 .xlsx 或 .csv 文件。")),
-        ],
+        validators=[FileAllowed(["xlsx", "csv"], _l("只支持 .xlsx 或 .csv 文件。"))],
     )
     create_accounts = BooleanField(_l("为没有账号的在册人员创建学员账号（下载初始密码表）"))
     submit = SubmitField(_l("导入"))

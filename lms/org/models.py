@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -11,37 +10,24 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import Model, db
 
 if TYPE_CHECKING:
     from lms.auth.models import User
 
 
-class Category(enum.StrEnum):
+class Category(LabelledEnum):
     """培训对象类别: who a member is, for training purposes."""
 
-    CADRE = "cadre"
-    PARTY_WORKER = "party_worker"
-    MEMBER = "member"
-    PROBATIONARY = "probationary"
-    ACTIVIST = "activist"
-    LEAGUE_MEMBER = "league_member"
-    YOUTH = "youth"
+    CADRE = "cadre", _l("中层党员干部")
+    PARTY_WORKER = "party_worker", _l("党务工作者")
+    MEMBER = "member", _l("党员")
+    PROBATIONARY = "probationary", _l("预备党员")
+    ACTIVIST = "activist", _l("入党积极分子")
+    LEAGUE_MEMBER = "league_member", _l("团员")
+    YOUTH = "youth", _l("优秀青年代表")
 
-    @property
-    def label(self) -> str:
-        return str(CATEGORY_LABELS[self])
-
-
-CATEGORY_LABELS = {
-    Category.CADRE: _l("中层党员干部"),
-    Category.PARTY_WORKER: _l("党务工作者"),
-    Category.MEMBER: _l("党员"),
-    Category.PROBATIONARY: _l("预备党员"),
-    Category.ACTIVIST: _l("入党积极分子"),
-    Category.LEAGUE_MEMBER: _l("团员"),
-    Category.YOUTH: _l("优秀青年代表"),
-}
 
 # The Chinese names as they appear in rosters, whatever the UI language.
 CATEGORY_ROSTER_NAMES = {
@@ -55,16 +41,11 @@ CATEGORY_ROSTER_NAMES = {
 }
 
 
-class Gender(enum.StrEnum):
-    MALE = "male"
-    FEMALE = "female"
-
-    @property
-    def label(self) -> str:
-        return str(GENDER_LABELS[self])
+class Gender(LabelledEnum):
+    MALE = "male", _l("男")
+    FEMALE = "female", _l("女")
 
 
-GENDER_LABELS = {Gender.MALE: _l("男"), Gender.FEMALE: _l("女")}
 GENDER_ROSTER_NAMES = {Gender.MALE: "男", Gender.FEMALE: "女"}
 
 

@@ -23,6 +23,7 @@ from lms.excel import (
     MAX_COLUMNS,
     SpreadsheetError,
     build_workbook,
+    cell_as_text,
     read_sheet_rows,
     too_many_rows,
 )
@@ -38,7 +39,7 @@ from lms.org.models import (
     Shift,
 )
 from lms.org.services import MEMBER_FIELDS, MemberData
-from lms.text import excerpt, text_problem
+from lms.text import MAX_STAFF_NO, STAFF_NO_PATTERN, decode_text, excerpt, text_problem
 
 # (field, header in the template, required, other headers accepted)
 COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
@@ -55,8 +56,6 @@ COLUMNS: list[tuple[str, str, bool, tuple[str, ...]]] = [
 ]
 TEMPLATE_HEADER = [header for _field, header, _required, _aliases in COLUMNS]
 MAX_NAME = 64
-MAX_STAFF_NO = 32
-STAFF_NO_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]*$")
 PARTY_FOUNDED = date(1921, 7, 1)
 TRUE_WORDS = {"是", "在册", "有效", "1", "true", "yes", "y", "active", "√"}
 FALSE_WORDS = {"否", "不在册", "停用", "离职", "退休", "0", "false", "no", "n", "inactive", "×"}
@@ -71,8 +70,6 @@ CATEGORY_WORDS = {
     **{name: category for category, name in CATEGORY_ROSTER_NAMES.items()},
     **{category.value: category for category in Category},
 }
-# Whitespace Excel users leave around values, including the ideographic space.
-_SPACE = " \t\r\n\u3000\u00a0\ufeff"
 ONE_TIME_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 
 
@@ -148,13 +145,8 @@ def read_rows(filename: str, stream: IO[bytes]) -> Iterator[tuple[int, list[obje
 
 
 def _read_csv(data: bytes, max_rows: int) -> Iterator[tuple[int, list[object]]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode_text(data)
+    if text is None:
         raise RosterFileError(_("无法识别 CSV 文件的编码，请保存为 UTF-8 或 GBK。"))
     if "\x00" in text:
         raise RosterFileError(_("该文件不是文本格式的 CSV 文件。"))
@@ -168,16 +160,6 @@ def _read_csv(data: bytes, max_rows: int) -> Iterator[tuple[int, list[object]]]:
 
 
 # --- parsing --------------------------------------------------------------------------------
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # Excel stores 工号 1001 as 1001.0
-    if isinstance(value, datetime):
-        value = value.date()
-    return str(value).strip(_SPACE)
-
-
 def _header_map(header: list[object]) -> tuple[dict[str, int], list[str]]:
     names = {}
     for field_name, title, _required, aliases in COLUMNS:
@@ -185,7 +167,7 @@ def _header_map(header: list[object]) -> tuple[dict[str, int], list[str]]:
             names[accepted.lower()] = field_name
     positions: dict[str, int] = {}
     for index, cell in enumerate(header):
-        key = names.get(_text(cell).lower())
+        key = names.get(cell_as_text(cell).lower())
         if key and key not in positions:
             positions[key] = index
     missing = [
@@ -201,7 +183,7 @@ def _parse_date(value: object) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    text = cell_as_text(value)
     if not text:
         return None
     match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
@@ -240,7 +222,7 @@ def parse_rows(
     seen: dict[str, int] = {}
     count = 0
     for number, cells in iterator:
-        if not any(_text(cell) for cell in cells):
+        if not any(cell_as_text(cell) for cell in cells):
             continue
         count += 1
         row, row_errors = _parse_row(number, cells, positions, lookups, seen)
@@ -270,7 +252,7 @@ def _parse_row(
     def error(column: str, message: str) -> None:
         errors.append(RowError(number, column, message))
 
-    staff_no = _text(cell("staff_no"))
+    staff_no = cell_as_text(cell("staff_no"))
     if not staff_no:
         error("工号", _("工号不能为空。"))
     elif len(staff_no) > MAX_STAFF_NO:
@@ -285,23 +267,23 @@ def _parse_row(
     else:
         seen[staff_no] = number
 
-    name = _text(cell("name"))
+    name = cell_as_text(cell("name"))
     if not name:
         error("姓名", _("姓名不能为空。"))
     elif problem := name_problem(name):
         error("姓名", problem)
 
-    gender_text = _text(cell("gender"))
+    gender_text = cell_as_text(cell("gender"))
     gender = GENDER_WORDS.get(gender_text.lower())
     if gender is None:
         error("性别", _("性别应为“男”或“女”：%(value)s", value=excerpt(gender_text) or _("（空）")))
 
-    department_name = _text(cell("department"))
+    department_name = cell_as_text(cell("department"))
     department_id = lookups.departments.get(department_name)
     if department_id is None:
         error("部门", _("未知部门：%(value)s", value=excerpt(department_name) or _("（空）")))
 
-    branch_name = _text(cell("branch"))
+    branch_name = cell_as_text(cell("branch"))
     branch = lookups.branches.get(branch_name)
     if branch is None:
         error("党支部", _("未知党支部：%(value)s", value=excerpt(branch_name) or _("（空）")))
@@ -315,14 +297,14 @@ def _parse_row(
             ),
         )
 
-    shift_name = _text(cell("shift"))
+    shift_name = cell_as_text(cell("shift"))
     shift_id = None
     if shift_name:
         shift_id = lookups.shifts.get(shift_name)
         if shift_id is None:
             error("班组", _("未知班组：%(value)s", value=excerpt(shift_name)))
 
-    category_text = _text(cell("category"))
+    category_text = cell_as_text(cell("category"))
     category = CATEGORY_WORDS.get(category_text) or CATEGORY_WORDS.get(category_text.lower())
     if category is None:
         error("类别", _("未知类别：%(value)s", value=excerpt(category_text) or _("（空）")))
@@ -333,12 +315,15 @@ def _parse_row(
     except ValueError:
         error(
             "入党日期",
-            _("日期格式应为 2020-07-01：%(value)s", value=excerpt(_text(cell("joined_party_on")))),
+            _(
+                "日期格式应为 2020-07-01：%(value)s",
+                value=excerpt(cell_as_text(cell("joined_party_on"))),
+            ),
         )
     if joined is not None and not (PARTY_FOUNDED <= joined <= date.today()):
         error("入党日期", _("入党日期不在合理范围内：%(value)s", value=joined.isoformat()))
 
-    active_text = _text(cell("active")).lower()
+    active_text = cell_as_text(cell("active")).lower()
     active = True
     if active_text in FALSE_WORDS:
         active = False
@@ -347,7 +332,7 @@ def _parse_row(
 
     committee_member = None
     if "committee_member" in positions:
-        committee_text = _text(cell("committee_member")).lower()
+        committee_text = cell_as_text(cell("committee_member")).lower()
         committee_member = committee_text in TRUE_WORDS
         if committee_text and not committee_member and committee_text not in FALSE_WORDS:
             error("支部委员", _("支部委员应为“是”或“否”：%(value)s", value=excerpt(committee_text)))

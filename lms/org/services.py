@@ -117,13 +117,6 @@ def shifts() -> list[Shift]:
     return list(db.session.scalars(sa.select(Shift).order_by(Shift.position, Shift.id)))
 
 
-def staff_no_taken(staff_no: str, exclude_id: int | None = None) -> bool:
-    stmt = sa.select(Member.id).where(Member.staff_no == staff_no)
-    if exclude_id is not None:
-        stmt = stmt.where(Member.id != exclude_id)
-    return db.session.scalar(stmt) is not None
-
-
 def branch_counts() -> dict[int, tuple[int, int]]:
     """Per branch: (active members, all members), in one query."""
     rows = db.session.execute(

@@ -10,30 +10,27 @@ from flask_login import current_user, login_required
 from lms.access import authorize, is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.auth.services import safe_next_url
-from lms.certificates.models import CERTIFICATE_STATUS_LABELS
 from lms.clock import local_today
 from lms.excel import xlsx_response
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int
 from lms.org import access, roster, services
 from lms.org.forms import MemberFilterForm, MemberForm, RosterImportForm
-from lms.org.models import Category, Gender, Member
+from lms.org.models import Member
 from lms.records.services import member_overview
-from lms.rotation.services import COVERAGE_LABELS
 
 bp = Blueprint("org", __name__, url_prefix="/members")
 
 
 def _filter_from_request(form: MemberFilterForm) -> services.MemberFilter:
     form.validate()  # bad values simply become "no filter"
-    category = form.category.data if form.category.data in set(Category) else None
     active = {"active": True, "inactive": False, "all": None}.get(form.active.data, True)
     return services.MemberFilter(
         q=(form.q.data or "").strip()[:64],
         department_id=form.department_id.data if not form.department_id.errors else None,
         branch_id=form.branch_id.data if not form.branch_id.errors else None,
         shift_id=form.shift_id.data if not form.shift_id.errors else None,
-        category=Category(category) if category else None,
+        category=form.category.data,  # None for every category and for one that is none
         active=active,
     )
 
@@ -98,8 +95,6 @@ def detail(member_id: int):
         "org/member.html",
         member=member,
         overview=member_overview(member, local_today().year),
-        certificate_labels=CERTIFICATE_STATUS_LABELS,
-        plan_labels=COVERAGE_LABELS,
         can_edit=access.can_edit_member(current_user, member),
         can_list=access.can_list_members(current_user),
         confirm=ConfirmForm(),
@@ -116,11 +111,11 @@ def _member_data(form: MemberForm) -> services.MemberData:
     return services.MemberData(
         staff_no=form.staff_no.data,
         name=form.name.data,
-        gender=Gender(form.gender.data),
+        gender=form.gender.data,
         department_id=form.department_id.data,
         branch_id=form.branch_id.data,
         shift_id=form.shift_id.data,
-        category=Category(form.category.data),
+        category=form.category.data,
         joined_party_on=form.joined_party_on.data,
         committee_member=form.committee_member.data,
     )
@@ -131,12 +126,9 @@ def _member_data(form: MemberForm) -> services.MemberData:
 def create():
     form = _member_form()
     if form.validate_on_submit():
-        if services.staff_no_taken(form.staff_no.data):
-            form.staff_no.errors.append(_("该工号已存在。"))
-        else:
-            member = services.create_member(_member_data(form))
-            flash(_("已添加 %(name)s。", name=member.name), "success")
-            return redirect(url_for("org.detail", member_id=member.id))
+        member = services.create_member(_member_data(form))
+        flash(_("已添加 %(name)s。", name=member.name), "success")
+        return redirect(url_for("org.detail", member_id=member.id))
     return render_template("org/member_form.html", form=form, member=None)
 
 
@@ -145,16 +137,10 @@ def create():
 def edit(member_id: int):
     member = load(Member, member_id, access.can_edit_member)
     form = _member_form(member)
-    if request.method == "GET":
-        form.gender.data = member.gender.value
-        form.category.data = member.category.value
     if form.validate_on_submit():
-        if services.staff_no_taken(form.staff_no.data, exclude_id=member.id):
-            form.staff_no.errors.append(_("该工号已存在。"))
-        else:
-            services.update_member(member, _member_data(form))
-            flash(_("已保存。"), "success")
-            return redirect(url_for("org.detail", member_id=member.id))
+        services.update_member(member, _member_data(form))
+        flash(_("已保存。"), "success")
+        return redirect(url_for("org.detail", member_id=member.id))
     return render_template("org/member_form.html", form=form, member=member)
 
 

@@ -7,10 +7,8 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
     DecimalField,
     IntegerField,
     RadioField,
@@ -21,8 +19,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.forms import CheckboxesField, choices, int_or_none
-from lms.quizzes.models import COUNTING_LABELS, FEEDBACK_LABELS, QuestionBank
+from lms.forms import (
+    CheckboxesField,
+    EditForm,
+    EnumSelectField,
+    LocalDateTimeField,
+    RequiredFileField,
+    Unique,
+    choices,
+    int_or_none,
+)
+from lms.quizzes.models import CountingRule, Feedback, QuestionBank
 from lms.quizzes.questions import (
     LETTERS,
     MAX_CATEGORY_PATH,
@@ -44,9 +51,15 @@ def _strip(value):
 DIFFICULTY_CHOICES = [(1, _l("1 容易")), (2, _l("2 中等")), (3, _l("3 较难"))]
 
 
-class BankForm(FlaskForm):
+class BankForm(EditForm):
     name = StringField(
-        _l("题库名称"), validators=[DataRequired(), Length(max=64)], filters=[_strip]
+        _l("题库名称"),
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Unique(QuestionBank.name, _l("该题库已存在。")),
+        ],
+        filters=[_strip],
     )
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
     author_ids = CheckboxesField(_l("可编写题目的讲师"), coerce=int)
@@ -165,11 +178,8 @@ IMPORT_FORMATS = [("xlsx", "Excel (.xlsx)"), ("gift", "GIFT"), ("aiken", "Aiken"
 
 class ImportForm(FlaskForm):
     format = SelectField(_l("文件格式"), choices=choices(IMPORT_FORMATS), default="xlsx")
-    file = FileField(_l("文件"))
+    file = RequiredFileField(_l("文件"))
     submit = SubmitField(_l("导入"))
-
-
-QUIZ_YEARS = (2000, 2100)
 
 
 class QuizForm(FlaskForm):
@@ -183,8 +193,8 @@ class QuizForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=600)],
         description=_l("留空则不限时"),
     )
-    opens_at = DateTimeLocalField(_l("开放时间"), validators=[Optional()])
-    closes_at = DateTimeLocalField(_l("关闭时间"), validators=[Optional()])
+    opens_at = LocalDateTimeField(_l("开放时间"), validators=[Optional()])
+    closes_at = LocalDateTimeField(_l("关闭时间"), validators=[Optional()])
     max_attempts = IntegerField(
         _l("允许作答次数"),
         default=1,
@@ -194,13 +204,8 @@ class QuizForm(FlaskForm):
     pass_mark = IntegerField(
         _l("及格线（%）"), default=80, validators=[InputRequired(), NumberRange(min=0, max=100)]
     )
-    counting = SelectField(
-        _l("计分方式"), choices=choices((c.value, label) for c, label in COUNTING_LABELS.items())
-    )
-    feedback = SelectField(
-        _l("何时显示答案与解析"),
-        choices=choices((f.value, label) for f, label in FEEDBACK_LABELS.items()),
-    )
+    counting = EnumSelectField(_l("计分方式"), enum=CountingRule)
+    feedback = EnumSelectField(_l("何时显示答案与解析"), enum=Feedback)
     practice = BooleanField(_l("练习模式（不计成绩）"))
     shuffle_questions = BooleanField(_l("打乱题目顺序"), default=True)
     shuffle_options = BooleanField(_l("打乱选项顺序"), default=True)
@@ -210,15 +215,6 @@ class QuizForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
-        # Year 1 or 9999 is a typing slip, and would overflow once moved to UTC or extended by
-        # the time limit.
-        for field in (self.opens_at, self.closes_at):
-            if field.data and not QUIZ_YEARS[0] <= field.data.year <= QUIZ_YEARS[1]:
-                first, last = QUIZ_YEARS
-                field.errors.append(
-                    _l("时间须在 %(first)d 年至 %(last)d 年之间。", first=first, last=last)
-                )
-                return False
         if self.opens_at.data and self.closes_at.data and self.closes_at.data <= self.opens_at.data:
             self.closes_at.errors.append(_l("关闭时间须晚于开放时间。"))
             return False

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import Model, db
 from lms.org.models import Member
 from lms.quizzes.questions import QuestionData, QuestionType
@@ -156,34 +157,21 @@ class QuestionVersion(Model):
         return self.data() == QuestionData(**{**q.__dict__, **aside})
 
 
-class CountingRule(enum.StrEnum):
-    HIGHEST = "highest"
-    LAST = "last"
+class CountingRule(LabelledEnum):
+    HIGHEST = "highest", _l("最高分")
+    LAST = "last", _l("最后一次")
 
 
-class Feedback(enum.StrEnum):
-    IMMEDIATE = "immediate"
-    AFTER_CLOSE = "after_close"
-    NEVER = "never"
+class Feedback(LabelledEnum):
+    IMMEDIATE = "immediate", _l("交卷后立即")
+    AFTER_CLOSE = "after_close", _l("测试关闭后")
+    NEVER = "never", _l("不显示")
 
 
-class QuizStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
-
-
-COUNTING_LABELS = {CountingRule.HIGHEST: _l("最高分"), CountingRule.LAST: _l("最后一次")}
-FEEDBACK_LABELS = {
-    Feedback.IMMEDIATE: _l("交卷后立即"),
-    Feedback.AFTER_CLOSE: _l("测试关闭后"),
-    Feedback.NEVER: _l("不显示"),
-}
-QUIZ_STATUS_LABELS = {
-    QuizStatus.DRAFT: _l("草稿"),
-    QuizStatus.PUBLISHED: _l("已发布"),
-    QuizStatus.ARCHIVED: _l("已归档"),
-}
+class QuizStatus(LabelledEnum):
+    DRAFT = "draft", _l("草稿")
+    PUBLISHED = "published", _l("已发布")
+    ARCHIVED = "archived", _l("已归档")
 
 
 class Quiz(Model):

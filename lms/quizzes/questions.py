@@ -8,7 +8,6 @@ accepted answers of each blank, in order.
 
 from __future__ import annotations
 
-import enum
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -16,22 +15,17 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from lms.enums import LabelledEnum
 from lms.text import text_problem
 
 
-class QuestionType(enum.StrEnum):
-    SINGLE = "single"
-    MULTIPLE = "multiple"
-    TRUE_FALSE = "true_false"
-    FILL_BLANK = "fill_blank"
+class QuestionType(LabelledEnum):
+    SINGLE = "single", _l("单选题")
+    MULTIPLE = "multiple", _l("多选题")
+    TRUE_FALSE = "true_false", _l("判断题")
+    FILL_BLANK = "fill_blank", _l("填空题")
 
 
-QUESTION_TYPE_LABELS = {
-    QuestionType.SINGLE: _l("单选题"),
-    QuestionType.MULTIPLE: _l("多选题"),
-    QuestionType.TRUE_FALSE: _l("判断题"),
-    QuestionType.FILL_BLANK: _l("填空题"),
-}
 CHOICE_TYPES = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUE_FALSE}
 BLANK = re.compile(r"_{3,}")
 MAX_OPTIONS = 8

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from lms.access import load
-from lms.certificates.models import CERTIFICATE_STATUS_LABELS
 from lms.clock import local_today
 from lms.excel import build_workbook, xlsx_response
 from lms.files import attachment_headers
@@ -31,9 +30,7 @@ def _year() -> int:
 def member_record(member_id: int):
     member = load(Member, member_id, access.can_view_record)
     record = services.training_record(member, _year())
-    return render_template(
-        "records/record.html", record=record, certificate_labels=CERTIFICATE_STATUS_LABELS
-    )
+    return render_template("records/record.html", record=record)
 
 
 @bp.route("/members/<int:member_id>/record.pdf")
@@ -45,7 +42,6 @@ def member_record_pdf(member_id: int):
         render_template(
             "pdf/record.html",
             record=record,
-            certificate_labels=CERTIFICATE_STATUS_LABELS,
             today=local_today(),
         )
     )

@@ -12,12 +12,14 @@ from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from lms.attendance.models import Attendance, AttendanceTotal, MemberYearTotal
 from lms.clock import local_today
+from lms.enums import LabelledEnum
 from lms.extensions import db
-from lms.org.models import CATEGORY_LABELS, Branch, Category, Department, Member, Shift
+from lms.org.models import Branch, Category, Department, Member, Shift
 from lms.rotation.enrollment import MISSED
 from lms.rotation.models import RotationCycle
 from lms.rotation.services import (
@@ -32,7 +34,18 @@ from lms.rotation.services import (
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 
 STATES = (Coverage.TRAINED, Coverage.PLANNED, Coverage.UNPLANNED)
-GROUPS = ("branch", "department", "shift", "category")
+
+
+class Grouping(LabelledEnum):
+    """What the dashboard breaks the population down by."""
+
+    BRANCH = "branch", _l("党支部")
+    DEPARTMENT = "department", _l("部门")
+    SHIFT = "shift", _l("班组")
+    CATEGORY = "category", _l("类别")
+
+
+GROUPS = tuple(Grouping)
 HOURS_EDGES = (0, 4, 8, 16, 24, 32, 48, 56)
 
 
@@ -52,7 +65,7 @@ class Dashboard:
     cycle: RotationCycle
     total: int
     counts: Counter
-    groups: dict[str, list[GroupRow]]
+    groups: dict[Grouping, list[GroupRow]]
     sessions: list[tuple[TrainingSession, int]]
     attendance: AttendanceRate
     hours_bins: list[tuple[str, int]]
@@ -114,7 +127,7 @@ def dashboard(cycle: RotationCycle, scope: set[int] | None) -> Dashboard:
         "branch": dict(db.session.execute(sa.select(Branch.id, Branch.name)).all()),
         "department": dict(db.session.execute(sa.select(Department.id, Department.name)).all()),
         "shift": dict(db.session.execute(sa.select(Shift.id, Shift.name)).all()),
-        "category": {c: str(label) for c, label in CATEGORY_LABELS.items()},
+        "category": {c: c.label for c in Category},
     }
     grouped: dict[str, dict[object, Counter]] = {g: defaultdict(Counter) for g in GROUPS}
     counts: Counter = Counter()
@@ -255,7 +268,7 @@ def members_in(
     group: str | None,
     key,
     limit: int | None = None,
-) -> tuple[list[tuple[Member, str]], int]:
+) -> tuple[list[tuple[Member, Coverage]], int]:
     """The drill-down: members in a state and a group, with their state, and how many there are
     in all (only the first `limit` are loaded)."""
     states = coverage_states(cycle, scope)

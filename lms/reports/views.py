@@ -11,30 +11,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.access import authorize, load
-from lms.attendance.models import ATTENDANCE_LABELS, ATTENDED, Attendance
+from lms.attendance.models import ATTENDED, Attendance
 from lms.charts import columns, stacked_bars
 from lms.excel import build_workbook, xlsx_response
 from lms.extensions import db
 from lms.forms import bounded_int
-from lms.org.models import CATEGORY_LABELS, Category, Member
+from lms.org.models import Category, Member
 from lms.reports import access, services
 from lms.rotation.models import RotationCycle
-from lms.rotation.services import cycle_hours, population
+from lms.rotation.services import Coverage, cycle_hours, population
 from lms.sessions.models import Lesson
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-
-STATE_LABELS = {
-    "trained": lambda: _("已完成"),
-    "planned": lambda: _("已安排"),
-    "unplanned": lambda: _("未安排"),
-}
-GROUP_LABELS = {
-    "branch": lambda: _("党支部"),
-    "department": lambda: _("部门"),
-    "shift": lambda: _("班组"),
-    "category": lambda: _("类别"),
-}
 
 
 @bp.route("/")
@@ -50,12 +38,12 @@ def index():
 def dashboard(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, access.can_view_cycle_reports)
     board = services.dashboard(cycle, access.scope_of(current_user))
-    series = [STATE_LABELS[s]() for s in services.STATES]
+    series = [s.label for s in services.STATES]
     charts = {
         group: stacked_bars(
             [(row.label, [row.counts[s] for s in services.STATES]) for row in rows],
             series,
-            _("按%(group)s的覆盖情况", group=GROUP_LABELS[group]()),
+            _("按%(group)s的覆盖情况", group=group.label),
         )
         for group, rows in board.groups.items()
     }
@@ -64,8 +52,7 @@ def dashboard(cycle_id: int):
         board=board,
         charts=charts,
         hours_chart=columns(board.hours_bins, _("学时分布")),
-        state_labels=STATE_LABELS,
-        group_labels=GROUP_LABELS,
+        states=services.STATES,
     )
 
 
@@ -110,7 +97,7 @@ def members(cycle_id: int):
         rows=rows,
         count=count,
         state=state,
-        state_labels=STATE_LABELS,
+        state_title=Coverage(state).label if state in services.STATES else None,
     )
 
 
@@ -127,8 +114,8 @@ def members_xlsx(cycle_id: int):
             m.department.name,
             m.branch.name,
             m.shift.name if m.shift else "",
-            str(CATEGORY_LABELS[m.category]),
-            STATE_LABELS[s](),
+            m.category.label,
+            s.label,
         ]
         for m, s in rows
     )
@@ -185,7 +172,7 @@ def attendance_xlsx(cycle_id: int):
             a.lesson.course.title,
             a.member.staff_no,
             a.member.name,
-            str(ATTENDANCE_LABELS[a.status]),
+            a.status.label,
             _("是") if a.status in ATTENDED else _("否"),
         ]
         for a in db.session.scalars(stmt)

@@ -8,28 +8,42 @@ from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
-    SelectField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from lms.forms import MAX_ID, CheckboxesField, HoursField, NotBefore, choices
-from lms.org.models import CATEGORY_LABELS
+from lms.forms import (
+    MAX_ID,
+    CheckboxesField,
+    EditForm,
+    EnumCheckboxesField,
+    EnumSelectField,
+    HoursField,
+    NotBefore,
+    StaffNoField,
+    Unique,
+)
+from lms.org.models import Category
+from lms.rotation.models import BlackoutReason, RotationCycle
 
 
-class CycleForm(FlaskForm):
+class CycleForm(EditForm):
     name = StringField(
         _l("周期名称"),
-        validators=[DataRequired(), Length(max=64)],
+        validators=[
+            DataRequired(),
+            Length(max=64),
+            Unique(RotationCycle.name, _l("该周期名称已存在。")),
+        ],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         description=_l("例如：2026年度全员轮训"),
     )
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
     end_date = DateField(_l("结束日期"), validators=[InputRequired(), NotBefore("start_date")])
-    categories = CheckboxesField(
+    categories = EnumCheckboxesField(
         _l("培训对象"),
-        choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
+        enum=Category,
         description=_l("不选则为全体在册学员"),
     )
     branch_ids = CheckboxesField(_l("限定党支部"), coerce=int, description=_l("不选则为全部党支部"))
@@ -51,7 +65,7 @@ class CycleForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
+    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
     session_id = IntegerField(
         _l("调入期次"), validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)]
     )
@@ -60,9 +74,9 @@ class MoveForm(FlaskForm):
 
 
 class BlackoutForm(FlaskForm):
-    staff_no = StringField(_l("工号"), validators=[DataRequired(), Length(max=32)])
+    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
     end_date = DateField(_l("结束日期"), validators=[InputRequired(), NotBefore("start_date")])
-    reason = SelectField(_l("原因"))
+    reason = EnumSelectField(_l("原因"), enum=BlackoutReason)
     note = StringField(_l("备注"), validators=[Length(max=200)])
     submit = SubmitField(_l("登记"))

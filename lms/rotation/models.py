@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.database import UTCDateTime, enum_column, intpk, timestamp
+from lms.enums import LabelledEnum
 from lms.extensions import Model, db
 from lms.org.models import Branch, Category, Member, TargetsCategories
 from lms.sessions.models import TrainingSession
@@ -117,17 +117,10 @@ class CohortMember(Model):
     )
 
 
-class BlackoutReason(enum.StrEnum):
-    ON_DUTY = "on_duty"
-    ON_LEAVE = "on_leave"
-    OTHER = "other"
-
-
-BLACKOUT_LABELS = {
-    BlackoutReason.ON_DUTY: _l("值班/检修"),
-    BlackoutReason.ON_LEAVE: _l("休假"),
-    BlackoutReason.OTHER: _l("其他"),
-}
+class BlackoutReason(LabelledEnum):
+    ON_DUTY = "on_duty", _l("值班/检修")
+    ON_LEAVE = "on_leave", _l("休假")
+    OTHER = "other", _l("其他")
 
 
 class Blackout(Model):

@@ -1,7 +1,8 @@
 """Cohort planner for rotation training (全员轮训): place each member into one upcoming session.
 
-Pure code: no database, no Flask. The caller loads candidates, slots and staff sizes, calls
-`plan()`, and stores the result; `check_move()` warns an organizer who moves someone by hand.
+Pure code: no database, no app (the reasons carry lazy labels that only a request translates).
+The caller loads candidates, slots and staff sizes, calls `plan()`, and stores the result;
+`check_move()` warns an organizer who moves someone by hand.
 
 Rules (hard, never broken by `plan()`):
 
@@ -45,6 +46,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from lms.enums import LabelledEnum
 
 __all__ = [
     "Candidate",
@@ -98,13 +103,13 @@ class PlanInput:
     cap_share: Decimal = DEFAULT_CAP_SHARE  # max share of one shift/department per session
 
 
-class Reason(enum.StrEnum):
+class Reason(LabelledEnum):
     """Why a candidate was left out of the plan (most specific first)."""
 
-    NO_SESSION_FOR_CATEGORY = "no_session_for_category"
-    BLACKOUT = "blackout"
-    CAPACITY = "capacity"
-    SAFETY_CAP = "safety_cap"
+    NO_SESSION_FOR_CATEGORY = "no_session_for_category", _l("没有面向其类别的期次")
+    BLACKOUT = "blackout", _l("可选期次都在其值班/休假日期内")
+    CAPACITY = "capacity", _l("可选期次都已满员")
+    SAFETY_CAP = "safety_cap", _l("可选期次已达到班组/部门的安全比例上限")
 
 
 @dataclass

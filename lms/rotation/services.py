@@ -18,6 +18,7 @@ from lms.attendance.models import ATTENDED, Attendance, AttendanceTotal, MemberY
 from lms.audit.services import record_audit
 from lms.clock import local_today
 from lms.database import utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import db
 from lms.notifications.services import notify_about_session
 from lms.org.models import Branch, Category, Member, Shift
@@ -30,13 +31,6 @@ from lms.sessions.models import (
     SessionStatus,
     TrainingSession,
 )
-
-REASON_LABELS = {
-    planner.Reason.NO_SESSION_FOR_CATEGORY: lambda: _("没有面向其类别的期次"),
-    planner.Reason.BLACKOUT: lambda: _("可选期次都在其值班/休假日期内"),
-    planner.Reason.CAPACITY: lambda: _("可选期次都已满员"),
-    planner.Reason.SAFETY_CAP: lambda: _("可选期次已达到班组/部门的安全比例上限"),
-}
 
 
 @dataclass
@@ -143,17 +137,12 @@ def completed_select(cycle: RotationCycle) -> sa.Select:
     )
 
 
-class Coverage:
-    TRAINED = "trained"
-    PLANNED = "planned"
-    UNPLANNED = "unplanned"
+class Coverage(LabelledEnum):
+    """Where a member of a cycle's population stands."""
 
-
-COVERAGE_LABELS = {
-    Coverage.TRAINED: _l("已完成"),
-    Coverage.PLANNED: _l("已安排"),
-    Coverage.UNPLANNED: _l("未安排"),
-}
+    TRAINED = "trained", _l("已完成")
+    PLANNED = "planned", _l("已安排")
+    UNPLANNED = "unplanned", _l("未安排")
 
 
 def is_trained(cycle: RotationCycle, completed_sessions: int, hours: Decimal) -> bool:
@@ -165,7 +154,7 @@ def coverage_states(
     cycle: RotationCycle,
     branch_ids: set[int] | None = None,
     hours: dict[int, Decimal] | None = None,
-) -> dict[int, str]:
+) -> dict[int, Coverage]:
     """Each population member's state: trained, planned (cohort or live enrollment) or not.
     A fixed number of queries whatever the population's size."""
     member_ids = population(cycle).with_only_columns(Member.id)
@@ -192,7 +181,7 @@ class MemberPlan:
     were last) called to in it, and their progress against its completion rule."""
 
     cycle: RotationCycle
-    state: str
+    state: Coverage
     session: TrainingSession | None
     completed_sessions: int
     hours: Decimal

@@ -16,18 +16,29 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from lms.forms import CheckboxesField, NotBefore, SchedulableDate, choices, int_or_none
-from lms.org.models import CATEGORY_LABELS
+from lms.forms import (
+    EditForm,
+    EnumCheckboxesField,
+    NotBefore,
+    SchedulableDate,
+    Unique,
+    choices,
+    int_or_none,
+)
+from lms.org.models import Category
+from lms.sessions.models import TrainingSession
+
+TITLE_TAKEN = _l("该期次名称已存在。")
 
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class SessionForm(FlaskForm):
+class SessionForm(EditForm):
     title = StringField(
         _l("期次名称"),
-        validators=[DataRequired(), Length(max=64)],
+        validators=[DataRequired(), Length(max=64), Unique(TrainingSession.title, TITLE_TAKEN)],
         filters=[_strip],
         description=_l("例如：2026年第11期"),
     )
@@ -47,9 +58,9 @@ class SessionForm(FlaskForm):
         ],
     )
     enrolment_deadline = DateField(_l("报名截止日期"), validators=[Optional(), SchedulableDate()])
-    categories = CheckboxesField(
+    categories = EnumCheckboxesField(
         _l("培训对象"),
-        choices=choices((c.value, label) for c, label in CATEGORY_LABELS.items()),
+        enum=Category,
         description=_l("不选则面向全体"),
     )
     completion_percent = IntegerField(
@@ -105,7 +116,9 @@ class StatusForm(FlaskForm):
 
 class PlanNextForm(FlaskForm):
     title = StringField(
-        _l("新期次名称"), validators=[DataRequired(), Length(max=64)], filters=[_strip]
+        _l("新期次名称"),
+        validators=[DataRequired(), Length(max=64), Unique(TrainingSession.title, TITLE_TAKEN)],
+        filters=[_strip],
     )
     start_date = DateField(_l("新的开始日期"), validators=[InputRequired(), SchedulableDate()])
     submit = SubmitField(_l("按此课表安排"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,25 +13,18 @@ from lms.auth.models import User
 from lms.catalog.models import Course
 from lms.clock import local_today, to_local
 from lms.database import UTCDateTime, enum_column, intpk, timestamp, utcnow
+from lms.enums import LabelledEnum
 from lms.extensions import Model
 from lms.org.models import Category, Member, TargetsCategories
 
 
-class SessionStatus(enum.StrEnum):
-    PLANNED = "planned"
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+class SessionStatus(LabelledEnum):
+    PLANNED = "planned", _l("计划中")
+    OPEN = "open", _l("报名中")
+    IN_PROGRESS = "in_progress", _l("进行中")
+    COMPLETED = "completed", _l("已结束")
+    CANCELLED = "cancelled", _l("已取消")
 
-
-SESSION_STATUS_LABELS = {
-    SessionStatus.PLANNED: _l("计划中"),
-    SessionStatus.OPEN: _l("报名中"),
-    SessionStatus.IN_PROGRESS: _l("进行中"),
-    SessionStatus.COMPLETED: _l("已结束"),
-    SessionStatus.CANCELLED: _l("已取消"),
-}
 
 # Where a session may go from each status. Going back from "open" to "planned" is allowed
 # (enrolment opened too early); completed and cancelled sessions are final.
@@ -147,23 +139,13 @@ class Lesson(Model):
         return self.local_start.date()
 
 
-class EnrollmentStatus(enum.StrEnum):
-    INVITED = "invited"
-    CONFIRMED = "confirmed"
-    LEAVE_REQUESTED = "leave_requested"
-    LEAVE_APPROVED = "leave_approved"
-    ABSENT = "absent"
-    COMPLETED = "completed"
-
-
-ENROLLMENT_STATUS_LABELS = {
-    EnrollmentStatus.INVITED: _l("已通知"),
-    EnrollmentStatus.CONFIRMED: _l("已确认"),
-    EnrollmentStatus.LEAVE_REQUESTED: _l("请假待批"),
-    EnrollmentStatus.LEAVE_APPROVED: _l("已准假"),
-    EnrollmentStatus.ABSENT: _l("缺席"),
-    EnrollmentStatus.COMPLETED: _l("已结业"),
-}
+class EnrollmentStatus(LabelledEnum):
+    INVITED = "invited", _l("已通知")
+    CONFIRMED = "confirmed", _l("已确认")
+    LEAVE_REQUESTED = "leave_requested", _l("请假待批")
+    LEAVE_APPROVED = "leave_approved", _l("已准假")
+    ABSENT = "absent", _l("缺席")
+    COMPLETED = "completed", _l("已结业")
 
 
 # The one definition of "enrolled in this session" (see Enrollment.in_session): the member

@@ -185,13 +185,6 @@ class SessionData:
     quiz_required: bool = True
 
 
-def title_taken(title: str, exclude_id: int | None = None) -> bool:
-    stmt = sa.select(TrainingSession.id).where(TrainingSession.title == title)
-    if exclude_id is not None:
-        stmt = stmt.where(TrainingSession.id != exclude_id)
-    return db.session.scalar(stmt) is not None
-
-
 def _apply(session: TrainingSession, data: SessionData) -> None:
     session.title = data.title
     session.start_date = data.start_date

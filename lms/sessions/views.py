@@ -29,7 +29,6 @@ from lms.files import attachment_headers
 from lms.forms import bounded_int
 from lms.materials.access import can_upload_to_lesson
 from lms.materials.services import materials_of
-from lms.org.models import Category
 from lms.reports import worklist
 from lms.sessions import access, ical, services, timetable
 from lms.sessions.forms import LessonForm, PlanNextForm, SessionForm, StatusForm
@@ -60,6 +59,7 @@ def index():
         "sessions/index.html",
         page=page,
         status=status,
+        statuses=list(SessionStatus),
         enrolled=services.enrolled_session_ids(current_user.member),
         can_manage=is_organizer(current_user),
     )
@@ -117,7 +117,7 @@ def _session_data(form: SessionForm) -> services.SessionData:
         venue=form.venue.data or "",
         capacity=form.capacity.data,
         enrolment_deadline=form.enrolment_deadline.data,
-        categories={Category(c) for c in form.categories.data},
+        categories=set(form.categories.data),
         completion_percent=form.completion_percent.data or 100,
         late_counts=form.late_counts.data,
         quiz_required=form.quiz_required.data,
@@ -129,12 +129,9 @@ def _session_data(form: SessionForm) -> services.SessionData:
 def create():
     form = SessionForm()
     if form.validate_on_submit():
-        if services.title_taken(form.title.data):
-            form.title.errors.append(_("该期次名称已存在。"))
-        else:
-            session = services.create_session(_session_data(form))
-            flash(_("期次已创建，现在可以编排课表。"), "success")
-            return redirect(url_for("sessions.detail", session_id=session.id))
+        session = services.create_session(_session_data(form))
+        flash(_("期次已创建，现在可以编排课表。"), "success")
+        return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/session_form.html", form=form, session=None)
 
 
@@ -159,19 +156,14 @@ def detail(session_id: int):
 def edit(session_id: int):
     session = load(TrainingSession, session_id, access.can_edit_session)
     form = SessionForm(obj=session)
-    if request.method == "GET":
-        form.categories.data = [c.value for c in session.categories]
     if form.validate_on_submit():
-        if services.title_taken(form.title.data, exclude_id=session.id):
-            form.title.errors.append(_("该期次名称已存在。"))
+        try:
+            services.update_session(session, _session_data(form))
+        except timetable.ScheduleError as exc:
+            form.start_date.errors.extend(exc.messages)
         else:
-            try:
-                services.update_session(session, _session_data(form))
-            except timetable.ScheduleError as exc:
-                form.start_date.errors.extend(exc.messages)
-            else:
-                flash(_("已保存。"), "success")
-                return redirect(url_for("sessions.detail", session_id=session.id))
+            flash(_("已保存。"), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/session_form.html", form=form, session=session)
 
 
@@ -204,19 +196,14 @@ def plan_next(session_id: int):
             form.title.data = services.suggest_next_title(source, form.start_date.data)
     problems: list[str] = []
     if form.validate_on_submit():
-        if services.title_taken(form.title.data):
-            form.title.errors.append(_("该期次名称已存在。"))
+        try:
+            with atomic():
+                session = services.plan_next_session(source, form.title.data, form.start_date.data)
+        except timetable.ScheduleError as exc:
+            problems = exc.messages
         else:
-            try:
-                with atomic():
-                    session = services.plan_next_session(
-                        source, form.title.data, form.start_date.data
-                    )
-            except timetable.ScheduleError as exc:
-                problems = exc.messages
-            else:
-                flash(_("已按原课表安排新一期，请核对课表。"), "success")
-                return redirect(url_for("sessions.detail", session_id=session.id))
+            flash(_("已按原课表安排新一期，请核对课表。"), "success")
+            return redirect(url_for("sessions.detail", session_id=session.id))
     return render_template("sessions/plan_next.html", form=form, source=source, problems=problems)
 
 

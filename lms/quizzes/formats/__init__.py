@@ -11,19 +11,14 @@ from lms.quizzes.formats.aiken import parse_aiken
 from lms.quizzes.formats.gift import parse_gift
 from lms.quizzes.formats.parsing import ParseResult
 from lms.quizzes.formats.sheet import read_question_sheet
+from lms.text import decode_text
 
 
 def parse_upload(kind: str, stream) -> ParseResult:
     """An uploaded question file: an Excel sheet, or GIFT or Aiken text in UTF-8 or GB18030."""
     if kind == "xlsx":
         return read_question_sheet(stream)
-    data = stream.read()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode_text(stream.read())
+    if text is None:
         return ParseResult(questions=[], errors=[_("文件不是 UTF-8 或 GB18030 编码的文本。")])
     return parse_gift(text) if kind == "gift" else parse_aiken(text)

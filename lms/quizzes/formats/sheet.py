@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
 from typing import IO
 
 from flask_babel import gettext as _
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from lms.excel import SpreadsheetError, build_workbook, read_sheet_rows
+from lms.excel import SpreadsheetError, build_workbook, cell_as_text, read_sheet_rows
 from lms.quizzes.formats.parsing import (
     MAX_QUESTIONS,
     Collector,
@@ -68,24 +67,12 @@ _LETTER_SEPARATORS = re.compile(r"[\s,，、;；/]+")
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 
 
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # Excel keeps the number 2 as 2.0
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        value = value.isoformat()
-    return str(value).strip()
-
-
 def _header(cells: list[object]) -> tuple[dict[str, int], list[str]]:
     positions: dict[str, int] = {}
     problems = []
     unknown = []
     for index, cell in enumerate(cells):
-        name = _cell_text(cell)
+        name = cell_as_text(cell)
         if not name:
             continue
         if name not in SHEET_HEADER:
@@ -109,7 +96,7 @@ def _sheet_question(
 ) -> tuple[QuestionData | None, list[str]]:
     def cell(name: str) -> str:
         index = positions.get(name)
-        return _cell_text(cells[index]) if index is not None and index < len(cells) else ""
+        return cell_as_text(cells[index]) if index is not None and index < len(cells) else ""
 
     problems = []
     type_text = cell("题型")
@@ -186,7 +173,7 @@ def read_question_sheet(stream: IO[bytes]) -> ParseResult:
         if problems:
             return ParseResult(errors=[at_line(header[0], problem) for problem in problems])
         for number, cells in rows:
-            if not any(_cell_text(cell) for cell in cells):
+            if not any(cell_as_text(cell) for cell in cells):
                 continue
             question, problems = _sheet_question(cells, positions)
             collector.add(number, question, problems)

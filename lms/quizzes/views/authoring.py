@@ -21,7 +21,7 @@ from lms.quizzes.formats.gift import dump_gift
 from lms.quizzes.formats.sheet import question_sheet, template_sheet
 from lms.quizzes.forms import BankForm, ImportForm, QuestionForm
 from lms.quizzes.models import Question, QuestionBank, QuestionCategory
-from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType, validate_question
+from lms.quizzes.questions import QuestionType, validate_question
 
 AUTHORS = (Role.ORGANIZER, Role.LECTURER)
 
@@ -52,13 +52,10 @@ def _bank_form(bank: QuestionBank | None = None) -> BankForm:
 def create_bank():
     form = _bank_form()
     if form.validate_on_submit():
-        if services.bank_by_name(form.name.data):
-            form.name.errors.append(_("该题库已存在。"))
-        else:
-            bank = services.create_bank(
-                form.name.data, form.description.data or "", form.author_ids.data or []
-            )
-            return redirect(url_for("quizzes.bank", bank_id=bank.id))
+        bank = services.create_bank(
+            form.name.data, form.description.data or "", form.author_ids.data or []
+        )
+        return redirect(url_for("quizzes.bank", bank_id=bank.id))
     return render_template("quizzes/bank_form.html", form=form, bank=None)
 
 
@@ -67,15 +64,11 @@ def edit_bank(bank_id: int):
     bank = load(QuestionBank, bank_id, is_organizer)
     form = _bank_form(bank)
     if form.validate_on_submit():
-        other = services.bank_by_name(form.name.data)
-        if other is not None and other.id != bank.id:
-            form.name.errors.append(_("该题库已存在。"))
-        else:
-            services.update_bank(
-                bank, form.name.data, form.description.data or "", form.author_ids.data or []
-            )
-            flash(_("已保存。"), "success")
-            return redirect(url_for("quizzes.bank", bank_id=bank.id))
+        services.update_bank(
+            bank, form.name.data, form.description.data or "", form.author_ids.data or []
+        )
+        flash(_("已保存。"), "success")
+        return redirect(url_for("quizzes.bank", bank_id=bank.id))
     return render_template("quizzes/bank_form.html", form=form, bank=bank)
 
 
@@ -99,7 +92,7 @@ def bank(bank_id: int):
         page=page,
         category=category,
         categories=services.categories_of(bank),
-        types=QUESTION_TYPE_LABELS,
+        question_types=list(QuestionType),
     )
 
 
@@ -152,7 +145,6 @@ def _save_question_form(bank: QuestionBank, qtype: QuestionType, question: Quest
         bank=bank,
         question=question,
         qtype=qtype,
-        types=QUESTION_TYPE_LABELS,
         problems=problems,
         categories=services.categories_of(bank),
     )
@@ -178,7 +170,6 @@ def preview_question(question_id: int):
         question=question,
         version=question.current,
         order=list(range(len(question.current.options))),
-        types=QUESTION_TYPE_LABELS,
         confirm=ConfirmForm(),
         can_regrade=is_organizer(current_user),
     )
@@ -210,14 +201,10 @@ def import_questions(bank_id: int):
     errors: list[str] = []
     summary = None
     if form.validate_on_submit():
-        upload = form.file.data
-        if not upload or not upload.filename:
-            form.file.errors.append(_("请选择要导入的文件。"))
-        else:
-            parsed = parse_upload(form.format.data, upload.stream)
-            errors = parsed.errors
-            if not errors:
-                summary = services.import_questions(bank, parsed.questions, current_user)
+        parsed = parse_upload(form.format.data, form.file.data.stream)
+        errors = parsed.errors
+        if not errors:
+            summary = services.import_questions(bank, parsed.questions, current_user)
     return render_template(
         "quizzes/import.html", form=form, bank=bank, errors=errors, summary=summary
     )

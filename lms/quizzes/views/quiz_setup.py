@@ -3,8 +3,6 @@ questions and random draws, and its status."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +11,6 @@ from flask_login import current_user, login_required
 from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.catalog.models import Course
-from lms.clock import local_zone
 from lms.database import utcnow
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int, choices, int_or_none
@@ -21,8 +18,6 @@ from lms.quizzes import access, attempts, services
 from lms.quizzes.forms import DrawForm, ItemsForm, QuizForm
 from lms.quizzes.models import (
     Attempt,
-    CountingRule,
-    Feedback,
     Question,
     QuestionCategory,
     Quiz,
@@ -30,7 +25,6 @@ from lms.quizzes.models import (
     QuizItem,
     QuizStatus,
 )
-from lms.quizzes.questions import QUESTION_TYPE_LABELS
 from lms.sessions.models import TrainingSession
 from lms.sessions.services import enrolled_session_ids
 
@@ -67,25 +61,12 @@ def _homes() -> list[tuple[str, str]]:
     ]
 
 
-def _to_utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=local_zone()).astimezone(UTC) if value else None
-
-
 def _quiz_form(quiz: Quiz | None = None) -> QuizForm:
     form = QuizForm(obj=quiz)
     form.home.choices = choices(_homes())
     if quiz is not None and request.method == "GET":
         form.home.data = (
             f"session:{quiz.session_id}" if quiz.session_id else f"course:{quiz.course_id}"
-        )
-        form.counting.data = quiz.counting.value
-        form.feedback.data = quiz.feedback.value
-        zone = local_zone()
-        form.opens_at.data = (
-            quiz.opens_at.astimezone(zone).replace(tzinfo=None) if quiz.opens_at else None
-        )
-        form.closes_at.data = (
-            quiz.closes_at.astimezone(zone).replace(tzinfo=None) if quiz.closes_at else None
         )
     return form
 
@@ -98,12 +79,12 @@ def _quiz_data(form: QuizForm) -> services.QuizData:
         session_id=int(ident) if kind == "session" else None,
         course_id=int(ident) if kind == "course" else None,
         time_limit_minutes=form.time_limit_minutes.data,
-        opens_at=_to_utc(form.opens_at.data),
-        closes_at=_to_utc(form.closes_at.data),
+        opens_at=form.opens_at.data,
+        closes_at=form.closes_at.data,
         max_attempts=form.max_attempts.data,
         pass_mark=form.pass_mark.data,
-        counting=CountingRule(form.counting.data),
-        feedback=Feedback(form.feedback.data),
+        counting=form.counting.data,
+        feedback=form.feedback.data,
         practice=form.practice.data,
         shuffle_questions=form.shuffle_questions.data,
         shuffle_options=form.shuffle_options.data,
@@ -178,7 +159,6 @@ def quiz(quiz_id: int):
         confirm=ConfirmForm(),
         question_count=services.quiz_question_count(quiz),
         supplies=services.draw_supplies(quiz) if manages else {},
-        types=QUESTION_TYPE_LABELS,
     )
 
 

@@ -15,7 +15,7 @@ from lms.extensions import limiter, login_manager
 from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import access, attempts
 from lms.quizzes.models import Attempt, Quiz
-from lms.quizzes.questions import QUESTION_TYPE_LABELS, QuestionType
+from lms.quizzes.questions import QuestionType
 from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
 
@@ -70,7 +70,6 @@ def take(attempt_id: int):
         items=items,
         now=utcnow(),
         confirm=ConfirmForm(),
-        types=QUESTION_TYPE_LABELS,
         # the message with its placeholder, for the script to count live as answers are saved
         unanswered_message=_("还有 %(n)d 题未作答。"),
     )
@@ -178,7 +177,6 @@ def result(attempt_id: int):
         "quizzes/result.html",
         attempt=attempt,
         review=attempts.review_allowed(attempt) or is_organizer(current_user),
-        types=QUESTION_TYPE_LABELS,
     )
 
 
@@ -193,7 +191,6 @@ def wrong_book():
         "quizzes/wrong_book.html",
         entries=wrong_book_pages(member),
         confirm=ConfirmForm(),
-        types=QUESTION_TYPE_LABELS,
     )
 
 

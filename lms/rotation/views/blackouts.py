@@ -10,21 +10,18 @@ from lms.access import is_organizer, load, roles_required
 from lms.audit.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
-from lms.forms import ConfirmForm, choices, picked_staff_no
+from lms.forms import ConfirmForm, picked_staff_no
 from lms.org.models import Member
 from lms.rotation.forms import BlackoutForm
-from lms.rotation.models import BLACKOUT_LABELS, Blackout
+from lms.rotation.models import Blackout
 
 
 @roles_required(Role.ORGANIZER)
 def blackouts():
     form = BlackoutForm()
-    form.reason.choices = choices((r.value, label) for r, label in BLACKOUT_LABELS.items())
     form.staff_no.data = form.staff_no.data or picked_staff_no()
     if form.validate_on_submit():
-        member = db.session.scalar(
-            sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
-        )
+        member = db.session.scalar(sa.select(Member).where(Member.staff_no == form.staff_no.data))
         if member is None:
             form.staff_no.errors.append(_("没有这个工号。"))
         else:
@@ -47,7 +44,6 @@ def blackouts():
         "rotation/blackouts.html",
         form=form,
         rows=rows,
-        labels=BLACKOUT_LABELS,
         confirm=ConfirmForm(),
     )
 

@@ -13,7 +13,7 @@ from lms.access import is_organizer, load, roles_required
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int, choices, picked_staff_no
-from lms.org.models import Branch, Category, Member
+from lms.org.models import Branch, Member
 from lms.rotation import planner, services
 from lms.rotation.enrollment import EnrollmentError
 from lms.rotation.forms import CycleForm, MoveForm
@@ -35,7 +35,6 @@ def _cycle_form(cycle: RotationCycle | None = None) -> CycleForm:
         for b in db.session.scalars(sa.select(Branch).order_by(Branch.position, Branch.id))
     )
     if cycle is not None and request.method == "GET":
-        form.categories.data = [c.value for c in cycle.categories]
         form.branch_ids.data = [b.id for b in cycle.branches]
         form.cap_percent.data = int(cycle.cap_share * 100)
     return form
@@ -47,7 +46,7 @@ def _cycle_data(form: CycleForm) -> services.CycleData:
         name=form.name.data,
         start_date=form.start_date.data,
         end_date=form.end_date.data,
-        categories={Category(c) for c in form.categories.data},
+        categories=set(form.categories.data),
         branch_ids=list(form.branch_ids.data or []),
         required_sessions=form.required_sessions.data,
         required_hours=form.required_hours.data,
@@ -55,20 +54,12 @@ def _cycle_data(form: CycleForm) -> services.CycleData:
     )
 
 
-def _name_taken(name: str, cycle: RotationCycle | None) -> bool:
-    other = db.session.scalar(sa.select(RotationCycle).where(RotationCycle.name == name))
-    return other is not None and other is not cycle
-
-
 @roles_required(Role.ORGANIZER)
 def create_cycle():
     form = _cycle_form()
     if form.validate_on_submit():
-        if _name_taken(form.name.data, None):
-            form.name.errors.append(_("该周期名称已存在。"))
-        else:
-            cycle = services.save_cycle(_cycle_data(form))
-            return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+        cycle = services.save_cycle(_cycle_data(form))
+        return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     return render_template("rotation/cycle_form.html", form=form, cycle=None)
 
 
@@ -77,12 +68,9 @@ def edit_cycle(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, is_organizer)
     form = _cycle_form(cycle)
     if form.validate_on_submit():
-        if _name_taken(form.name.data, cycle):
-            form.name.errors.append(_("该周期名称已存在。"))
-        else:
-            services.save_cycle(_cycle_data(form), cycle)
-            flash(_("已保存。"), "success")
-            return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
+        services.save_cycle(_cycle_data(form), cycle)
+        flash(_("已保存。"), "success")
+        return redirect(url_for("rotation.cycle", cycle_id=cycle.id))
     return render_template("rotation/cycle_form.html", form=form, cycle=cycle)
 
 
@@ -103,7 +91,7 @@ def _unplaced_groups(cycle: RotationCycle) -> tuple[list[dict], str | None]:
         ids = by_reason.get(reason)
         if not ids:
             continue
-        group = {"reason": reason, "label": services.REASON_LABELS[reason](), "count": len(ids)}
+        group = {"reason": reason, "label": reason.label, "count": len(ids)}
         if reason.value == shown:
             group["page"] = db.paginate(
                 sa.select(Member).where(Member.id.in_(ids)).order_by(Member.staff_no),
@@ -160,9 +148,7 @@ def move(cycle_id: int):
     if not form.validate_on_submit():
         flash(_("请填写工号和期次。"), "warning")
         return back
-    member = db.session.scalar(
-        sa.select(Member).where(Member.staff_no == form.staff_no.data.strip())
-    )
+    member = db.session.scalar(sa.select(Member).where(Member.staff_no == form.staff_no.data))
     target = db.session.get(TrainingSession, form.session_id.data)
     if member is None or target is None:
         flash(_("没有找到该工号或期次。"), "warning")
