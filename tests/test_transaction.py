@@ -8,7 +8,7 @@ from flask import abort
 
 from lms.catalog.models import Theme
 from lms.extensions import db
-from lms.transaction import after_commit, keep_changes
+from lms.transaction import after_commit, atomic, keep_changes
 
 ENDPOINT = "ops.healthz"  # any view will do: the test puts its own in its place
 
@@ -75,6 +75,20 @@ def test_a_refusal_that_says_so_keeps_what_it_changed_on_the_way(client, view):
     assert client.get(view(finishes_then_refuses)).status_code == 409
     assert client.get(view(finishes_then_aborts)).status_code == 403
     assert _stored("kept on a 409") and _stored("kept on a 403")
+
+
+def test_a_refused_step_in_a_savepoint_keeps_nothing_of_itself_but_the_answer_stands(client, view):
+    def shows_the_form_again():
+        _add("before the step")
+        try:
+            with atomic():
+                _add("half of the step")
+                raise ValueError("the step is refused")
+        except ValueError:
+            return "the form again, with the reason"
+
+    assert client.get(view(shows_the_form_again)).status_code == 200
+    assert _stored("before the step") and not _stored("half of the step")
 
 
 def test_work_after_commit_runs_only_once_the_changes_are_stored(client, view):

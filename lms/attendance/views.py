@@ -41,6 +41,7 @@ from lms.org.access import can_view_member
 from lms.org.models import Category, Member
 from lms.pdf import render_pdf
 from lms.sessions.models import Lesson, TrainingSession
+from lms.transaction import atomic
 
 bp = Blueprint("attendance", __name__, url_prefix="/attendance")
 
@@ -105,7 +106,8 @@ def confirm():
     if form.validate_on_submit():
         scanned_at = datetime.fromtimestamp(session["pending_sign_in"]["at"], UTC)
         try:
-            attendance = services.sign_in_by_qr(current_user.member, lesson, device, scanned_at)
+            with atomic():
+                attendance = services.sign_in_by_qr(current_user.member, lesson, device, scanned_at)
         except services.SignInRefused as refused:
             message = refused.message
         else:

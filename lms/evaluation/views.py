@@ -17,6 +17,7 @@ from lms.evaluation.forms import NamesSettingForm, evaluation_form
 from lms.evaluation.services import Aspect
 from lms.excel import build_workbook, xlsx_response
 from lms.sessions.models import TrainingSession
+from lms.transaction import atomic
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
@@ -69,9 +70,10 @@ def evaluate(session_id: int):
         else:
             assert form.overall.data is not None  # ScoreField refuses anything but 1 to 5
             try:
-                services.submit_evaluation(
-                    session, member, form.lesson_scores(), form.overall.data, form.comment.data
-                )
+                with atomic():
+                    services.submit_evaluation(
+                        session, member, form.lesson_scores(), form.overall.data, form.comment.data
+                    )
             except services.EvaluationError as exc:
                 problem = exc.message
             else:

@@ -26,6 +26,7 @@ from lms.rotation.access import owns_enrollment
 from lms.sessions.ical import timetable_calendar
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
 from lms.sessions.services import lessons_taught_by
+from lms.transaction import atomic
 
 bp = Blueprint("main", __name__)
 
@@ -150,7 +151,8 @@ def my_timetable():
 def confirm_enrollment(enrollment_id: int):
     item = load(Enrollment, enrollment_id, owns_enrollment)
     try:
-        enrollment.confirm_attendance(item)
+        with atomic():
+            enrollment.confirm_attendance(item)
     except enrollment.EnrollmentError as exc:
         flash(exc.message, "warning")
     else:
@@ -166,7 +168,8 @@ def request_leave(enrollment_id: int):
     refusal = enrollment.leave_refusal(item)
     if refusal is None and form.validate_on_submit():
         try:
-            enrollment.request_leave(item, form.reason.data)
+            with atomic():
+                enrollment.request_leave(item, form.reason.data)
         except enrollment.EnrollmentError as exc:
             form.reason.errors.append(exc.message)
         else:

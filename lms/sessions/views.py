@@ -158,7 +158,8 @@ def edit(session_id: int):
     form = SessionForm(obj=session)
     if form.validate_on_submit():
         try:
-            services.update_session(session, _session_data(form))
+            with atomic():
+                services.update_session(session, _session_data(form))
         except timetable.ScheduleError as exc:
             form.start_date.errors.extend(exc.messages)
         else:
@@ -176,7 +177,8 @@ def set_status(session_id: int):
     if not form.validate_on_submit() or target not in set(SessionStatus):
         abort(400)
     try:
-        services.set_session_status(session, SessionStatus(target), form.reason.data or "")
+        with atomic():
+            services.set_session_status(session, SessionStatus(target), form.reason.data or "")
     except timetable.ScheduleError as exc:
         for message in exc.messages:
             flash(message, "danger")
@@ -255,7 +257,8 @@ def add_lesson(session_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            timetable.add_lesson(session, _lesson_data(form))
+            with atomic():
+                timetable.add_lesson(session, _lesson_data(form))
         except timetable.ScheduleError as exc:
             problems = exc.messages
         else:
@@ -288,7 +291,8 @@ def edit_lesson(lesson_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            timetable.update_lesson(lesson, _lesson_data(form))
+            with atomic():
+                timetable.update_lesson(lesson, _lesson_data(form))
         except timetable.ScheduleError as exc:
             problems = exc.messages
         else:
@@ -311,7 +315,8 @@ def delete_lesson(lesson_id: int):
         abort(400)
     session_id = lesson.session_id
     try:
-        timetable.delete_lesson(lesson)
+        with atomic():
+            timetable.delete_lesson(lesson)
     except timetable.ScheduleError as exc:
         for message in exc.messages:
             flash(message, "danger")

@@ -164,7 +164,8 @@ def move(cycle_id: int):
         flash(_("如确需调整，请勾选“已知悉”后再提交。"), "warning")
         return back
     try:
-        services.move_member(cycle, member, target)
+        with atomic():
+            services.move_member(cycle, member, target)
     except EnrollmentError as exc:
         flash(exc.message, "warning")
         return back
