@@ -18,7 +18,7 @@ from lms.extensions import db
 from lms.notifications.models import Notification
 from lms.org.models import Category, Gender, Member
 from lms.reports import services as reports
-from lms.rotation import services
+from lms.rotation import coverage
 from lms.rotation.models import Blackout, BlackoutReason, CohortMember
 from lms.sessions.models import Enrollment, EnrollmentStatus, SessionStatus
 from tests.conftest import csrf_token, login
@@ -48,7 +48,7 @@ def test_population_follows_categories_and_activity():
     keep = make_member(category=Category.MEMBER)
     make_member(category=Category.YOUTH)
     make_member(category=Category.MEMBER, active=False)
-    assert [m.id for m in db.session.scalars(services.population(cycle))] == [keep.id]
+    assert [m.id for m in db.session.scalars(coverage.population(cycle))] == [keep.id]
 
 
 def test_planning_respects_the_safety_cap_and_explains_the_rest(client, organizer):
@@ -128,8 +128,8 @@ def test_confirming_calls_and_notifies(client, organizer):
     assert {e.member_id for e in enrolled} == {m.id for m in members}
     assert all(e.session_id == session.id for e in enrolled)
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == 3
-    states = services.coverage_states(cycle)
-    assert set(states.values()) == {services.Coverage.PLANNED}
+    states = coverage.coverage_states(cycle)
+    assert set(states.values()) == {coverage.Coverage.PLANNED}
     # Planning again leaves the called alone.
     client.post(f"/rotation/cycles/{cycle.id}/plan")
     assert db.session.scalar(sa.select(sa.func.count(Enrollment.id))) == 3
@@ -153,7 +153,7 @@ def test_a_draft_plan_is_not_planned_until_confirmed_and_can_be_discarded(
     client.post(f"/rotation/cycles/{cycle.id}/plan", data={"csrf_token": token})
     assert len(_cohort_sessions(cycle)) == len(members)
     # Drafted, not yet planned: the cycle page, the dashboard and the export agree.
-    assert set(services.coverage_states(cycle).values()) == {services.Coverage.UNPLANNED}
+    assert set(coverage.coverage_states(cycle).values()) == {coverage.Coverage.UNPLANNED}
     assert reports.dashboard(cycle, None).counts["planned"] == 0
     assert "已安排" not in _xlsx_states(client, cycle)
     html = client.get(f"/rotation/cycles/{cycle.id}").get_data(as_text=True)
@@ -178,7 +178,7 @@ def test_a_draft_plan_is_not_planned_until_confirmed_and_can_be_discarded(
     # Confirmed cohorts count as planned, and discarding leaves them alone.
     client.post(f"/rotation/cycles/{cycle.id}/plan", data={"csrf_token": token})
     client.post(f"/rotation/cycles/{cycle.id}/confirm", data={"csrf_token": token})
-    assert set(services.coverage_states(cycle).values()) == {services.Coverage.PLANNED}
+    assert set(coverage.coverage_states(cycle).values()) == {coverage.Coverage.PLANNED}
     assert set(_xlsx_states(client, cycle)) == {"已安排"}
     client.post(f"/rotation/cycles/{cycle.id}/discard", data={"csrf_token": token})
     assert reports.dashboard(cycle, None).counts["planned"] == len(members) + 1  # + the trainee
@@ -214,9 +214,9 @@ def test_completing_a_session_marks_completed_and_absent(client, organizer):
     client.post(f"/sessions/{session.id}/status?to=completed")
     statuses = dict(db.session.execute(sa.select(Enrollment.member_id, Enrollment.status)).all())
     assert statuses == {present.id: EnrollmentStatus.COMPLETED, missing.id: EnrollmentStatus.ABSENT}
-    states = services.coverage_states(cycle)
-    assert states[present.id] == services.Coverage.TRAINED
-    assert states[missing.id] == services.Coverage.UNPLANNED  # to be planned for make-up
+    states = coverage.coverage_states(cycle)
+    assert states[present.id] == coverage.Coverage.TRAINED
+    assert states[missing.id] == coverage.Coverage.UNPLANNED  # to be planned for make-up
 
 
 def test_dashboard_counts_and_secretary_scope(client):
@@ -327,11 +327,11 @@ def test_kept_totals_follow_every_attendance_change(client, organizer, start, en
     ids = sa.select(Member.id).where(Member.id == member.id)
     key = f"a-{member.id}-{lesson.id}"
     client.post(f"/attendance/sessions/{session.id}", data={key: "late"})
-    assert services.cycle_hours(cycle, ids) == {member.id: 2}
+    assert coverage.cycle_hours(cycle, ids) == {member.id: 2}
     board = reports.dashboard(cycle, None)
     assert board.attendance.rate == 100 and board.hours_bins[0] == ("0–4", 1)
     client.post(f"/attendance/sessions/{session.id}", data={key: "absent"})
-    assert services.cycle_hours(cycle, ids) == {}
+    assert coverage.cycle_hours(cycle, ids) == {}
     assert reports.dashboard(cycle, None).attendance.rate == 0
 
 

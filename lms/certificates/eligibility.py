@@ -14,8 +14,8 @@ from lms.extensions import db
 from lms.org.models import Member
 from lms.quizzes.attempts import counting_attempt
 from lms.quizzes.models import Quiz, QuizStatus
+from lms.rotation.coverage import Coverage, coverage_states, cycle_hours, population
 from lms.rotation.models import RotationCycle
-from lms.rotation.services import Coverage, coverage_states, cycle_hours, population
 from lms.sessions.models import Enrollment, Lesson, TrainingSession
 
 

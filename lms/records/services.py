@@ -27,7 +27,7 @@ from lms.extensions import db
 from lms.online.models import ViewingProgress
 from lms.org.models import Branch, Member
 from lms.quizzes.models import Attempt, AttemptKind, Quiz
-from lms.rotation.services import MemberPlan, member_plans
+from lms.rotation.coverage import MemberPlan, member_plans
 from lms.sessions.models import Enrollment, EnrollmentStatus, Lesson, TrainingSession
 
 ZERO = Decimal(0)

@@ -20,9 +20,7 @@ from lms.clock import local_today
 from lms.enums import LabelledEnum
 from lms.extensions import db
 from lms.org.models import Branch, Category, Department, Member, Shift
-from lms.rotation.enrollment import MISSED
-from lms.rotation.models import RotationCycle
-from lms.rotation.services import (
+from lms.rotation.coverage import (
     Coverage,
     completed_select,
     coverage_states,
@@ -31,6 +29,8 @@ from lms.rotation.services import (
     population,
     whole_years,
 )
+from lms.rotation.enrollment import MISSED
+from lms.rotation.models import RotationCycle
 from lms.sessions.models import Enrollment, Lesson, SessionStatus, TrainingSession
 
 STATES = (Coverage.TRAINED, Coverage.PLANNED, Coverage.UNPLANNED)

@@ -18,8 +18,8 @@ from lms.extensions import db
 from lms.forms import bounded_int
 from lms.org.models import Category, Member
 from lms.reports import access, services
+from lms.rotation.coverage import Coverage, cycle_hours, population
 from lms.rotation.models import RotationCycle
-from lms.rotation.services import Coverage, cycle_hours, population
 from lms.sessions.models import Lesson
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")

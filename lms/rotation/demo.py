@@ -11,8 +11,9 @@ from lms.content_files import ContentError, read_yaml
 from lms.extensions import db
 from lms.org.models import Member
 from lms.org.roster import CATEGORY_WORDS
+from lms.rotation.coverage import population
 from lms.rotation.models import RotationCycle
-from lms.rotation.services import CycleData, population, save_cycle
+from lms.rotation.services import CycleData, save_cycle
 from lms.sessions.models import Enrollment, TrainingSession
 
 

@@ -14,7 +14,7 @@ from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int, choices, picked_staff_no
 from lms.org.models import Branch, Member
-from lms.rotation import planner, services
+from lms.rotation import coverage, planner, services
 from lms.rotation.enrollment import EnrollmentError
 from lms.rotation.forms import CycleForm, MoveForm
 from lms.rotation.models import RotationCycle
@@ -107,7 +107,7 @@ def _unplaced_groups(cycle: RotationCycle) -> tuple[list[dict], str | None]:
 @roles_required(Role.ORGANIZER)
 def cycle(cycle_id: int):
     cycle = load(RotationCycle, cycle_id, is_organizer)
-    states = services.coverage_states(cycle)
+    states = coverage.coverage_states(cycle)
     groups, shown = _unplaced_groups(cycle)
     return render_template(
         "rotation/cycle.html",
