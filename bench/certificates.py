@@ -8,7 +8,7 @@ issued certificate ≤ 20 ms.
 - naive: one `render_document([item])` (and split) per certificate, for a sample of NAIVE
   certificates, extrapolated per certificate; with the template's face (AR PL UKai, TrueType)
   and with Noto Serif CJK SC (CFF) forced, to see what the font costs.
-- ours: all 200 through the real path, `services.issue_batch` in batches of `services.BATCH`
+- ours: all 200 through the real path, `issuing.issue_batch` in batches of `issuing.BATCH`
   (serials, render, split, stored files, flush/commit); rendering runs in a pool of spawn
   processes, whose one-off start is timed apart (`pool_start_s`) and also included in
   `ours_cold_ms_per_certificate`; and once more in one process (CERT_RENDER_PROCESSES=1).
