@@ -37,8 +37,10 @@ autosave goes over HTTP; the submit's redirect to the result page is not followe
 
 Where the time goes: afterwards, 20 more trainees take a quiz in-process (Flask test client, the
 same PostgreSQL); for each request kind (start, question page, autosave, submit) it reports the
-mean time per request (wall clock, and this process's CPU time, which other load on the
-machine does not inflate), the SQL statements it ran and the time spent in them.
+mean time the WSGI app took per request (wall clock, and this process's CPU time, which other
+load on the machine does not inflate; the test client's own work of building the request and
+reading the response is left out), the SQL statements it ran and the time spent in them; and
+the bare app's time for the same requests, measured the same way.
 """
 
 from __future__ import annotations
@@ -661,20 +663,17 @@ def _profile_requests(app, quiz_id: int, usernames: list[str]) -> dict[str, obje
     @contextmanager
     def measuring(kind: str) -> Iterator[None]:
         current.append(kind)
-        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
-            spent[kind]["seconds"] += time.perf_counter() - start
-            # This process's CPU alone: what the app costs, however busy the machine is.
-            spent[kind]["cpu_seconds"] += time.process_time() - cpu_start
-            spent[kind]["n"] += 1
             current.clear()
 
     with app.app_context():
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
+    served = app.wsgi_app
+    app.wsgi_app = _timed_wsgi(served, spent, current)
     try:
         for username in usernames:
             client = app.test_client()
@@ -707,6 +706,7 @@ def _profile_requests(app, quiz_id: int, usernames: list[str]) -> dict[str, obje
                 )
             assert done.status_code == 302, done.status_code
     finally:
+        app.wsgi_app = served
         sa.event.remove(engine, "before_cursor_execute", before)
         sa.event.remove(engine, "after_cursor_execute", after)
     figures: dict[str, object] = {}
@@ -719,6 +719,63 @@ def _profile_requests(app, quiz_id: int, usernames: list[str]) -> dict[str, obje
             "sql_ms": round(s["sql_seconds"] * 1000 / s["n"], 2),
         }
     return figures
+
+
+def _timed_wsgi(wsgi_app, spent: dict[str, dict], current: list[str]):
+    """`wsgi_app` timed while `current` names a request kind: the app's own time (wall clock,
+    and this process's CPU, which other load on the machine does not inflate), without the
+    test client's work of building the request and reading the response."""
+
+    def timed(environ, start_response):
+        if not current:
+            return wsgi_app(environ, start_response)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        try:
+            return wsgi_app(environ, start_response)
+        finally:
+            figures = spent[current[0]]
+            figures["seconds"] += time.perf_counter() - start
+            figures["cpu_seconds"] += time.process_time() - cpu_start
+            figures["n"] += 1
+
+    return timed
+
+
+def _profile_bare(url: str, trainees: int) -> dict[str, object]:
+    """The bare app's in-process figures (bench/_quiz_bare.py), the same way: each trainee
+    starts, opens the page, saves 20 answers and submits."""
+    from bench._quiz_bare import db as bare_db
+    from bench._quiz_bare import make_app
+
+    app = make_app(url)
+    spent = {kind: {"n": 0, "seconds": 0.0, "cpu_seconds": 0.0} for kind in PROFILED}
+    current: list[str] = []
+    app.wsgi_app = _timed_wsgi(app.wsgi_app, spent, current)
+    client = app.test_client()
+    for _ in range(trainees):
+        current[:] = ["start"]
+        attempt = client.post("/quizzes/1/start").headers["Location"].rsplit("/", 1)[1]
+        current[:] = ["page"]
+        client.get(f"/quizzes/attempts/{attempt}")
+        current[:] = ["autosave"]
+        for position in range(1, QUESTIONS + 1):
+            reply = client.post(
+                f"/quizzes/attempts/{attempt}/answer",
+                json={"position": position, "response": {"choices": [0]}, "seq": 1},
+            )
+            assert reply.status_code == 200, reply.status_code
+        current[:] = ["submit"]
+        client.post(f"/quizzes/attempts/{attempt}/submit")
+        current.clear()
+    with app.app_context():
+        bare_db.engine.dispose()
+    return {
+        kind: {
+            "inprocess_ms": round(s["seconds"] * 1000 / s["n"], 2),
+            "inprocess_cpu_ms": round(s["cpu_seconds"] * 1000 / s["n"], 2),
+        }
+        for kind, s in spent.items()
+    }
 
 
 def _token(response) -> str:
@@ -921,6 +978,7 @@ def run() -> dict[str, object]:
 
             profile_quiz = _add_quiz(app, session_id, question_ids, "基准测试：逐请求剖析")
             profile = _profile_requests(app, profile_quiz, _extra_trainees(app, PROFILE_TRAINEES))
+            bare_profile = _profile_bare(url, PROFILE_TRAINEES)
             with app.app_context():
                 from lms.extensions import db
 
@@ -943,9 +1001,11 @@ def run() -> dict[str, object]:
         "sql_per_autosave": profile["autosave"]["sql_statements"],
         "sql_ms_per_autosave": profile["autosave"]["sql_ms"],
         "inprocess_ms_per_autosave": profile["autosave"]["inprocess_ms"],
+        "bare_inprocess_ms_per_autosave": bare_profile["autosave"]["inprocess_ms"],
         "target_p95_ms": TARGET_P95_MS,
         "target_bell_start_p95_ms": TARGET_BELL_START_P95_MS,
         "inprocess": profile,
+        "bare_inprocess": bare_profile,
         "scenarios": scenarios,
     }
     for key, value in figures.items():
@@ -953,12 +1013,14 @@ def run() -> dict[str, object]:
             print(f"quiz_peak.{key}: {value}")
     for scenario_name, scenario_figures in scenarios.items():
         _print_side_by_side(scenario_name, scenario_figures)
-    print("quiz_peak: in-process per request (Flask test client, PostgreSQL):")
+    print("quiz_peak: in-process per request (the WSGI app's own time, PostgreSQL), app | bare:")
     for kind, cost in profile.items():
+        bare_cost = bare_profile[kind]
         print(
             f"quiz_peak:   {kind:<9} {cost['inprocess_ms']:>7} ms"
             f" ({cost['inprocess_cpu_ms']} ms CPU), {cost['sql_statements']} SQL"
             f" statements taking {cost['sql_ms']} ms (n={cost['requests']})"
+            f" | {bare_cost['inprocess_ms']} ms ({bare_cost['inprocess_cpu_ms']} ms CPU)"
         )
     for outcome in real:
         for line in (outcome.tally.failures + outcome.log_errors)[:10]:

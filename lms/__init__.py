@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
 
 from lms.config import load_config
+from lms.database import ping_when_idle
 from lms.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 from lms.paths import PACKAGE_DIR, shipped
 from lms.transaction import TransactionalFlask
@@ -154,6 +155,8 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         _sqlite_transactions(db.engine)
+        if db.engine.dialect.name != "sqlite":
+            ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(shipped("migrations")))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

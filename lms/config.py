@@ -34,7 +34,8 @@ def load_config(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection is checked before use only after it sat idle (lms.database).
+        "DATABASE_PING_AFTER_IDLE_SECONDS": 10,
         "REDIS_URL": redis_url,
         "RQ_QUEUE": os.environ.get("LMS_RQ_QUEUE", "lms"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",

@@ -1,5 +1,6 @@
 """Declarative base, naming convention and reusable column types shared by every model."""
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -58,3 +59,29 @@ def enum_column(enum_cls: type, name: str) -> sa.Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use, as `pool_pre_ping` does, but only when it sat
+    unused for `idle_seconds` (a database restarted meanwhile, a firewall dropped it). A busy
+    connection (an exam's autosaves, one after another) skips that round trip; were it broken
+    all the same, the request fails with the friendly 503 and SQLAlchemy renews the whole pool.
+    """
+    dialect = engine.dialect
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool drops this connection and checks out another.
+                raise sa.exc.DisconnectionError() from error
+            raise

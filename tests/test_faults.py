@@ -7,23 +7,26 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from lms import create_app
 from lms.auth.models import Role
 from lms.certificates.models import IssuanceJob
+from lms.database import ping_when_idle
 from lms.extensions import db
 from lms.files import atomic_file
 from lms.materials.models import Material, MaterialVersion
 from lms.web import _database_unreachable
 from tests import samples
-from tests.conftest import login
+from tests.conftest import PG_URL, login
 from tests.factories import make_lesson, make_session, make_user
 from tests.test_materials import _files_on_disk, _upload
 
@@ -220,3 +223,27 @@ def test_a_connection_lost_after_the_response_keeps_the_response(client, monkeyp
     login(client, make_user(roles={Role.ORGANIZER}))
     response = client.get("/courses/")
     assert lost and response.status_code == 200
+
+
+@pytest.mark.skipif(not PG_URL, reason="ends a PostgreSQL backend")
+@pytest.mark.parametrize("idle_seconds", [0, 3600])
+def test_a_connection_ended_by_the_server_is_renewed(database_url, idle_seconds):
+    """A pooled connection the server ended: one that sat idle is checked and replaced before
+    use; a busy one fails once (the request's friendly 503), then the pool is renewed."""
+    engine = sa.create_engine(database_url, pool_size=1)
+    ping_when_idle(engine, idle_seconds)
+    try:
+        with engine.connect() as conn:
+            ended = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with sa.create_engine(database_url, poolclass=sa.pool.NullPool).begin() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": ended})
+        time.sleep(0.2)  # the server ends the backend asynchronously
+        if idle_seconds:
+            with pytest.raises(OperationalError) as lost, engine.connect() as conn:
+                conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            assert lost.value.connection_invalidated
+        with engine.connect() as conn:
+            renewed = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        assert renewed != ended
+    finally:
+        engine.dispose()

@@ -403,11 +403,10 @@ def test_shuffling_is_deterministic_per_attempt_seed(trainee):
     quiz = make_quiz(questions, shuffle_questions=True, shuffle_options=True)
     attempt = attempts.start_attempt(quiz, trainee.member)
     layout = [(q.version_id, q.option_order) for q in attempt.questions]
-    again = Attempt()
     rng = random.Random(attempt.seed)
     versions = attempts._choose_versions(quiz, rng)
-    attempts.lay_out_questions(again, versions, rng, True, True)
-    assert [(q.version.id, q.option_order) for q in again.questions] == layout
+    again = attempts.lay_out_questions(versions, rng, True, True)
+    assert [(row["version_id"], row["option_order"]) for row in again] == layout
     assert layout != sorted(layout)  # 8 questions: left in order by chance once in 40,320
 
 

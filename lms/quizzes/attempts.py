@@ -19,7 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from lms.audit.services import record_audit
 from lms.auth.models import User
@@ -107,18 +107,29 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
     chosen: list[tuple[QuestionVersion, Decimal]] = []
     taken: set[int] = set()
     groups: set[tuple[int, str]] = set()
-    items = db.session.scalars(
-        sa.select(QuizItem)
-        .where(QuizItem.quiz_id == quiz.id)
-        .options(selectinload(QuizItem.question).selectinload(Question.versions))
+    # The fixed items' active questions in their current versions, in one statement.
+    latest = aliased(QuestionVersion)
+    current = (
+        sa.select(sa.func.max(latest.number))
+        .where(latest.question_id == Question.id)
+        .scalar_subquery()
+    )
+    items = db.session.execute(
+        sa.select(QuestionVersion, QuizItem.points, Question.bank_id, Question.exclusive_group)
+        .select_from(QuizItem)
+        .join(Question, Question.id == QuizItem.question_id)
+        .join(
+            QuestionVersion,
+            sa.and_(QuestionVersion.question_id == Question.id, QuestionVersion.number == current),
+        )
+        .where(QuizItem.quiz_id == quiz.id, Question.active.is_(True))
         .order_by(QuizItem.position)
     ).all()
-    for item in items:
-        if item.question.active:
-            chosen.append((item.question.current, item.points))
-            taken.add(item.question_id)
-            if item.question.group_key:
-                groups.add(item.question.group_key)
+    for version, points, bank_id, exclusive_group in items:
+        chosen.append((version, points))
+        taken.add(version.question_id)
+        if exclusive_group:
+            groups.add((bank_id, exclusive_group))
     for draw in quiz.draws:
         pool = [q for q in draw_pool(draw) if q.id not in taken]
         drawn = 0
@@ -138,34 +149,51 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
 
 
 def lay_out_questions(
-    attempt: Attempt,
     versions: list[tuple[QuestionVersion, Decimal]],
     rng: random.Random,
     shuffle_questions: bool,
     shuffle_options: bool,
-) -> None:
-    """Fix the order of questions and options for this attempt, from its seed."""
+) -> list[dict]:
+    """Fix the order of questions and options for an attempt, from its seed: each position's
+    row of `attempt_questions` (without the attempt's id)."""
     if shuffle_questions:
         rng.shuffle(versions)
+    layout = []
     for position, (version, points) in enumerate(versions, start=1):
         order = list(range(len(version.options)))
         if shuffle_options and version.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
             rng.shuffle(order)
-        attempt.questions.append(
-            AttemptQuestion(position=position, version=version, option_order=order, points=points)
+        layout.append(
+            {
+                "position": position,
+                "version_id": version.id,
+                "option_order": order,
+                "points": points,
+            }
         )
-    attempt.max_score = sum((points for _v, points in versions), Decimal(0))
+    return layout
+
+
+def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
+    """Store a new attempt with its questions. The questions need nothing back from the
+    database, so they go in one INSERT for them all (an attempt starts in a busy minute)."""
+    attempt.max_score = sum((row["points"] for row in layout), Decimal(0))
+    db.session.add(attempt)
+    db.session.flush()
+    db.session.execute(
+        sa.insert(AttemptQuestion), [{**row, "attempt_id": attempt.id} for row in layout]
+    )
 
 
 def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> Attempt:
     """Resume the member's attempt in progress, or start a new one if the quiz allows it."""
     now = now or utcnow()
     finish_overdue_attempts(now, member=member)
-    if (current := in_progress_attempt(quiz, member)) is not None:
-        return current
+    previous = attempts_of(quiz, member)
+    if current := [a for a in previous if a.status is AttemptStatus.IN_PROGRESS]:
+        return current[0]
     if problem := window_problem(quiz, now):
         raise AttemptRefused(problem, 409)
-    previous = attempts_of(quiz, member)
     if quiz.max_attempts and not quiz.practice and len(previous) >= quiz.max_attempts:
         raise AttemptRefused(_("您已用完本测试的 %(n)d 次作答机会。", n=quiz.max_attempts), 409)
     seed = secrets.randbits(48)
@@ -182,10 +210,10 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
         started_at=now,
         deadline=deadline_for(quiz, now),
     )
-    lay_out_questions(attempt, versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
+    layout = lay_out_questions(versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
     try:
         with db.session.begin_nested():
-            db.session.add(attempt)
+            add_attempt(attempt, layout)
     except IntegrityError:
         # Another tab started one a moment ago: that is the attempt in progress.
         existing = in_progress_attempt(quiz, member)
@@ -379,16 +407,19 @@ def finish_attempt(attempt: Attempt, status: AttemptStatus, now: datetime | None
             .execution_options(synchronize_session=False)
         ),
     )
-    db.session.refresh(attempt)
+    # Grade exactly what is in the database now, not what this session last read: the attempt,
+    # its quiz, its questions and their versions in three statements.
+    db.session.scalars(
+        sa.select(Attempt)
+        .where(Attempt.id == attempt.id)
+        .options(
+            joinedload(Attempt.quiz),
+            selectinload(Attempt.questions).joinedload(AttemptQuestion.version),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
     if result.rowcount != 1:
         return False
-    # Grade exactly what is in the database now, not what this session last read.
-    db.session.scalars(
-        sa.select(AttemptQuestion)
-        .where(AttemptQuestion.attempt_id == attempt.id)
-        .options(selectinload(AttemptQuestion.version))
-        .execution_options(populate_existing=True)
-    ).all()
     grade_attempt(attempt)
     return True
 
@@ -409,14 +440,18 @@ def grade_attempt(attempt: Attempt) -> None:
             )
         )
     }
+    added: dict[int, dict] = {}
     for item in attempt.questions:
         fraction = grade(item.version.data(), item.response, partial)
         item.awarded = (item.points * fraction).quantize(Decimal("0.01"))
         item.graded_version_id = item.version_id
         score += item.awarded
-        _note_in_wrong_book(attempt, item, book)
+        _note_in_wrong_book(attempt, item, book, added)
     _set_score(attempt, score)
     db.session.flush()
+    if added:
+        # New entries need nothing back from the database: one INSERT for them all.
+        db.session.execute(sa.insert(WrongAnswer), list(added.values()))
 
 
 def _set_score(attempt: Attempt, score: Decimal) -> None:
@@ -425,7 +460,11 @@ def _set_score(attempt: Attempt, score: Decimal) -> None:
     attempt.passed = bool(attempt.max_score) and score * 100 >= attempt.max_score * pass_mark
 
 
-def _note_in_wrong_book(attempt: Attempt, item: AttemptQuestion, book: dict) -> None:
+def _note_in_wrong_book(
+    attempt: Attempt, item: AttemptQuestion, book: dict, added: dict[int, dict]
+) -> None:
+    """Note a wrong answer in the member's book (`book`: their entries by question), or mark a
+    right one resolved in wrong-book practice. A question not yet in the book goes to `added`."""
     question_id = item.version.question_id
     entry = book.get(question_id)
     if item.correct:
@@ -433,13 +472,13 @@ def _note_in_wrong_book(attempt: Attempt, item: AttemptQuestion, book: dict) -> 
             entry.resolved_at = attempt.finished_at
         return
     if entry is None:
-        book[question_id] = WrongAnswer(
-            member_id=attempt.member_id,
-            question_id=question_id,
-            last_wrong_at=attempt.finished_at,
-            last_attempt_question_id=item.id,
-        )
-        db.session.add(book[question_id])
+        added[question_id] = {
+            "member_id": attempt.member_id,
+            "question_id": question_id,
+            "times_wrong": added[question_id]["times_wrong"] + 1 if question_id in added else 1,
+            "last_wrong_at": attempt.finished_at,
+            "last_attempt_question_id": item.id,
+        }
     else:
         entry.times_wrong += 1
         entry.last_wrong_at = attempt.finished_at

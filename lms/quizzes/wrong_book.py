@@ -16,7 +16,12 @@ from sqlalchemy.orm import selectinload
 from lms.database import utcnow
 from lms.extensions import db
 from lms.org.models import Member
-from lms.quizzes.attempts import AttemptRefused, lay_out_questions, review_allowed
+from lms.quizzes.attempts import (
+    AttemptRefused,
+    add_attempt,
+    lay_out_questions,
+    review_allowed,
+)
 from lms.quizzes.models import (
     Attempt,
     AttemptKind,
@@ -99,7 +104,7 @@ def start_wrong_book_practice(member: Member, now: datetime | None = None) -> At
         started_at=now,
     )
     versions = [(e.question.current, Decimal(1)) for e in entries]
-    lay_out_questions(attempt, versions, rng, shuffle_questions=True, shuffle_options=True)
-    db.session.add(attempt)
-    db.session.flush()
+    add_attempt(
+        attempt, lay_out_questions(versions, rng, shuffle_questions=True, shuffle_options=True)
+    )
     return attempt
