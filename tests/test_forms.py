@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Optional
 
 from lms.forms import (
     EditForm,
@@ -20,6 +20,7 @@ from lms.forms import (
     StaffNoField,
     Unique,
 )
+from lms.org.forms import MemberStaffNoField
 from lms.org.models import Category, Gender, Member
 from tests.factories import make_member, make_session
 
@@ -100,6 +101,26 @@ def test_a_staff_number_to_look_up_is_trimmed_and_bounded_only(app):
         form = Lookup(MultiDict({"staff_no": "\u3000值班者 "}))
         assert form.validate() and form.staff_no.data == "值班者"  # the lookup says "no such 工号"
         assert not Lookup(MultiDict({"staff_no": "x" * 33})).validate()
+
+
+def test_a_member_staff_number_resolves_the_member_or_says_there_is_none(app):
+    class Pick(FlaskForm):
+        class Meta:
+            csrf = False
+
+        staff_no = MemberStaffNoField(validators=[Optional()])
+
+    member = make_member(staff_no="PICK-1")
+    with app.test_request_context(method="POST"):
+        found = Pick(MultiDict({"staff_no": " PICK-1\u3000"}))
+        assert found.validate() and found.staff_no.member == member
+        unknown = Pick(MultiDict({"staff_no": "值班者"}))
+        assert not unknown.validate() and unknown.staff_no.member is None
+        assert [str(e) for e in unknown.staff_no.errors] == ["没有这个工号的学员。"]
+        empty = Pick(MultiDict({"staff_no": ""}))
+        assert empty.validate() and empty.staff_no.member is None
+        too_long = Pick(MultiDict({"staff_no": "x" * 33}))
+        assert not too_long.validate() and len(too_long.staff_no.errors) == 1  # not looked up
 
 
 def test_unique_refuses_a_value_another_row_holds_but_not_the_row_being_edited(app):

@@ -7,12 +7,13 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from lms.admin.audit import action_choices
 from lms.auth.models import Role, User
-from lms.forms import EnumCheckboxesField, NotBefore, StaffNoField, Unique, choices
+from lms.forms import EnumCheckboxesField, NotBefore, Unique, choices
+from lms.org.forms import MemberStaffNoField
 
 
 class UserForm(FlaskForm):
     display_name = StringField(_l("显示名称"), validators=[Optional(), Length(max=64)])
-    member_staff_no = StaffNoField(_l("关联学员工号"), validators=[Optional()], lookup=True)
+    member_staff_no = MemberStaffNoField(_l("关联学员工号"), validators=[Optional()])
     roles = EnumCheckboxesField(_l("角色"), enum=Role)
     active = BooleanField(_l("账号启用"), default=True)
     submit = SubmitField(_l("保存"))

@@ -2,7 +2,6 @@
 
 import secrets
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,7 +13,6 @@ from lms.admin.forms import AuditFilterForm, NewUserForm, SearchForm, UserForm
 from lms.auth.models import Role, User
 from lms.extensions import db
 from lms.forms import ConfirmForm, bounded_int
-from lms.org.models import Member
 from lms.org.roster import ONE_TIME_ALPHABET
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -22,13 +20,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _linked_member_id(form: UserForm, user: User | None) -> tuple[bool, int | None]:
     """Resolve the 工号 in the form to a member that no other account is linked to."""
-    staff_no = form.member_staff_no.data
-    if not staff_no:
+    member = form.member_staff_no.member
+    if member is None:  # none given (an unknown 工号 does not pass validation)
         return True, None
-    member = db.session.scalar(sa.select(Member).where(Member.staff_no == staff_no))
-    if member is None:
-        form.member_staff_no.errors.append(_("没有这个工号的学员。"))
-        return False, None
     if member.user is not None and member.user is not user:
         form.member_staff_no.errors.append(_("该学员已关联其他账号。"))
         return False, None

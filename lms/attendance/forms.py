@@ -8,7 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from lms.forms import HoursField, RequiredFileField, StaffNoField
+from lms.forms import HoursField, RequiredFileField
+from lms.org.forms import MemberStaffNoField
 
 
 class AttendanceImportForm(FlaskForm):
@@ -17,7 +18,7 @@ class AttendanceImportForm(FlaskForm):
 
 
 class CreditForm(FlaskForm):
-    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
+    staff_no = MemberStaffNoField(validators=[DataRequired()])
     hours = HoursField(
         _l("学时"),
         validators=[InputRequired(), NumberRange(min=Decimal("0.5"), max=Decimal(200))],

@@ -231,22 +231,15 @@ def credit():
     form = CreditForm()
     form.staff_no.data = form.staff_no.data or picked_staff_no()
     if form.validate_on_submit():
-        member = db.session.scalar(sa.select(Member).where(Member.staff_no == form.staff_no.data))
-        if member is None:
-            form.staff_no.errors.append(_("没有这个工号。"))
-        else:
-            hours.credit_hours(
-                member,
-                form.hours.data,
-                form.reason.data.strip(),
-                form.credited_on.data,
-                current_user,
-            )
-            flash(
-                _("已为 %(name)s 认定 %(hours)s 学时。", name=member.name, hours=form.hours.data),
-                "success",
-            )
-            return redirect(url_for("attendance.member_hours", member_id=member.id))
+        member = form.staff_no.member
+        hours.credit_hours(
+            member, form.hours.data, form.reason.data.strip(), form.credited_on.data, current_user
+        )
+        flash(
+            _("已为 %(name)s 认定 %(hours)s 学时。", name=member.name, hours=form.hours.data),
+            "success",
+        )
+        return redirect(url_for("attendance.member_hours", member_id=member.id))
     credits = db.session.scalars(
         sa.select(HoursCredit).order_by(HoursCredit.created_at.desc()).limit(50)
     ).all()

@@ -2,12 +2,14 @@
 
 from datetime import date
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from lms.extensions import db
 from lms.forms import (
     EditForm,
     EnumSelectField,
@@ -20,6 +22,22 @@ from lms.forms import (
 from lms.org.models import Category, Gender, Member
 from lms.org.roster import MAX_NAME, PARTY_FOUNDED, name_problem
 from lms.text import Checked
+
+
+class MemberStaffNoField(StaffNoField):
+    """The 工号 of an existing member: once the form validates, `member` is that member. A 工号
+    nobody has is refused with "no such member" (an empty one is left to the validators)."""
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        super().__init__(label, validators, lookup=True, **kwargs)
+        self.member: Member | None = None
+
+    def post_validate(self, form, validation_stopped: bool) -> None:
+        if validation_stopped or self.errors or not self.data:
+            return
+        self.member = db.session.scalar(sa.select(Member).where(Member.staff_no == self.data))
+        if self.member is None:
+            raise ValidationError(_l("没有这个工号的学员。"))
 
 
 class MemberForm(EditForm):

@@ -24,6 +24,7 @@ from lms.forms import (
     StaffNoField,
     Unique,
 )
+from lms.org.forms import MemberStaffNoField
 from lms.org.models import Category
 from lms.rotation.models import BlackoutReason, RotationCycle
 
@@ -74,7 +75,7 @@ class MoveForm(FlaskForm):
 
 
 class BlackoutForm(FlaskForm):
-    staff_no = StaffNoField(validators=[DataRequired()], lookup=True)
+    staff_no = MemberStaffNoField(validators=[DataRequired()])
     start_date = DateField(_l("开始日期"), validators=[InputRequired()])
     end_date = DateField(_l("结束日期"), validators=[InputRequired(), NotBefore("start_date")])
     reason = EnumSelectField(_l("原因"), enum=BlackoutReason)

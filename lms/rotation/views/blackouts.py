@@ -11,7 +11,6 @@ from lms.audit.services import record_audit
 from lms.auth.models import Role
 from lms.extensions import db
 from lms.forms import ConfirmForm, picked_staff_no
-from lms.org.models import Member
 from lms.rotation.forms import BlackoutForm
 from lms.rotation.models import Blackout
 
@@ -21,22 +20,19 @@ def blackouts():
     form = BlackoutForm()
     form.staff_no.data = form.staff_no.data or picked_staff_no()
     if form.validate_on_submit():
-        member = db.session.scalar(sa.select(Member).where(Member.staff_no == form.staff_no.data))
-        if member is None:
-            form.staff_no.errors.append(_("没有这个工号。"))
-        else:
-            blackout = Blackout(
-                member_id=member.id,
-                start_date=form.start_date.data,
-                end_date=form.end_date.data,
-                reason=form.reason.data,
-                note=form.note.data or "",
-            )
-            db.session.add(blackout)
-            db.session.flush()
-            record_audit("blackout.created", "member", member.id, {"id": blackout.id})
-            flash(_("已登记。"), "success")
-            return redirect(url_for("rotation.blackouts"))
+        member = form.staff_no.member
+        blackout = Blackout(
+            member_id=member.id,
+            start_date=form.start_date.data,
+            end_date=form.end_date.data,
+            reason=form.reason.data,
+            note=form.note.data or "",
+        )
+        db.session.add(blackout)
+        db.session.flush()
+        record_audit("blackout.created", "member", member.id, {"id": blackout.id})
+        flash(_("已登记。"), "success")
+        return redirect(url_for("rotation.blackouts"))
     rows = db.session.scalars(
         sa.select(Blackout).order_by(Blackout.start_date.desc()).limit(200)
     ).all()
