@@ -115,7 +115,7 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
         .scalar_subquery()
     )
     items = db.session.execute(
-        sa.select(QuestionVersion, QuizItem.points, Question.bank_id, Question.exclusive_group)
+        sa.select(QuestionVersion, QuizItem.points, Question)
         .select_from(QuizItem)
         .join(Question, Question.id == QuizItem.question_id)
         .join(
@@ -125,11 +125,11 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
         .where(QuizItem.quiz_id == quiz.id, Question.active.is_(True))
         .order_by(QuizItem.position)
     ).all()
-    for version, points, bank_id, exclusive_group in items:
+    for version, points, question in items:
         chosen.append((version, points))
-        taken.add(version.question_id)
-        if exclusive_group:
-            groups.add((bank_id, exclusive_group))
+        taken.add(question.id)
+        if question.group_key:
+            groups.add(question.group_key)
     for draw in quiz.draws:
         pool = [q for q in draw_pool(draw) if q.id not in taken]
         drawn = 0
@@ -407,8 +407,11 @@ def finish_attempt(attempt: Attempt, status: AttemptStatus, now: datetime | None
             .execution_options(synchronize_session=False)
         ),
     )
-    # Grade exactly what is in the database now, not what this session last read: the attempt,
-    # its quiz, its questions and their versions in three statements.
+    if result.rowcount != 1:
+        db.session.refresh(attempt)  # finished already: the caller sees how
+        return False
+    # Grade exactly what is in the database now, not what this session last read: the attempt
+    # with its quiz, then its questions with their versions, in two statements.
     db.session.scalars(
         sa.select(Attempt)
         .where(Attempt.id == attempt.id)
@@ -418,8 +421,6 @@ def finish_attempt(attempt: Attempt, status: AttemptStatus, now: datetime | None
         )
         .execution_options(populate_existing=True)
     ).one()
-    if result.rowcount != 1:
-        return False
     grade_attempt(attempt)
     return True
 
