@@ -1,12 +1,13 @@
 """Load → authorise → act: the one helper every view uses to fetch objects and check access."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TypeVar
 
 from flask import abort, current_app, request
 from flask_login import current_user, login_required
 from sqlalchemy import inspect
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.exceptions import Forbidden
 
 # The role predicates live in lms.auth (below lms.org, which uses them); views take them from
@@ -72,14 +73,16 @@ def load(
     why: Callable[[User, T], str | None] | None = None,
     *,
     within: object | None = None,
+    options: Sequence[ORMOption] = (),
 ) -> T:
     """Fetch `model` by primary key (404 if absent), then check `can(user, obj)` (403 if not).
 
     `within`, if given, is the parent object the URL names the object under (`/quizzes/1/draws/2`
     → `within=quiz`): an object that does not belong to it is absent there (404), whatever its id.
     `why(user, obj)`, if given, says in the user's language why they were refused; the 403
-    page shows it instead of the general message."""
-    obj = db.session.get(model, ident)
+    page shows it instead of the general message. `options` are loader options for the fetch
+    (what the view will read anyway, loaded in the same statement or the one after it)."""
+    obj = db.session.get(model, ident, options=options)
     if obj is None or (within is not None and not belongs_to(obj, within)):
         abort(404)
     if not can(current_user, obj):

@@ -22,6 +22,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -112,6 +113,35 @@ def select_locale() -> str:
         return session["locale"]
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
     return "en" if best == "en" else "zh_CN"
+
+
+def request_translations():
+    """The translations of the request's language, looked up once per request and language.
+    flask_babel looks them up on every call (context, locale, cache key), and a question page
+    translates about fifty strings. A `force_locale` block changes the locale object, so the
+    cached translations are found stale there and looked up again."""
+    state = g.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None)
+    cached = getattr(state, "lms_translations", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    state = g.get("_flask_babel")  # get_translations made it when this request had none
+    if state is not None:
+        state.lms_translations = (getattr(state, "babel_locale", None), translations)
+    return translations
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """The templates' gettext family on `request_translations` (called after babel.init_app,
+    whose own callables look the translations up on every string)."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
 
 
 def _security_headers(response):
@@ -262,6 +292,7 @@ def _close_database_session(_error: BaseException | None) -> None:
 
 def init_web(app: Flask) -> None:
     app.request_class = UploadingRequest
+    _install_template_gettext(app)
     app.after_request(_security_headers)
     app.before_request(_refuse_nul_characters)
     app.before_request(_require_password_change)

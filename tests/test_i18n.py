@@ -118,3 +118,25 @@ def test_file_sizes_and_lists_read_in_the_users_language(app):
         assert file_size(602) == "602 bytes"
         assert file_size(2048) == "2 kB"
         assert locale_list(["Wang", "Zhang", "Li"]) == "Wang, Zhang, and Li"
+
+
+def test_a_page_looks_its_translations_up_once_and_follows_a_forced_language(app, monkeypatch):
+    """Templates take the request's translations from `request_translations`, which keeps them
+    for the request; a `force_locale` block (a mail in the recipient's language) still gets its
+    own language, and the request's comes back after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    import lms.web
+
+    looked_up = []
+    real = lms.web.get_translations
+    monkeypatch.setattr(lms.web, "get_translations", lambda: looked_up.append(1) or real())
+    page = "{{ _('首页') }} {{ _('退出') }} {{ _('首页') }}"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(page) == "Home Sign out Home"
+        assert len(looked_up) == 1
+        with force_locale("zh_CN"):
+            assert render_template_string(page) == "首页 退出 首页"
+        assert render_template_string(page) == "Home Sign out Home"
+        assert len(looked_up) == 3

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Protocol, TypeGuard, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -103,33 +104,59 @@ def deadline_for(quiz: Quiz, started: datetime) -> datetime | None:
     return min(limits) if limits else None
 
 
-def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersion, Decimal]]:
-    chosen: list[tuple[QuestionVersion, Decimal]] = []
-    taken: set[int] = set()
-    groups: set[tuple[int, str]] = set()
-    # The fixed items' active questions in their current versions, in one statement.
+def _fixed_items() -> sa.Select:
+    """A quiz's fixed items (quiz :quiz_id) whose questions are active, in their current
+    versions, with what an attempt's layout needs and nothing more."""
     latest = aliased(QuestionVersion)
     current = (
         sa.select(sa.func.max(latest.number))
-        .where(latest.question_id == Question.id)
+        .where(latest.question_id == QuestionVersion.question_id)
         .scalar_subquery()
     )
-    items = db.session.execute(
-        sa.select(QuestionVersion, QuizItem.points, Question)
+    return (
+        sa.select(
+            QuestionVersion.id,
+            QuestionVersion.question_id,
+            QuestionVersion.type,
+            QuestionVersion.options,
+            QuizItem.points,
+            Question.bank_id,
+            Question.exclusive_group,
+        )
         .select_from(QuizItem)
         .join(Question, Question.id == QuizItem.question_id)
-        .join(
-            QuestionVersion,
-            sa.and_(QuestionVersion.question_id == Question.id, QuestionVersion.number == current),
+        .join(QuestionVersion, QuestionVersion.question_id == Question.id)
+        .where(
+            QuizItem.quiz_id == sa.bindparam("quiz_id"),
+            Question.active.is_(True),
+            QuestionVersion.number == current,
         )
-        .where(QuizItem.quiz_id == quiz.id, Question.active.is_(True))
         .order_by(QuizItem.position)
-    ).all()
-    for version, points, question in items:
-        chosen.append((version, points))
-        taken.add(question.id)
-        if question.group_key:
-            groups.add(question.group_key)
+    )
+
+
+# Built once: a start in the minute of an exam bell only binds the quiz's id.
+_FIXED_ITEMS = _fixed_items()
+
+
+class Shown(Protocol):
+    """A question version as a layout needs it: a `QuestionVersion`, or a row of its columns."""
+
+    id: int
+    question_id: int
+    type: QuestionType
+    options: list
+
+
+def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[Shown, Decimal]]:
+    chosen: list[tuple[Shown, Decimal]] = []
+    taken: set[int] = set()
+    groups: set[tuple[int, str]] = set()
+    for item in db.session.execute(_FIXED_ITEMS, {"quiz_id": quiz.id}):
+        chosen.append((item, item.points))
+        taken.add(item.question_id)
+        if item.exclusive_group:
+            groups.add((item.bank_id, item.exclusive_group))
     for draw in quiz.draws:
         pool = [q for q in draw_pool(draw) if q.id not in taken]
         drawn = 0
@@ -149,13 +176,14 @@ def _choose_versions(quiz: Quiz, rng: random.Random) -> list[tuple[QuestionVersi
 
 
 def lay_out_questions(
-    versions: list[tuple[QuestionVersion, Decimal]],
+    chosen: Sequence[tuple[Shown, Decimal]],
     rng: random.Random,
     shuffle_questions: bool,
     shuffle_options: bool,
 ) -> list[dict]:
     """Fix the order of questions and options for an attempt, from its seed: each position's
     row of `attempt_questions` (without the attempt's id)."""
+    versions = list(chosen)
     if shuffle_questions:
         rng.shuffle(versions)
     layout = []
@@ -181,17 +209,20 @@ def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
     db.session.add(attempt)
     db.session.flush()
     db.session.execute(
-        sa.insert(AttemptQuestion), [{**row, "attempt_id": attempt.id} for row in layout]
+        sa.insert(cast(sa.Table, AttemptQuestion.__table__)),  # Core: no ORM work per row
+        [{**row, "attempt_id": attempt.id} for row in layout],
     )
 
 
 def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> Attempt:
     """Resume the member's attempt in progress, or start a new one if the quiz allows it."""
     now = now or utcnow()
-    finish_overdue_attempts(now, member=member)
     previous = attempts_of(quiz, member)
-    if current := [a for a in previous if a.status is AttemptStatus.IN_PROGRESS]:
-        return current[0]
+    for attempt in previous:
+        if attempt.status is AttemptStatus.IN_PROGRESS:
+            if attempt.deadline is None or now <= attempt.deadline:
+                return attempt
+            finish_attempt(attempt, AttemptStatus.TIMED_OUT, now)  # its time ran out
     if problem := window_problem(quiz, now):
         raise AttemptRefused(problem, 409)
     if quiz.max_attempts and not quiz.practice and len(previous) >= quiz.max_attempts:
@@ -202,8 +233,9 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
     if not versions:
         raise AttemptRefused(_("该测试还没有题目。"), 409)
     attempt = Attempt(
-        quiz=quiz,
-        member=member,
+        # By id: the flush then has no relationship of the quiz or member to go through.
+        quiz_id=quiz.id,
+        member_id=member.id,
         number=len(previous) + 1,
         seed=seed,
         practice=quiz.practice,
@@ -226,6 +258,28 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
 # --- answering -------------------------------------------------------------------------------
 
 
+def _is_choice_list(choices: object) -> TypeGuard[list[int]]:
+    return isinstance(choices, list) and all(
+        isinstance(c, int) and not isinstance(c, bool) for c in choices
+    )
+
+
+def _is_blank_list(blanks: object) -> TypeGuard[list[str]]:
+    return isinstance(blanks, list) and all(isinstance(b, str) for b in blanks)
+
+
+def _blanks_fit(blanks: list[str]) -> bool:
+    return not any(len(b) > MAX_BLANK_LENGTH or "\x00" in b for b in blanks)
+
+
+def _cleaned_choices(choices: list[int]) -> dict | None:
+    return {"choices": sorted(choices)} if choices else None
+
+
+def _cleaned_blanks(blanks: list[str]) -> dict | None:
+    return {"blanks": blanks} if any(b.strip() for b in blanks) else None
+
+
 def _clean_response(version, response: object) -> dict | None:
     """Check a submitted answer against the question (anything with the version's `type`,
     `options` and `blanks`); None clears it."""
@@ -235,24 +289,22 @@ def _clean_response(version, response: object) -> dict | None:
         raise AttemptRefused(_("答案的格式不正确。"))
     if version.type in CHOICE_TYPES:
         choices = response.get("choices")
-        if not isinstance(choices, list) or not all(
-            isinstance(c, int) and not isinstance(c, bool) for c in choices
-        ):
+        if not _is_choice_list(choices):
             raise AttemptRefused(_("答案的格式不正确。"))
         count = 2 if version.type is QuestionType.TRUE_FALSE else len(version.options)
         if any(not 0 <= c < count for c in choices) or len(set(choices)) != len(choices):
             raise AttemptRefused(_("所选的选项不存在。"))
         if version.type is not QuestionType.MULTIPLE and len(choices) > 1:
             raise AttemptRefused(_("这道题只能选一个答案。"))
-        return {"choices": sorted(choices)} if choices else None
+        return _cleaned_choices(choices)
     blanks = response.get("blanks")
-    if not isinstance(blanks, list) or not all(isinstance(b, str) for b in blanks):
+    if not _is_blank_list(blanks):
         raise AttemptRefused(_("答案的格式不正确。"))
     if len(blanks) != len(version.blanks):
         raise AttemptRefused(_("填空的数量与题目不符。"))
-    if any(len(b) > MAX_BLANK_LENGTH or "\x00" in b for b in blanks):
+    if not _blanks_fit(blanks):
         raise AttemptRefused(_("填写的内容太长或含有无效字符。"))
-    return {"blanks": blanks} if any(b.strip() for b in blanks) else None
+    return _cleaned_blanks(blanks)
 
 
 def _load_to_save(account: bool) -> sa.Select:
@@ -308,6 +360,132 @@ _WRITE_ANSWER = (
 )
 
 
+def _write_if_allowed(shape: str) -> sa.Update:
+    """An autosave in one statement, for an answer whose form was checked in Python and whose
+    `shape` ("clear", "choices" or "blanks") the question must fit: the answer at :at_position of
+    attempt :attempt is written only when everything `save_answer` checks holds. The session's
+    account (user :user_id, :token) is signed in, active, needs no password change and is the
+    attempt's member; the attempt is in progress and :now is within its deadline; :seq is newer
+    than the saved one; and the question takes the answer: for "choices", :count choices (more
+    than one only for a multiple-choice question), the highest :top, within its options; for
+    "blanks", :count blanks, as many as it has. It locks the attempt as the two-statement path
+    does (shared, so a submit waits for it and it sees a submit that went first). No row back
+    means something did not hold, and the two-statement path says what."""
+    now = sa.bindparam("now", type_=AttemptQuestion.saved_at.type)
+    allowed_attempt = (
+        sa.select(Attempt.id)
+        .join(User, User.member_id == Attempt.member_id)
+        .where(
+            Attempt.id == sa.bindparam("attempt"),
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+            sa.or_(Attempt.deadline.is_(None), Attempt.deadline >= now),
+            User.id == sa.bindparam("user_id"),
+            User.active.is_(True),
+            User.session_token == sa.bindparam("token"),
+            User.must_change_password.is_(False),
+        )
+        .with_for_update(read=True, of=Attempt)
+        .scalar_subquery()
+    )
+    count, top = sa.bindparam("count", type_=sa.Integer), sa.bindparam("top", type_=sa.Integer)
+    fits = {
+        "clear": sa.true(),
+        "choices": sa.and_(
+            QuestionVersion.type.in_(CHOICE_TYPES),
+            sa.or_(QuestionVersion.type == QuestionType.MULTIPLE, count <= 1),
+            top
+            < sa.case(
+                (QuestionVersion.type == QuestionType.TRUE_FALSE, 2),
+                else_=sa.func.json_array_length(QuestionVersion.options),
+            ),
+        ),
+        "blanks": sa.and_(
+            QuestionVersion.type == QuestionType.FILL_BLANK,
+            sa.func.json_array_length(QuestionVersion.blanks) == count,
+        ),
+    }[shape]
+    return (
+        sa.update(AttemptQuestion)
+        .where(
+            AttemptQuestion.attempt_id == allowed_attempt,
+            AttemptQuestion.position == sa.bindparam("at_position"),
+            AttemptQuestion.saved_seq < sa.bindparam("seq"),
+            sa.select(QuestionVersion.id)
+            .where(QuestionVersion.id == AttemptQuestion.version_id, fits)
+            .exists(),
+        )
+        .values(
+            response=sa.bindparam("answer", type_=AttemptQuestion.response.type),
+            saved_seq=sa.bindparam("seq"),
+            saved_at=now,
+        )
+        .returning(AttemptQuestion.saved_seq, AttemptQuestion.saved_at)
+    )
+
+
+_WRITE_IF_ALLOWED = {shape: _write_if_allowed(shape) for shape in ("clear", "choices", "blanks")}
+
+
+def _answer_fit(response: object) -> tuple[str, dict | None, int, int] | None:
+    """What of an answer can be checked without its question: (shape, cleaned answer, count,
+    highest choice) for `_write_if_allowed`, or None when it is not well formed."""
+    if response is None:
+        return "clear", None, 0, 0
+    if not isinstance(response, dict):
+        return None
+    if "choices" in response:
+        choices = response["choices"]
+        if not _is_choice_list(choices) or len(set(choices)) != len(choices):
+            return None
+        if choices and min(choices) < 0:
+            return None
+        return "choices", _cleaned_choices(choices), len(choices), max(choices, default=-1)
+    blanks = response.get("blanks")
+    if not _is_blank_list(blanks) or not _blanks_fit(blanks):
+        return None
+    return "blanks", _cleaned_blanks(blanks), len(blanks), 0
+
+
+def _save_at_once(
+    attempt_id: int,
+    position: object,
+    response: object,
+    seq: object,
+    now: datetime,
+    account: SessionAccount,
+) -> SaveResult | None:
+    """The busiest request's usual case in one statement (`_write_if_allowed`); None when it
+    did not apply, for `save_answer` to check step by step and say why."""
+    if not (isinstance(position, int) and 0 < position < 10_000):
+        return None
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
+        return None
+    if (fit := _answer_fit(response)) is None:
+        return None
+    shape, cleaned, count, top = fit
+    saved = (
+        db.session.connection()
+        .execute(
+            _WRITE_IF_ALLOWED[shape],
+            {
+                "attempt": attempt_id,
+                "at_position": position,
+                "seq": seq,
+                "answer": cleaned,
+                "now": now,
+                "user_id": account.user_id,
+                "token": account.token,
+                "count": count,
+                "top": top,
+            },
+        )
+        .one_or_none()
+    )
+    if saved is None:
+        return None
+    return SaveResult(position, saved.saved_seq, saved.saved_at, applied=True)
+
+
 @dataclass
 class SaveResult:
     position: int
@@ -336,6 +514,10 @@ def save_answer(
     attempt its member's (403)."""
     now = now or utcnow()
     attempt_id = attempt if isinstance(attempt, int) else attempt.id
+    if account is not None and (
+        done := _save_at_once(attempt_id, position, response, seq, now, account)
+    ):
+        return done
     valid_position = isinstance(position, int) and 0 < position < 10_000
     params = {
         "attempt_id": attempt_id,

@@ -3,9 +3,13 @@ wrong-answer book."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from lms.access import authorize, is_organizer, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
@@ -35,7 +39,14 @@ def _refuse(refused: attempts.AttemptRefused):
 
 @login_required
 def start(quiz_id: int):
-    quiz = load(Quiz, quiz_id, access.can_view_quiz, access.why_quiz_refused)
+    # With its draws (most quizzes have none): asked with the quiz, not after it.
+    quiz = load(
+        Quiz,
+        quiz_id,
+        access.can_view_quiz,
+        access.why_quiz_refused,
+        options=[joinedload(Quiz.draws)],
+    )
     if current_user.member is None:
         abort(403)
     try:
@@ -47,13 +58,18 @@ def start(quiz_id: int):
     return redirect(url_for("quizzes.take", attempt_id=attempt_id))
 
 
-def _own_attempt(attempt_id: int) -> Attempt:
-    return load(Attempt, attempt_id, access.owns_attempt)
+def _own_attempt(attempt_id: int, options: Sequence[ORMOption] = ()) -> Attempt:
+    return load(Attempt, attempt_id, access.owns_attempt, options=options)
+
+
+# A question page shows the quiz's title and every question's answered state: loaded with the
+# attempt, not one by one as the template reaches them.
+_PAGE = (joinedload(Attempt.quiz), joinedload(Attempt.questions))
 
 
 @login_required
 def take(attempt_id: int):
-    attempt = _own_attempt(attempt_id)
+    attempt = _own_attempt(attempt_id, _PAGE)
     if not attempt.finished and attempt.deadline is not None and utcnow() > attempt.deadline:
         attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
     if attempt.finished:
@@ -69,9 +85,10 @@ def take(attempt_id: int):
         item=item,
         items=items,
         now=utcnow(),
-        confirm=ConfirmForm(),
         # the message with its placeholder, for the script to count live as answers are saved
         unanswered_message=_("还有 %(n)d 题未作答。"),
+        # each palette button's label, translated once for the page's twenty or so
+        position_label=_("第 %(n)d 题"),
     )
 
 
