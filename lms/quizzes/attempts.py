@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.audit.services import record_audit
 from lms.auth.models import User
@@ -47,6 +48,8 @@ from lms.quizzes.questions import CHOICE_TYPES, QuestionType
 from lms.quizzes.services import draw_pool
 
 MAX_BLANK_LENGTH = 200
+# An attempt's questions as a table, for the statements that write many at once without ORM work.
+_QUESTIONS = cast(sa.Table, AttemptQuestion.__table__)
 
 
 class AttemptRefused(Exception):
@@ -209,7 +212,7 @@ def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
     db.session.add(attempt)
     db.session.flush()
     db.session.execute(
-        sa.insert(cast(sa.Table, AttemptQuestion.__table__)),  # Core: no ORM work per row
+        sa.insert(_QUESTIONS),  # Core: no ORM work per row
         [{**row, "attempt_id": attempt.id} for row in layout],
     )
 
@@ -612,29 +615,38 @@ def _partial(attempt: Attempt) -> bool:
 
 
 def grade_attempt(attempt: Attempt) -> None:
+    """Grade every question of the attempt, its score, and the member's wrong-answer book, in
+    a few statements whatever the number of questions (an exam ends for a cohort at once)."""
     partial = _partial(attempt)
     score = Decimal(0)
-    book = {
-        entry.question_id: entry
-        for entry in db.session.scalars(
-            sa.select(WrongAnswer).where(
-                WrongAnswer.member_id == attempt.member_id,
-                WrongAnswer.question_id.in_([i.version.question_id for i in attempt.questions]),
-            )
-        )
-    }
-    added: dict[int, dict] = {}
+    grades: dict[int, Decimal] = {}
+    wrong: dict[int, list[int]] = {}  # question id → the attempt's items that got it wrong
+    right: set[int] = set()
     for item in attempt.questions:
         fraction = grade(item.version.data(), item.response, partial)
-        item.awarded = (item.points * fraction).quantize(Decimal("0.01"))
-        item.graded_version_id = item.version_id
-        score += item.awarded
-        _note_in_wrong_book(attempt, item, book, added)
+        awarded = (item.points * fraction).quantize(Decimal("0.01"))
+        # Written below for all the questions in one statement: the loaded questions take the
+        # values as saved, so the session has nothing left to write for them.
+        set_committed_value(item, "awarded", awarded)
+        set_committed_value(item, "graded_version_id", item.version_id)
+        grades[item.id] = awarded
+        score += awarded
+        if item.correct:
+            right.add(item.version.question_id)
+        else:
+            wrong.setdefault(item.version.question_id, []).append(item.id)
+    if grades:
+        db.session.execute(
+            sa.update(_QUESTIONS)
+            .where(_QUESTIONS.c.attempt_id == attempt.id)
+            .values(
+                awarded=sa.case(grades, value=_QUESTIONS.c.id, else_=_QUESTIONS.c.awarded),
+                graded_version_id=_QUESTIONS.c.version_id,
+            )
+        )
     _set_score(attempt, score)
+    _note_in_wrong_book(attempt, wrong, right - wrong.keys())
     db.session.flush()
-    if added:
-        # New entries need nothing back from the database: one INSERT for them all.
-        db.session.execute(sa.insert(WrongAnswer), list(added.values()))
 
 
 def _set_score(attempt: Attempt, score: Decimal) -> None:
@@ -643,30 +655,57 @@ def _set_score(attempt: Attempt, score: Decimal) -> None:
     attempt.passed = bool(attempt.max_score) and score * 100 >= attempt.max_score * pass_mark
 
 
-def _note_in_wrong_book(
-    attempt: Attempt, item: AttemptQuestion, book: dict, added: dict[int, dict]
-) -> None:
-    """Note a wrong answer in the member's book (`book`: their entries by question), or mark a
-    right one resolved in wrong-book practice. A question not yet in the book goes to `added`."""
-    question_id = item.version.question_id
-    entry = book.get(question_id)
-    if item.correct:
-        if entry is not None and attempt.kind is AttemptKind.WRONG_BOOK:
-            entry.resolved_at = attempt.finished_at
-        return
-    if entry is None:
-        added[question_id] = {
-            "member_id": attempt.member_id,
-            "question_id": question_id,
-            "times_wrong": added[question_id]["times_wrong"] + 1 if question_id in added else 1,
-            "last_wrong_at": attempt.finished_at,
-            "last_attempt_question_id": item.id,
-        }
-    else:
-        entry.times_wrong += 1
-        entry.last_wrong_at = attempt.finished_at
-        entry.last_attempt_question_id = item.id
-        entry.resolved_at = None
+def _note_in_wrong_book(attempt: Attempt, wrong: dict[int, list[int]], right: set[int]) -> None:
+    """Note the questions answered wrong (`wrong`: question id → the attempt's items) in the
+    member's book: a new entry each in one INSERT, one UPDATE for those already there (once
+    more wrong, unresolved again). In wrong-book practice, the questions answered right are
+    marked resolved."""
+    finished_at = attempt.finished_at
+    mine = WrongAnswer.member_id == attempt.member_id
+    if wrong:
+        listed = set(
+            db.session.scalars(
+                sa.select(WrongAnswer.question_id).where(mine, WrongAnswer.question_id.in_(wrong))
+            )
+        )
+        again = {q: items for q, items in wrong.items() if q in listed}
+        if again:
+            db.session.execute(
+                sa.update(WrongAnswer)
+                .where(mine, WrongAnswer.question_id.in_(again))
+                .values(
+                    times_wrong=WrongAnswer.times_wrong
+                    + sa.case(
+                        {q: len(items) for q, items in again.items()},
+                        value=WrongAnswer.question_id,
+                    ),
+                    last_wrong_at=finished_at,
+                    last_attempt_question_id=sa.case(
+                        {q: items[-1] for q, items in again.items()},
+                        value=WrongAnswer.question_id,
+                    ),
+                    resolved_at=None,
+                )
+            )
+        if new := [
+            {
+                "member_id": attempt.member_id,
+                "question_id": q,
+                "times_wrong": len(items),
+                "last_wrong_at": finished_at,
+                "last_attempt_question_id": items[-1],
+            }
+            for q, items in wrong.items()
+            if q not in listed
+        ]:
+            # New entries need nothing back from the database: one INSERT for them all.
+            db.session.execute(sa.insert(WrongAnswer), new)
+    if right and attempt.kind is AttemptKind.WRONG_BOOK:
+        db.session.execute(
+            sa.update(WrongAnswer)
+            .where(mine, WrongAnswer.question_id.in_(right))
+            .values(resolved_at=finished_at)
+        )
 
 
 def finish_overdue_attempts(
