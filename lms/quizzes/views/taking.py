@@ -15,13 +15,14 @@ from lms.access import authorize, is_organizer, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
-from lms.extensions import limiter, login_manager
+from lms.extensions import login_manager
 from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import access, attempts
 from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QuestionType
 from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
+from lms.web import unlimited
 
 
 def _refuse(refused: attempts.AttemptRefused):
@@ -134,7 +135,7 @@ def answer_and_go(attempt_id: int, position: int):
     return redirect(url_for("quizzes.take", attempt_id=attempt.id, q=target))
 
 
-@limiter.exempt  # bounded by the attempt itself: one row a question, seq-ordered, size-checked
+@unlimited  # bounded by the attempt itself: one row a question, seq-ordered, size-checked
 @session_login_required
 def autosave(attempt_id: int, account: SessionAccount):
     """JSON autosave: {"position": n, "response": {...} or null, "seq": n}. The busiest request
