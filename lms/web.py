@@ -115,18 +115,23 @@ def select_locale() -> str:
     return "en" if best == "en" else "zh_CN"
 
 
+# The views `unlimited` marked, by identity: a decorator stacked above one (a limit of its own)
+# makes another function, which the limiter then checks as usual.
+_UNLIMITED: set[Callable] = set()
+
+
 def unlimited(view: Callable) -> Callable:
     """Exempt a view from rate limits, and say so before Flask-Limiter looks at the request
     (`_view_is_unlimited`): Flask-Limiter's own check finds an exempt view only after about a
     quarter of a millisecond, an eighth of an autosave, the busiest request of an exam."""
     view = limiter.exempt(view)
-    view.unlimited = True  # type: ignore[attr-defined]
+    _UNLIMITED.add(view)
     return view
 
 
+@limiter.request_filter  # once, on the process's limiter, whichever app is made
 def _view_is_unlimited() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "unlimited", False)
+    return current_app.view_functions.get(request.endpoint or "") in _UNLIMITED
 
 
 def request_translations():
@@ -307,7 +312,6 @@ def _close_database_session(_error: BaseException | None) -> None:
 def init_web(app: Flask) -> None:
     app.request_class = UploadingRequest
     _install_template_gettext(app)
-    limiter.request_filter(_view_is_unlimited)
     app.after_request(_security_headers)
     app.before_request(_refuse_nul_characters)
     app.before_request(_require_password_change)

@@ -371,3 +371,26 @@ def test_a_username_wins_over_another_accounts_staff_number(client):
     assert _post_login(client, "G3001", "Owner#2026x").status_code == 302
     client.post("/logout")
     assert _post_login(client, "linked", PASSWORD).status_code == 302
+
+
+def test_only_a_view_marked_unlimited_is_passed_over_by_the_rate_limiter(app):
+    """The autosave skips the limiter's work; sign-in, which has a limit, never does, and
+    neither would a view whose limit is stacked on top of `unlimited` (another function)."""
+    from functools import wraps
+
+    from lms.web import _view_is_unlimited, unlimited
+
+    with app.test_request_context("/quizzes/attempts/1/answer", method="POST"):
+        assert _view_is_unlimited()
+    with app.test_request_context("/login", method="POST"):
+        assert not _view_is_unlimited()
+    marked = unlimited(lambda: "")
+    wrapped = wraps(marked)(lambda: "")
+    with app.test_request_context("/login", method="POST"):
+        app.view_functions["auth.login"], real = marked, app.view_functions["auth.login"]
+        try:
+            assert _view_is_unlimited()
+            app.view_functions["auth.login"] = wrapped
+            assert not _view_is_unlimited()
+        finally:
+            app.view_functions["auth.login"] = real

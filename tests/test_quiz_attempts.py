@@ -778,7 +778,12 @@ def test_the_question_page_loads_the_account_in_one_statement(client, trainee, q
 _ANY_ANSWER = st.one_of(
     st.none(),
     st.fixed_dictionaries(
-        {"choices": st.lists(st.one_of(st.integers(-2, 5), st.booleans()), max_size=4)}
+        {
+            "choices": st.lists(
+                st.one_of(st.integers(-2, 5), st.booleans(), st.integers(2**31 - 2, 2**64)),
+                max_size=4,
+            )
+        }
     ),
     st.fixed_dictionaries(
         {
@@ -838,6 +843,9 @@ def test_an_autosave_in_one_statement_still_refuses_what_the_checks_refuse(
         (3, {"choices": [2]}, "所选的选项不存在。"),
         (4, {"blanks": ["共产主义", "二"]}, "填空的数量与题目不符。"),
         (4, {"choices": [0]}, "答案的格式不正确。"),
+        # Larger than any database integer: refused, never a database error.
+        (2, {"choices": [2**31]}, "所选的选项不存在。"),
+        (2, {"choices": [0, 2**70]}, "所选的选项不存在。"),
     ):
         reply = _save(client, attempt, position, answer, seq=1)
         assert (reply.status_code, reply.json["message"]) == (400, message)

@@ -44,7 +44,7 @@ from lms.quizzes.models import (
     QuizStatus,
     WrongAnswer,
 )
-from lms.quizzes.questions import CHOICE_TYPES, QuestionType
+from lms.quizzes.questions import CHOICE_TYPES, MAX_OPTIONS, QuestionType
 from lms.quizzes.services import draw_pool
 
 MAX_BLANK_LENGTH = 200
@@ -440,7 +440,9 @@ def _answer_fit(response: object) -> tuple[str, dict | None, int, int] | None:
         choices = response["choices"]
         if not _is_choice_list(choices) or len(set(choices)) != len(choices):
             return None
-        if choices and min(choices) < 0:
+        # No question has more options than MAX_OPTIONS: a larger number is refused step by
+        # step, and would not fit the statement's INTEGER parameter anyway.
+        if choices and not (min(choices) >= 0 and max(choices) < MAX_OPTIONS):
             return None
         return "choices", _cleaned_choices(choices), len(choices), max(choices, default=-1)
     blanks = response.get("blanks")
