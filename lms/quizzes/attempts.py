@@ -261,6 +261,15 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
 # --- answering -------------------------------------------------------------------------------
 
 
+def _is_position(position: object) -> TypeGuard[int]:
+    # Position 0 is no question; a number too large for the column is never sent.
+    return isinstance(position, int) and 0 < position < 10_000
+
+
+def _is_seq(seq: object) -> TypeGuard[int]:
+    return isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 2**31
+
+
 def _is_choice_list(choices: object) -> TypeGuard[list[int]]:
     return isinstance(choices, list) and all(
         isinstance(c, int) and not isinstance(c, bool) for c in choices
@@ -461,9 +470,7 @@ def _save_at_once(
 ) -> SaveResult | None:
     """The busiest request's usual case in one statement (`_write_if_allowed`); None when it
     did not apply, for `save_answer` to check step by step and say why."""
-    if not (isinstance(position, int) and 0 < position < 10_000):
-        return None
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
+    if not _is_position(position) or not _is_seq(seq):
         return None
     if (fit := _answer_fit(response)) is None:
         return None
@@ -523,12 +530,7 @@ def save_answer(
         done := _save_at_once(attempt_id, position, response, seq, now, account)
     ):
         return done
-    valid_position = isinstance(position, int) and 0 < position < 10_000
-    params = {
-        "attempt_id": attempt_id,
-        # Position 0 is no question: a number too large for the column is never sent.
-        "position": position if valid_position else 0,
-    }
+    params = {"attempt_id": attempt_id, "position": position if _is_position(position) else 0}
     stmt = _LOAD_TO_SAVE
     if account is not None:
         stmt = _LOAD_TO_SAVE_WITH_ACCOUNT
@@ -561,7 +563,7 @@ def save_answer(
         raise AttemptRefused(_("本次作答中没有这道题。"), 404)
     cleaned = _clean_response(locked, response)
     seq = locked.saved_seq + 1 if seq is None else seq
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
+    if not _is_seq(seq):
         raise AttemptRefused(_("答案的格式不正确。"))
     saved = connection.execute(
         _WRITE_ANSWER,
