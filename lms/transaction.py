@@ -1,7 +1,9 @@
 """One transaction per request, owned by the framework: a view that returns an answer is
 committed once; a view that raises, or answers with an error status (4xx, 5xx), is rolled back
 unless it said `keep_changes()`; work queued with `after_commit` runs only once the request's
-changes are stored. Views and services never commit or roll back themselves."""
+changes are stored. Views and services never commit or roll back themselves; the one exception
+is `one_row_alone`, a single statement that is a request's whole write, which PostgreSQL stores
+by itself."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from flask import Flask, g, has_request_context
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import SessionTransaction
 
 from lms.extensions import db
@@ -62,3 +66,34 @@ def atomic() -> Iterator[SessionTransaction]:
     also undo its changes itself, e.g. an import that found bad rows: `savepoint.rollback()`."""
     with db.session.begin_nested() as savepoint:
         yield savepoint
+
+
+def one_row_alone(statement: sa.Executable, params: dict[str, object]) -> sa.Row | None:
+    """Run one statement that is all a request writes, and return its one row (None if none).
+
+    On PostgreSQL, while the request's session has not begun a transaction, the statement runs
+    on a connection of its own in autocommit and is stored at once: one round trip to the
+    database instead of three (BEGIN, the statement, COMMIT), which the busiest request of an
+    exam, the autosave, is worth. One statement is atomic by itself, so nothing half-written can
+    stay; a view that uses this writes nothing else. Elsewhere (SQLite, where there is no round
+    trip to save; a session already at work; the tests' outer transaction) it runs in the
+    request's transaction as usual."""
+    bind = db.engine
+    if (
+        isinstance(bind, sa.Engine)
+        and bind.dialect.name == "postgresql"
+        and not db.session().in_transaction()
+    ):
+        with bind.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(statement, params).one_or_none()
+    return db.session.connection().execute(statement, params).one_or_none()
+
+
+def insert_or_skip(entity: type) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING for `entity` in the session's dialect (PostgreSQL or
+    SQLite): a row that a unique index already holds is skipped, and RETURNING gives nothing
+    for it, where a plain INSERT would fail the transaction and need a savepoint around it."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(entity).on_conflict_do_nothing()

@@ -105,6 +105,31 @@ def test_the_database_allows_one_attempt_in_progress(trainee, questions):
         )
 
 
+def test_a_start_that_meets_an_attempt_begun_a_moment_ago_resumes_it(
+    monkeypatch, trainee, questions
+):
+    quiz = make_quiz(questions)
+    first = attempts.start_attempt(quiz, trainee.member)
+    # Another tab's start, not yet visible when this one looked: its INSERT meets the index.
+    monkeypatch.setattr(attempts, "attempts_of", lambda _quiz, _member: [])
+    again = attempts.start_attempt(quiz, trainee.member)
+    assert again is first
+    assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
+def test_a_start_whose_rival_attempt_finished_meanwhile_asks_to_try_again(
+    monkeypatch, trainee, questions
+):
+    quiz = make_quiz(questions)
+    attempts.start_attempt(quiz, trainee.member)
+    monkeypatch.setattr(attempts, "attempts_of", lambda _quiz, _member: [])
+    monkeypatch.setattr(attempts, "in_progress_attempt", lambda _quiz, _member: None)
+    with pytest.raises(attempts.AttemptRefused) as refused:
+        attempts.start_attempt(quiz, trainee.member)
+    assert refused.value.status == 409
+    assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
+
+
 def test_full_round_scores_and_passes(client, trainee, questions):
     quiz = make_quiz(questions, pass_mark=75)
     login(client, trainee)

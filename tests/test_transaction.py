@@ -8,7 +8,7 @@ from flask import abort
 
 from lms.catalog.models import Theme
 from lms.extensions import db
-from lms.transaction import after_commit, atomic, keep_changes
+from lms.transaction import after_commit, atomic, keep_changes, one_row_alone
 
 ENDPOINT = "ops.healthz"  # any view will do: the test puts its own in its place
 
@@ -128,3 +128,43 @@ def test_no_view_module_commits_or_rolls_back():
         if "commit()" in path.read_text() or "rollback()" in path.read_text()
     ]
     assert offenders == []
+
+
+def test_one_statement_alone_runs_in_the_requests_transaction_once_it_has_begun(app):
+    with app.test_request_context():
+        _add("before")  # the session is at work: the statement joins its transaction
+        row = one_row_alone(sa.insert(Theme).values(name="alone").returning(Theme.name), {})
+        assert row is not None and row.name == "alone"
+        db.session.rollback()
+        assert not _stored("alone") and not _stored("before")
+
+
+def test_one_statement_alone_is_stored_at_once_on_postgresql(app, database_url):
+    """On PostgreSQL, with the request's transaction not begun, the statement commits by itself
+    (one round trip): another connection sees it before the request ends, a rollback of the
+    request does not undo it, and the pooled connection goes back out of autocommit."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("autocommit is used on PostgreSQL only")
+    engine = sa.create_engine(database_url)
+    table = sa.Table("alone_check", sa.MetaData(), sa.Column("n", sa.Integer))
+    table.create(engine)
+    engines = db.engines
+    outer = engines[None]  # the test's outer transaction (conftest._rollback)
+    try:
+        engines[None] = engine
+        db.session.remove()
+        with app.test_request_context():
+            row = one_row_alone(sa.insert(table).values(n=7).returning(table.c.n), {})
+            assert row is not None and row.n == 7
+            assert not db.session().in_transaction()
+            with engine.connect() as other:
+                assert other.scalar(sa.select(sa.func.count()).select_from(table)) == 1
+            db.session.rollback()
+        with engine.connect() as reused:
+            assert reused.scalar(sa.select(sa.func.count()).select_from(table)) == 1
+            assert reused.connection.driver_connection.autocommit is False
+    finally:
+        db.session.remove()
+        engines[None] = outer
+        table.drop(engine)
+        engine.dispose()

@@ -19,7 +19,6 @@ from typing import Any, Protocol, TypeGuard, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -46,6 +45,7 @@ from lms.quizzes.models import (
 )
 from lms.quizzes.questions import CHOICE_TYPES, MAX_OPTIONS, QuestionType
 from lms.quizzes.services import draw_pool
+from lms.transaction import insert_or_skip, one_row_alone
 
 MAX_BLANK_LENGTH = 200
 # An attempt's questions as a table, for the statements that write many at once without ORM work.
@@ -205,16 +205,17 @@ def lay_out_questions(
     return layout
 
 
+def _add_questions(attempt_id: int, layout: list[dict]) -> None:
+    # They need nothing back from the database: one INSERT for them all, no ORM work per row.
+    db.session.execute(sa.insert(_QUESTIONS), [{**row, "attempt_id": attempt_id} for row in layout])
+
+
 def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
-    """Store a new attempt with its questions. The questions need nothing back from the
-    database, so they go in one INSERT for them all (an attempt starts in a busy minute)."""
+    """Store a new attempt with its questions (`lay_out_questions`)."""
     attempt.max_score = sum((row["points"] for row in layout), Decimal(0))
     db.session.add(attempt)
     db.session.flush()
-    db.session.execute(
-        sa.insert(_QUESTIONS),  # Core: no ORM work per row
-        [{**row, "attempt_id": attempt.id} for row in layout],
-    )
+    _add_questions(attempt.id, layout)
 
 
 def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> Attempt:
@@ -235,27 +236,31 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
     versions = _choose_versions(quiz, rng)
     if not versions:
         raise AttemptRefused(_("该测试还没有题目。"), 409)
-    attempt = Attempt(
-        # By id: the flush then has no relationship of the quiz or member to go through.
-        quiz_id=quiz.id,
-        member_id=member.id,
-        number=len(previous) + 1,
-        seed=seed,
-        practice=quiz.practice,
-        started_at=now,
-        deadline=deadline_for(quiz, now),
-    )
     layout = lay_out_questions(versions, rng, quiz.shuffle_questions, quiz.shuffle_options)
-    try:
-        with db.session.begin_nested():
-            add_attempt(attempt, layout)
-    except IntegrityError:
-        # Another tab started one a moment ago: that is the attempt in progress.
+    # One INSERT that skips the row when the member already has an attempt in progress (the
+    # unique index): no savepoint to undo a failed one. Another tab that started one a moment
+    # ago wins, and that is the attempt in progress.
+    started = db.session.scalar(
+        insert_or_skip(Attempt)
+        .values(
+            quiz_id=quiz.id,
+            member_id=member.id,
+            number=len(previous) + 1,
+            seed=seed,
+            practice=quiz.practice,
+            started_at=now,
+            deadline=deadline_for(quiz, now),
+            max_score=sum((row["points"] for row in layout), Decimal(0)),
+        )
+        .returning(Attempt)
+    )
+    if started is None:
         existing = in_progress_attempt(quiz, member)
-        if existing is None:
-            raise
+        if existing is None:  # it was finished meanwhile: ask again
+            raise AttemptRefused(_("您的另一次作答刚刚结束，请重新开始。"), 409)
         return existing
-    return attempt
+    _add_questions(started.id, layout)
+    return started
 
 
 # --- answering -------------------------------------------------------------------------------
@@ -475,23 +480,19 @@ def _save_at_once(
     if (fit := _answer_fit(response)) is None:
         return None
     shape, cleaned, count, top = fit
-    saved = (
-        db.session.connection()
-        .execute(
-            _WRITE_IF_ALLOWED[shape],
-            {
-                "attempt": attempt_id,
-                "at_position": position,
-                "seq": seq,
-                "answer": cleaned,
-                "now": now,
-                "user_id": account.user_id,
-                "token": account.token,
-                "count": count,
-                "top": top,
-            },
-        )
-        .one_or_none()
+    saved = one_row_alone(
+        _WRITE_IF_ALLOWED[shape],
+        {
+            "attempt": attempt_id,
+            "at_position": position,
+            "seq": seq,
+            "answer": cleaned,
+            "now": now,
+            "user_id": account.user_id,
+            "token": account.token,
+            "count": count,
+            "top": top,
+        },
     )
     if saved is None:
         return None
