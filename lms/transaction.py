@@ -39,7 +39,9 @@ def _end(keep: bool) -> None:
         db.session.rollback()
         g.pop("_lms_after_commit", None)  # nothing was stored: nothing to follow up
         return
-    db.session.commit()
+    session = db.session()
+    if session.in_transaction():  # not when the request never used it (an autosave)
+        session.commit()
     for callback in g.pop("_lms_after_commit", []):
         callback()
 

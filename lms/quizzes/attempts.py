@@ -408,7 +408,8 @@ def _write_if_allowed(shape: str) -> sa.Update:
     fits = {
         "clear": sa.true(),
         "choices": sa.and_(
-            QuestionVersion.type.in_(CHOICE_TYPES),
+            # Not IN (…): an IN list is rendered again at each execution.
+            sa.or_(*(QuestionVersion.type == t for t in sorted(CHOICE_TYPES))),
             sa.or_(QuestionVersion.type == QuestionType.MULTIPLE, count <= 1),
             top
             < sa.case(
