@@ -518,9 +518,10 @@ def save_answer(
     member_id: int | None = None,
     account: SessionAccount | None = None,
 ) -> SaveResult:
-    """Save one answer, in two statements (this is the busiest request of a quiz): one loads,
-    checks and locks the attempt with the question at `position` (and the account, when given),
-    the other writes the answer.
+    """Save one answer (the busiest request of a quiz). With `account` (the autosave), the usual
+    case is one statement (`_save_at_once`, stored by itself on PostgreSQL); otherwise, and when
+    that one wrote nothing, two: one loads, checks and locks the attempt with the question at
+    `position` (and the account, when given), the other writes the answer or the refusal says why.
 
     `seq` orders the saves of one question: an older one arriving late is acknowledged but does
     not overwrite a newer one. With `member_id`, the attempt must be that member's (403). With
