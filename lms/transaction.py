@@ -97,5 +97,8 @@ def insert_or_skip(entity: type) -> sa.Insert:
     SQLite): a row that a unique index already holds is skipped, and RETURNING gives nothing
     for it, where a plain INSERT would fail the transaction and need a savepoint around it."""
     dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(entity).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql.insert(entity).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(entity).on_conflict_do_nothing()
+    raise NotImplementedError(f"INSERT … ON CONFLICT DO NOTHING on {dialect}")

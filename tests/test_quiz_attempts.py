@@ -130,6 +130,15 @@ def test_a_start_whose_rival_attempt_finished_meanwhile_asks_to_try_again(
     assert db.session.scalar(sa.select(sa.func.count(Attempt.id))) == 1
 
 
+def test_the_exam_page_leaves_out_the_site_menu_but_can_sign_out(client, trainee, questions):
+    login(client, trainee)
+    attempt = _start(client, make_quiz(questions))
+    page = client.get(f"/quizzes/attempts/{attempt.id}").get_data(as_text=True)
+    assert 'id="mainnav"' not in page and "/quizzes/banks" not in page
+    assert 'action="/logout"' in page and trainee.name in page
+    assert 'id="mainnav"' in client.get("/").get_data(as_text=True)  # other pages keep it
+
+
 def test_full_round_scores_and_passes(client, trainee, questions):
     quiz = make_quiz(questions, pass_mark=75)
     login(client, trainee)

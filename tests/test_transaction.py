@@ -130,41 +130,56 @@ def test_no_view_module_commits_or_rolls_back():
     assert offenders == []
 
 
-def test_one_statement_alone_runs_in_the_requests_transaction_once_it_has_begun(app):
-    with app.test_request_context():
-        _add("before")  # the session is at work: the statement joins its transaction
-        row = one_row_alone(sa.insert(Theme).values(name="alone").returning(Theme.name), {})
-        assert row is not None and row.name == "alone"
-        db.session.rollback()
-        assert not _stored("alone") and not _stored("before")
-
-
-def test_one_statement_alone_is_stored_at_once_on_postgresql(app, database_url):
-    """On PostgreSQL, with the request's transaction not begun, the statement commits by itself
-    (one round trip): another connection sees it before the request ends, a rollback of the
-    request does not undo it, and the pooled connection goes back out of autocommit."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("autocommit is used on PostgreSQL only")
+@pytest.fixture
+def alone(app, database_url):
+    """The app on an Engine of its own (not the tests' outer transaction, in which everything
+    would join the session) and a throwaway table; yields (engine, table, count)."""
     engine = sa.create_engine(database_url)
     table = sa.Table("alone_check", sa.MetaData(), sa.Column("n", sa.Integer))
     table.create(engine)
     engines = db.engines
     outer = engines[None]  # the test's outer transaction (conftest._rollback)
+    engines[None] = engine
+    db.session.remove()
+
+    def count() -> int:  # what another connection sees stored
+        with engine.connect() as other:
+            return other.scalar(sa.select(sa.func.count()).select_from(table))
+
     try:
-        engines[None] = engine
-        db.session.remove()
-        with app.test_request_context():
-            row = one_row_alone(sa.insert(table).values(n=7).returning(table.c.n), {})
-            assert row is not None and row.n == 7
-            assert not db.session().in_transaction()
-            with engine.connect() as other:
-                assert other.scalar(sa.select(sa.func.count()).select_from(table)) == 1
-            db.session.rollback()
-        with engine.connect() as reused:
-            assert reused.scalar(sa.select(sa.func.count()).select_from(table)) == 1
-            assert reused.connection.driver_connection.autocommit is False
+        yield engine, table, count
     finally:
         db.session.remove()
         engines[None] = outer
         table.drop(engine)
         engine.dispose()
+
+
+def test_one_statement_alone_is_stored_at_once_on_postgresql_only(app, alone):
+    """With the request's transaction not begun: on PostgreSQL the statement commits by itself
+    (another connection sees it before the request ends, the request's rollback leaves it, the
+    pooled connection goes back out of autocommit); on SQLite it runs in the request's
+    transaction."""
+    engine, table, count = alone
+    postgresql = engine.dialect.name == "postgresql"
+    with app.test_request_context():
+        row = one_row_alone(sa.insert(table).values(n=7).returning(table.c.n), {})
+        assert row is not None and row.n == 7
+        assert db.session().in_transaction() is not postgresql
+        assert count() == (1 if postgresql else 0)
+        db.session.rollback()
+    assert count() == (1 if postgresql else 0)
+    if postgresql:
+        with engine.connect() as reused:
+            assert reused.connection.driver_connection.autocommit is False
+
+
+def test_one_statement_alone_joins_the_transaction_a_request_has_begun(app, alone):
+    _engine, table, count = alone
+    with app.test_request_context():
+        db.session.execute(sa.insert(table).values(n=1))  # the request is at work
+        row = one_row_alone(sa.insert(table).values(n=2).returning(table.c.n), {})
+        assert row is not None and row.n == 2
+        assert count() == 0  # neither is stored before the request's commit
+        db.session.rollback()
+    assert count() == 0
