@@ -205,6 +205,10 @@ def lay_out_questions(
     return layout
 
 
+def _max_score(layout: list[dict]) -> Decimal:
+    return sum((row["points"] for row in layout), Decimal(0))
+
+
 def _add_questions(attempt_id: int, layout: list[dict]) -> None:
     # They need nothing back from the database: one INSERT for them all, no ORM work per row.
     db.session.execute(sa.insert(_QUESTIONS), [{**row, "attempt_id": attempt_id} for row in layout])
@@ -212,7 +216,7 @@ def _add_questions(attempt_id: int, layout: list[dict]) -> None:
 
 def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
     """Store a new attempt with its questions (`lay_out_questions`)."""
-    attempt.max_score = sum((row["points"] for row in layout), Decimal(0))
+    attempt.max_score = _max_score(layout)
     db.session.add(attempt)
     db.session.flush()
     _add_questions(attempt.id, layout)
@@ -250,7 +254,7 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
             practice=quiz.practice,
             started_at=now,
             deadline=deadline_for(quiz, now),
-            max_score=sum((row["points"] for row in layout), Decimal(0)),
+            max_score=_max_score(layout),
         )
         .returning(Attempt)
     )
