@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.routing import IntegerConverter
 
@@ -158,7 +159,10 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name != "sqlite":
             ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(shipped("migrations")))
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the account for every template rendered; the
+    # proxy loads it only where a template reads it (not the exam's question page).
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "basic"

@@ -104,11 +104,23 @@ def set_upload_limit():
         request.max_content_length = limit() + 1024 * 1024  # room for the other form fields
 
 
+def use_account_locale(locale: str | None) -> None:
+    """The session's account's language, read by a view that checks the account in its own SQL
+    (`lms.access.session_login_required`): choosing the page's language then loads nothing."""
+    g.account_locale = locale
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "zh_CN"
-    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
-        return current_user.locale
+    if "account_locale" in g:
+        account_locale = g.account_locale
+    elif current_user and current_user.is_authenticated:
+        account_locale = current_user.locale
+    else:
+        account_locale = None
+    if account_locale in SUPPORTED_LOCALES:
+        return account_locale
     if session.get("locale") in SUPPORTED_LOCALES:
         return session["locale"]
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"])

@@ -792,20 +792,79 @@ def test_the_autosave_needs_the_pages_csrf_token(client, trainee, questions):
     assert saved.status_code == 200 and saved.json["ok"]
 
 
-def test_the_question_page_loads_the_account_in_one_statement(client, trainee, questions):
+def test_the_question_page_is_one_statement_that_never_loads_the_account(
+    client, trainee, questions
+):
     quiz = make_quiz(questions)
     login(client, trainee)
     attempt = _start(client, quiz)
+    trainee.locale = "en"
+    db.session.flush()
     pages = []
-    sent = _statements(
-        lambda: pages.append(client.get(f"/quizzes/attempts/{attempt.id}?q=1").status_code)
-    )
-    assert pages == [200]
-    # The account with its member (the name in the menu) and roles (the menu itself).
-    account = [s for s in sent if re.search(r"\bFROM users\b", s)]
-    assert len(account) == 1 and "JOIN members" in account[0] and "JOIN user_roles" in account[0]
-    assert not any(re.search(r"\bFROM (members|user_roles)\b", s) for s in sent), sent
-    assert len(sent) <= 5, sent
+    sent = _statements(lambda: pages.append(client.get(f"/quizzes/attempts/{attempt.id}?q=2")))
+    assert pages[0].status_code == 200
+    # The attempt, its questions and the account's check in one statement; the account is only
+    # joined in, and the page is still in the account's language and shows the member's name.
+    assert len(sent) == 1, sent
+    assert re.search(r"\bJOIN users\b", sent[0]) and not re.search(r"\bFROM users\b", sent[0])
+    html = pages[0].get_data(as_text=True)
+    assert "Question 2 of" in html and trainee.member.name in html
+
+
+# Who opens which question page, and what they get: (case, status, where a redirect goes).
+_PAGE_CASES = [
+    ("own", 200, None),
+    ("own, no such question", 404, None),
+    ("own, submitted", 302, "/result"),
+    ("own, time up", 302, "/result"),
+    ("no such attempt", 404, None),
+    ("another member", 403, None),
+    ("an organizer without a member", 403, None),
+    ("signed out elsewhere", 302, "/login"),
+    ("disabled", 302, "/login"),
+    ("password change due", 302, "/account/password"),
+    ("anonymous", 302, "/login"),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "goes_to"), _PAGE_CASES)
+def test_who_gets_a_question_page(app, trainee, questions, case, status, goes_to):
+    quiz = make_quiz(questions, time_limit_minutes=10)
+    client = app.test_client()
+    login(client, trainee)
+    attempt = _start(client, quiz)
+    url = f"/quizzes/attempts/{attempt.id}?q=1"
+    if case == "own, no such question":
+        url = f"/quizzes/attempts/{attempt.id}?q={len(questions) + 1}"
+    elif case == "own, submitted":
+        attempts.finish_attempt(attempt, AttemptStatus.SUBMITTED)
+    elif case == "own, time up":
+        attempt.deadline = utcnow() - timedelta(seconds=1)
+    elif case == "no such attempt":
+        url = "/quizzes/attempts/999999?q=1"
+    elif case == "another member":
+        login(client, make_user(roles={Role.TRAINEE}, member=make_member()))
+    elif case == "an organizer without a member":
+        login(client, make_user(roles={Role.ORGANIZER}))
+    elif case == "signed out elsewhere":
+        trainee.end_sessions()
+    elif case == "disabled":
+        trainee.active = False
+    elif case == "password change due":
+        trainee.must_change_password = True
+    elif case == "anonymous":
+        client = app.test_client()
+    db.session.flush()
+    response = client.get(url)
+    assert response.status_code == status, case
+    if goes_to:
+        assert goes_to in response.location, (case, response.location)
+    db.session.refresh(attempt)
+    expected = {
+        "own, submitted": AttemptStatus.SUBMITTED,
+        "own, time up": AttemptStatus.TIMED_OUT,  # finished and graded on the way
+    }.get(case, AttemptStatus.IN_PROGRESS)
+    assert attempt.status is expected, case
 
 
 # Answers of every form a client could send: well formed or not, for any question type.

@@ -267,6 +267,105 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
     return started
 
 
+# --- the question page -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    """What a question page of an attempt in progress shows (`question_page`)."""
+
+    attempt_id: int
+    title: str | None  # the quiz's; None for a wrong-book practice
+    trainee: str  # the member's name, for the exam bar
+    locale: str | None  # the account's language, so the page need not load the account for it
+    deadline: datetime | None
+    items: Sequence[sa.Row]  # every question in order: position, response, saved_seq (the palette)
+    # The question on screen: also saved_at and option_order, and what it asks (the columns of
+    # its version that `_question_body.html` reads: type, stem, options, blanks).
+    item: sa.Row
+
+
+def _question_page_statement() -> sa.Select:
+    """The attempt :attempt_id with its quiz's title and its member's name, a row for each of
+    its questions and, on the row at :position only, what that question asks; with the session's
+    account (`SessionAccount.columns`, user :user_id) on every row."""
+    at_position = AttemptQuestion.position == sa.bindparam("position")
+    return (
+        sa.select(
+            Attempt.member_id,
+            Attempt.status,
+            Attempt.deadline,
+            Quiz.title,
+            Member.name.label("trainee"),
+            AttemptQuestion.position,
+            AttemptQuestion.response,
+            AttemptQuestion.saved_seq,
+            AttemptQuestion.saved_at,
+            AttemptQuestion.option_order,
+            QuestionVersion.type,
+            QuestionVersion.stem,
+            QuestionVersion.options,
+            QuestionVersion.blanks,
+            *SessionAccount.columns(),
+            User.locale.label("account_locale"),
+        )
+        .join(Member, Member.id == Attempt.member_id)
+        .outerjoin(Quiz, Quiz.id == Attempt.quiz_id)
+        .join(AttemptQuestion, AttemptQuestion.attempt_id == Attempt.id)
+        .outerjoin(
+            QuestionVersion, sa.and_(QuestionVersion.id == AttemptQuestion.version_id, at_position)
+        )
+        .outerjoin(User, User.id == sa.bindparam("user_id"))
+        .where(Attempt.id == sa.bindparam("attempt_id"))
+        .order_by(AttemptQuestion.position)
+    )
+
+
+_QUESTION_PAGE = _question_page_statement()
+
+
+def question_page(
+    attempt_id: int, position: int, account: SessionAccount, now: datetime | None = None
+) -> QuestionPage | None:
+    """A question page of an attempt in progress, read in one statement that also checks the
+    session's account, as the autosave does: the page every trainee opens at the exam bell, and
+    at each question without JavaScript. None when the attempt is finished or its time is up
+    (the caller finishes it and shows the result).
+
+    Raises AccountRefused (signed out, or a password change due), and AttemptRefused (access):
+    404 when there is no such attempt or no question at `position`, 403 when the attempt is not
+    the account's member's."""
+    now = now or utcnow()
+    rows = db.session.execute(
+        _QUESTION_PAGE,
+        {"attempt_id": attempt_id, "position": position, "user_id": account.user_id},
+    ).all()
+    if not rows:
+        account.check()  # signed out comes first, as on any other page
+        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
+    first = rows[0]
+    if (refused := account.refusal(first)) is not None:
+        raise refused
+    if first.account_member_id is None or first.member_id != first.account_member_id:
+        raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
+    if first.status is not AttemptStatus.IN_PROGRESS or (
+        first.deadline is not None and now > first.deadline
+    ):
+        return None
+    item = next((row for row in rows if row.position == position), None)
+    if item is None:
+        raise AttemptRefused(_("本次作答中没有这道题。"), 404, access=True)
+    return QuestionPage(
+        attempt_id=attempt_id,
+        title=first.title,
+        trainee=first.trainee,
+        locale=first.account_locale,
+        deadline=first.deadline,
+        items=rows,
+        item=item,
+    )
+
+
 # --- answering -------------------------------------------------------------------------------
 
 

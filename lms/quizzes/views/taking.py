@@ -3,13 +3,10 @@ wrong-answer book."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.interfaces import ORMOption
 
 from lms.access import authorize, is_organizer, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
@@ -22,7 +19,7 @@ from lms.quizzes.models import Attempt, Quiz
 from lms.quizzes.questions import QuestionType
 from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
-from lms.web import unlimited
+from lms.web import unlimited, use_account_locale
 
 
 def _refuse(refused: attempts.AttemptRefused):
@@ -59,32 +56,32 @@ def start(quiz_id: int):
     return redirect(url_for("quizzes.take", attempt_id=attempt_id))
 
 
-def _own_attempt(attempt_id: int, options: Sequence[ORMOption] = ()) -> Attempt:
-    return load(Attempt, attempt_id, access.owns_attempt, options=options)
+def _own_attempt(attempt_id: int) -> Attempt:
+    return load(Attempt, attempt_id, access.owns_attempt)
 
 
-# A question page shows the quiz's title and every question's answered state: loaded with the
-# attempt, not one by one as the template reaches them.
-_PAGE = (joinedload(Attempt.quiz), joinedload(Attempt.questions))
-
-
-@login_required
-def take(attempt_id: int):
-    attempt = _own_attempt(attempt_id, _PAGE)
-    if not attempt.finished and attempt.deadline is not None and utcnow() > attempt.deadline:
-        attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
-    if attempt.finished:
-        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+@session_login_required
+def take(attempt_id: int, account: SessionAccount):
+    """A question page. What the exam bell brings everyone to: the attempt, its questions and
+    the session's account are read in one statement, and the account is not loaded."""
     position = request.args.get("q", 1, type=bounded_int)
-    items = attempt.questions
-    item = next((i for i in items if i.position == position), None)
-    if item is None:
-        abort(404)
+    try:
+        page = attempts.question_page(attempt_id, position, account)
+    except AccountRefused as refused:
+        if refused.signed_out:
+            return login_manager.unauthorized()
+        return redirect(url_for("auth.change_password"))
+    except attempts.AttemptRefused as refused:
+        abort(refused.status)
+    if page is None:  # finished, or its time is up: the usual way to the result
+        attempt = _own_attempt(attempt_id)
+        if not attempt.finished:
+            attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
+        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+    use_account_locale(page.locale)
     return render_template(
         "quizzes/take.html",
-        attempt=attempt,
-        item=item,
-        items=items,
+        page=page,
         now=utcnow(),
         # the message with its placeholder, for the script to count live as answers are saved
         unanswered_message=_("还有 %(n)d 题未作答。"),
