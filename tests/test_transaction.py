@@ -8,7 +8,7 @@ from flask import abort
 
 from lms.catalog.models import Theme
 from lms.extensions import db
-from lms.transaction import after_commit, atomic, keep_changes, one_row_alone
+from lms.transaction import after_commit, atomic, keep_changes, one_row_alone, rows_alone
 
 ENDPOINT = "ops.healthz"  # any view will do: the test puts its own in its place
 
@@ -183,3 +183,20 @@ def test_one_statement_alone_joins_the_transaction_a_request_has_begun(app, alon
         assert count() == 0  # neither is stored before the request's commit
         db.session.rollback()
     assert count() == 0
+
+
+def test_one_query_alone_leaves_the_request_without_a_transaction_on_postgresql_only(app, alone):
+    """A request's whole read: on PostgreSQL it neither begins the request's transaction nor
+    leaves one to end (no BEGIN, no COMMIT); elsewhere it reads in the request's transaction.
+    Either way it reads what is stored, and what the request has begun to write."""
+    engine, table, _count = alone
+    with engine.begin() as other:
+        other.execute(sa.insert(table), [{"n": 1}, {"n": 2}])
+    postgresql = engine.dialect.name == "postgresql"
+    query = sa.select(table.c.n).order_by(table.c.n)
+    with app.test_request_context():
+        assert [row.n for row in rows_alone(query, {})] == [1, 2]
+        assert db.session().in_transaction() is not postgresql
+        db.session.execute(sa.insert(table).values(n=3))  # now the request is at work
+        assert [row.n for row in rows_alone(query, {})] == [1, 2, 3]
+        db.session.rollback()

@@ -45,7 +45,7 @@ from lms.quizzes.models import (
 )
 from lms.quizzes.questions import CHOICE_TYPES, MAX_OPTIONS, QuestionType
 from lms.quizzes.services import draw_pool
-from lms.transaction import insert_or_skip, one_row_alone
+from lms.transaction import insert_or_skip, one_row_alone, rows_alone
 
 MAX_BLANK_LENGTH = 200
 # An attempt's questions as a table, for the statements that write many at once without ORM work.
@@ -328,18 +328,19 @@ def question_page(
     attempt_id: int, position: int, account: SessionAccount, now: datetime | None = None
 ) -> QuestionPage | None:
     """A question page of an attempt in progress, read in one statement that also checks the
-    session's account, as the autosave does: the page every trainee opens at the exam bell, and
-    at each question without JavaScript. None when the attempt is finished or its time is up
-    (the caller finishes it and shows the result).
+    session's account, as the autosave does, and on PostgreSQL in autocommit (`rows_alone`): the
+    page every trainee opens at the exam bell, and at each question without JavaScript. None
+    when the attempt is finished or its time is up (the caller finishes it and shows the
+    result).
 
     Raises AccountRefused (signed out, or a password change due), and AttemptRefused (access):
     404 when there is no such attempt or no question at `position`, 403 when the attempt is not
     the account's member's."""
     now = now or utcnow()
-    rows = db.session.execute(
+    rows = rows_alone(
         _QUESTION_PAGE,
         {"attempt_id": attempt_id, "position": position, "user_id": account.user_id},
-    ).all()
+    )
     if not rows:
         account.check()  # signed out comes first, as on any other page
         raise AttemptRefused(_("没有这次作答。"), 404, access=True)
