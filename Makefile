@@ -25,8 +25,8 @@ serve: install
 	LMS_ENV=production $(BIN)/lms db upgrade
 	LMS_ENV=production $(BIN)/rq worker --url "$$LMS_REDIS_URL" $${LMS_RQ_QUEUE:-lms} & worker=$$!; \
 	trap 'kill $$worker' EXIT INT TERM; \
-	LMS_ENV=production $(BIN)/gunicorn --workers $${LMS_WORKERS:-2} --threads 4 \
-		--worker-class gthread --bind $${LMS_BIND:-0.0.0.0:8000} 'lms:create_app()'
+	LMS_ENV=production $(BIN)/gunicorn -c python:lms.gunicorn_conf --workers $${LMS_WORKERS:-2} \
+		--bind $${LMS_BIND:-0.0.0.0:8000} 'lms:create_app()'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)

@@ -83,9 +83,11 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 # 2 cores shared by gunicorn, PostgreSQL and the client. Autosave p95 of the app alone on this
 # machine: gthread -w 2 --threads 4 418 ms, -w 2 --threads 2 947 ms, -w 2 --threads 8 1403 ms,
 # -w 3 --threads 4 1508 ms, -w 4 --threads 4 2771 ms; sync -w 4 1180 ms (no keep-alive). More
-# processes than cores only add contention. BENCH_QUIZ_GUNICORN overrides it to try others.
+# processes than cores only add contention. The app's own settings (lms/gunicorn_conf.py:
+# gthread, 4 threads, a 0.5 ms GIL switch interval), for the bare app too, as `make serve` runs
+# it. BENCH_QUIZ_GUNICORN overrides them to try others.
 GUNICORN_ARGS = os.environ.get(
-    "BENCH_QUIZ_GUNICORN", "-w 2 --worker-class gthread --threads 4 --keep-alive 5"
+    "BENCH_QUIZ_GUNICORN", "-c python:lms.gunicorn_conf -w 2 --keep-alive 5"
 ).split()
 BLANK_WORDS = ["中国共产党", "为人民服务", "民主集中制", "全心全意", "党的建设", "四个意识"]
 BELL_SECONDS = 5.0

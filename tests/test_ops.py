@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,21 @@ def test_forwarded_headers_are_believed_only_from_configured_proxies(
         environ_base={"REMOTE_ADDR": "127.0.0.9"},
     )
     assert reply.get_data(as_text=True) == seen
+
+
+def test_gunicorn_reads_the_apps_settings_and_each_worker_shortens_the_switch_interval(
+    monkeypatch,
+):
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    # The command line of `make serve`, as gunicorn parses it.
+    argv = ["gunicorn", "-c", "python:lms.gunicorn_conf", "-w", "2", "lms:create_app()"]
+    monkeypatch.setattr(sys, "argv", argv)
+    server = WSGIApplication()
+    assert server.cfg.worker_class_str == "gthread" and server.cfg.threads == 4
+    before = sys.getswitchinterval()
+    try:
+        server.cfg.post_fork(None, None)
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        sys.setswitchinterval(before)

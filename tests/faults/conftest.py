@@ -30,7 +30,7 @@ PASSWORD = "Fault@2026"
 ORGANIZER = ("organizer", "Organizer@2026")
 FAILED_SIGN_INS = 3  # allowed per account and minute
 REDIS_URL = "redis://127.0.0.1:6379/13"
-GUNICORN_ARGS = ["-w", "2", "--worker-class", "gthread", "--threads", "4", "--timeout", "30"]
+GUNICORN_ARGS = ["-c", "python:lms.gunicorn_conf", "-w", "2", "--timeout", "30"]
 
 
 def _services_problem() -> str | None:
