@@ -24,6 +24,7 @@ from lms.quizzes.models import (
     AttemptStatus,
     CountingRule,
     Feedback,
+    QuizStatus,
     WrongAnswer,
 )
 from lms.quizzes.questions import QuestionType
@@ -123,7 +124,7 @@ def test_a_start_whose_rival_attempt_finished_meanwhile_asks_to_try_again(
     quiz = make_quiz(questions)
     attempts.start_attempt(quiz, trainee.member)
     monkeypatch.setattr(attempts, "attempts_of", lambda _quiz, _member: [])
-    monkeypatch.setattr(attempts, "in_progress_attempt", lambda _quiz, _member: None)
+    monkeypatch.setattr(attempts, "in_progress_attempt_id", lambda _quiz, _member_id: None)
     with pytest.raises(attempts.AttemptRefused) as refused:
         attempts.start_attempt(quiz, trainee.member)
     assert refused.value.status == 409
@@ -809,6 +810,83 @@ def test_the_question_page_is_one_statement_that_never_loads_the_account(
     assert re.search(r"\bJOIN users\b", sent[0]) and not re.search(r"\bFROM users\b", sent[0])
     html = pages[0].get_data(as_text=True)
     assert "Question 2 of" in html and trainee.member.name in html
+
+
+def test_a_start_is_four_statements_that_never_load_the_account(client, trainee, questions):
+    session = make_session()
+    quiz = make_quiz(questions, session=session)
+    make_enrollment(session, trainee.member)
+    login(client, trainee)
+    replies = []
+    sent = _statements(lambda: replies.append(client.post(f"/quizzes/{quiz.id}/start")))
+    assert replies[0].status_code == 302 and "/quizzes/attempts/" in replies[0].location
+    # The quiz with the account's check, who may take it and the attempts made; the questions;
+    # the attempt; its questions.
+    assert len(sent) == 4, sent
+    assert re.search(r"\bJOIN users\b", sent[0]), sent[0]
+    assert not any(re.search(r"\bFROM users\b", statement) for statement in sent), sent
+
+
+# Who presses 开始 on which quiz, and what they get: (case, status, where a redirect goes,
+# whether an attempt is made).
+_START_CASES = [
+    ("in the session", 302, "/quizzes/attempts/", True),
+    ("not in the session", 403, None, False),
+    ("a draft quiz", 403, None, False),
+    ("an organizer without a member", 403, None, False),
+    ("an organizer with a member, a draft quiz", 302, "/quizzes/", False),  # not open yet
+    ("no such quiz", 404, None, False),
+    ("signed out elsewhere", 302, "/login", False),
+    ("password change due", 302, "/account/password", False),
+    ("anonymous", 302, "/login", False),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "goes_to", "made"), _START_CASES)
+def test_who_may_start_a_quiz(app, trainee, questions, case, status, goes_to, made):
+    session = make_session()
+    quiz = make_quiz(questions, session=session)
+    if case != "not in the session":
+        make_enrollment(session, trainee.member)
+    user = trainee
+    if case.startswith("an organizer"):
+        member = make_member() if "with a member" in case else None
+        user = make_user(roles={Role.ORGANIZER}, member=member)
+    if "draft" in case:
+        quiz.status = QuizStatus.DRAFT
+    client = app.test_client()
+    if case != "anonymous":
+        login(client, user)
+    if case == "signed out elsewhere":
+        trainee.end_sessions()
+    elif case == "password change due":
+        trainee.must_change_password = True
+    db.session.flush()
+    url = "/quizzes/999999/start" if case == "no such quiz" else f"/quizzes/{quiz.id}/start"
+    response = client.post(url)
+    assert response.status_code == status, case
+    if goes_to:
+        assert goes_to in response.location, (case, response.location)
+    if case == "not in the session":
+        assert "您未参加本期培训，不能参加此测试。" in response.get_data(as_text=True)
+    made_now = db.session.scalar(sa.select(sa.func.count(Attempt.id)))
+    assert made_now == (1 if made else 0), case
+
+
+def test_a_start_after_the_time_ran_out_finishes_that_attempt_and_begins_the_next(
+    client, trainee, questions
+):
+    quiz = make_quiz(questions, time_limit_minutes=10, max_attempts=2)
+    login(client, trainee)
+    first = _start(client, quiz)
+    assert _start(client, quiz) is first  # resumed while its time runs
+    first.deadline = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    second = _start(client, quiz)
+    assert second is not first and second.number == 2
+    assert first.status is AttemptStatus.TIMED_OUT and first.score == 0
+    first_of_another = _start(client, make_quiz(questions))
+    assert first_of_another.number == 1
 
 
 # Who opens which question page, and what they get: (case, status, where a redirect goes).

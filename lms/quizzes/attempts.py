@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lms.audit.services import record_audit
-from lms.auth.models import User
+from lms.auth.models import Role, User, UserRole
 from lms.auth.services import SessionAccount
 from lms.database import utcnow
 from lms.extensions import db
@@ -45,6 +45,7 @@ from lms.quizzes.models import (
 )
 from lms.quizzes.questions import CHOICE_TYPES, MAX_OPTIONS, QuestionType
 from lms.quizzes.services import draw_pool
+from lms.sessions.models import Enrollment
 from lms.transaction import insert_or_skip, one_row_alone, rows_alone
 
 MAX_BLANK_LENGTH = 200
@@ -68,11 +69,11 @@ class AttemptRefused(Exception):
 # --- starting --------------------------------------------------------------------------------
 
 
-def in_progress_attempt(quiz: Quiz, member: Member) -> Attempt | None:
+def in_progress_attempt_id(quiz: Quiz, member_id: int) -> int | None:
     return db.session.scalar(
-        sa.select(Attempt).where(
+        sa.select(Attempt.id).where(
             Attempt.quiz_id == quiz.id,
-            Attempt.member_id == member.id,
+            Attempt.member_id == member_id,
             Attempt.status == AttemptStatus.IN_PROGRESS,
         )
     )
@@ -224,16 +225,123 @@ def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
 
 def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> Attempt:
     """Resume the member's attempt in progress, or start a new one if the quiz allows it."""
-    now = now or utcnow()
     previous = attempts_of(quiz, member)
-    for attempt in previous:
-        if attempt.status is AttemptStatus.IN_PROGRESS:
-            if attempt.deadline is None or now <= attempt.deadline:
-                return attempt
-            finish_attempt(attempt, AttemptStatus.TIMED_OUT, now)  # its time ran out
+    in_progress = next((a for a in previous if a.status is AttemptStatus.IN_PROGRESS), None)
+    attempt_id = _start(
+        quiz,
+        member.id,
+        len(previous),
+        (in_progress.id, in_progress.deadline) if in_progress else None,
+        now or utcnow(),
+    )
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt is not None
+    return attempt
+
+
+@dataclass(frozen=True)
+class StartFacts:
+    """What starting a quiz for the session's account needs to know (`start_facts`)."""
+
+    quiz: Quiz  # with its draws
+    member_id: int | None  # the account's member
+    organizer: bool  # the account is an organizer's
+    in_session: bool  # its member is in the quiz's session
+    attempts_made: int  # its member's attempts of the quiz
+    in_progress: tuple[int, datetime | None] | None  # the one in progress: id, deadline
+
+
+def _start_facts_statement() -> sa.Select:
+    """Quiz :quiz_id with its draws, the session's account (user :user_id;
+    `SessionAccount.columns`) and what `StartFacts` says of it."""
+    account: sa.BindParameter[int] = sa.bindparam("user_id")
+    mine = sa.and_(Attempt.quiz_id == Quiz.id, Attempt.member_id == User.member_id)
+    in_progress = sa.and_(mine, Attempt.status == AttemptStatus.IN_PROGRESS)
+    return (
+        sa.select(
+            Quiz,
+            *SessionAccount.columns(),
+            sa.exists()
+            .where(UserRole.user_id == account, UserRole.role == Role.ORGANIZER)
+            .label("organizer"),
+            sa.exists()
+            .where(
+                Enrollment.session_id == Quiz.session_id,
+                Enrollment.member_id == User.member_id,
+                Enrollment.in_session,
+            )
+            .label("in_session"),
+            sa.select(sa.func.count(Attempt.id)).where(mine).scalar_subquery().label("made"),
+            sa.select(Attempt.id).where(in_progress).scalar_subquery().label("in_progress_id"),
+            sa.select(Attempt.deadline)
+            .where(in_progress)
+            .scalar_subquery()
+            .label("in_progress_deadline"),
+        )
+        .outerjoin(User, User.id == account)
+        .where(Quiz.id == sa.bindparam("quiz_id"))
+        .options(joinedload(Quiz.draws))
+    )
+
+
+_START_FACTS = _start_facts_statement()
+
+
+def start_facts(quiz_id: int, account: SessionAccount) -> StartFacts:
+    """The quiz, who the session's account is and its member's attempts of the quiz, in one
+    statement, for the start at an exam bell: the account is checked in it and never loaded.
+
+    Raises AccountRefused (signed out, or a password change due) and AttemptRefused (access)
+    404 when there is no such quiz."""
+    row = (
+        db.session.execute(_START_FACTS, {"quiz_id": quiz_id, "user_id": account.user_id})
+        .unique()
+        .one_or_none()
+    )
+    if row is None:
+        account.check()  # signed out comes first, as on any other page
+        raise AttemptRefused(_("页面不存在"), 404, access=True)
+    if (refused := account.refusal(row)) is not None:
+        raise refused
+    return StartFacts(
+        quiz=row.Quiz,
+        member_id=row.account_member_id,
+        organizer=row.organizer,
+        in_session=row.in_session,
+        attempts_made=row.made,
+        in_progress=(row.in_progress_id, row.in_progress_deadline)
+        if row.in_progress_id is not None
+        else None,
+    )
+
+
+def start_from(facts: StartFacts, now: datetime | None = None) -> int:
+    """`start_attempt` for the account `start_facts` read (its member may take the quiz: the
+    caller has checked); the attempt's id."""
+    assert facts.member_id is not None
+    return _start(
+        facts.quiz, facts.member_id, facts.attempts_made, facts.in_progress, now or utcnow()
+    )
+
+
+def _start(
+    quiz: Quiz,
+    member_id: int,
+    attempts_made: int,
+    in_progress: tuple[int, datetime | None] | None,
+    now: datetime,
+) -> int:
+    """Resume the attempt in progress (id, deadline) or start a new one; the attempt's id."""
+    if in_progress is not None:
+        attempt_id, deadline = in_progress
+        if deadline is None or now <= deadline:
+            return attempt_id
+        overdue = db.session.get(Attempt, attempt_id)
+        if overdue is not None:
+            finish_attempt(overdue, AttemptStatus.TIMED_OUT, now)  # its time ran out
     if problem := window_problem(quiz, now):
         raise AttemptRefused(problem, 409)
-    if quiz.max_attempts and not quiz.practice and len(previous) >= quiz.max_attempts:
+    if quiz.max_attempts and not quiz.practice and attempts_made >= quiz.max_attempts:
         raise AttemptRefused(_("您已用完本测试的 %(n)d 次作答机会。", n=quiz.max_attempts), 409)
     seed = secrets.randbits(48)
     rng = random.Random(seed)
@@ -248,22 +356,22 @@ def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> At
         insert_or_skip(Attempt)
         .values(
             quiz_id=quiz.id,
-            member_id=member.id,
-            number=len(previous) + 1,
+            member_id=member_id,
+            number=attempts_made + 1,
             seed=seed,
             practice=quiz.practice,
             started_at=now,
             deadline=deadline_for(quiz, now),
             max_score=_max_score(layout),
         )
-        .returning(Attempt)
+        .returning(Attempt.id)
     )
     if started is None:
-        existing = in_progress_attempt(quiz, member)
+        existing = in_progress_attempt_id(quiz, member_id)
         if existing is None:  # it was finished meanwhile: ask again
             raise AttemptRefused(_("您的另一次作答刚刚结束，请重新开始。"), 409)
         return existing
-    _add_questions(started.id, layout)
+    _add_questions(started, layout)
     return started
 
 

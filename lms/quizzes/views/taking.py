@@ -6,16 +6,15 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
-from lms.access import authorize, is_organizer, load, session_login_required
+from lms.access import Refused, authorize, is_organizer, load, session_login_required
 from lms.auth.services import AccountRefused, SessionAccount
 from lms.clock import to_local
 from lms.database import utcnow
 from lms.extensions import login_manager
 from lms.forms import ConfirmForm, bounded_int
 from lms.quizzes import access, attempts
-from lms.quizzes.models import Attempt, Quiz
+from lms.quizzes.models import Attempt
 from lms.quizzes.questions import QuestionType
 from lms.quizzes.wrong_book import start_wrong_book_practice, wrong_book_pages
 from lms.transaction import keep_changes
@@ -35,24 +34,35 @@ def _refuse(refused: attempts.AttemptRefused):
 # --- taking a quiz ---------------------------------------------------------------------------
 
 
-@login_required
-def start(quiz_id: int):
-    # With its draws (most quizzes have none): asked with the quiz, not after it.
-    quiz = load(
-        Quiz,
-        quiz_id,
-        access.can_view_quiz,
-        access.why_quiz_refused,
-        options=[joinedload(Quiz.draws)],
-    )
-    if current_user.member is None:
+def _account_refused(refused: AccountRefused):
+    """A page request whose session's account may not act: to sign-in, or to the password form."""
+    if refused.signed_out:
+        return login_manager.unauthorized()
+    return redirect(url_for("auth.change_password"))
+
+
+@session_login_required
+def start(quiz_id: int, account: SessionAccount):
+    """开始 (or 继续): what the whole cohort presses at the exam bell. The quiz, the account and
+    the member's attempts of it are read in one statement; the account is not loaded."""
+    try:
+        facts = attempts.start_facts(quiz_id, account)
+    except AccountRefused as refused:
+        return _account_refused(refused)
+    except attempts.AttemptRefused as refused:
+        abort(refused.status)
+    quiz, member = facts.quiz, facts.member_id is not None
+    if not access.quiz_open_to(quiz, facts.organizer, member, lambda: facts.in_session):
+        if reason := access.why_quiz_is_closed_to(quiz, member):
+            raise Refused(reason)
+        abort(403)
+    if not member:
         abort(403)
     try:
-        attempt = attempts.start_attempt(quiz, current_user.member)
+        attempt_id = attempts.start_from(facts)
     except attempts.AttemptRefused as refused:
         _refuse(refused)
         return redirect(url_for("quizzes.quiz", quiz_id=quiz.id))
-    attempt_id = attempt.id  # read before the commit expires it: no reload just for the id
     return redirect(url_for("quizzes.take", attempt_id=attempt_id))
 
 
@@ -68,9 +78,7 @@ def take(attempt_id: int, account: SessionAccount):
     try:
         page = attempts.question_page(attempt_id, position, account)
     except AccountRefused as refused:
-        if refused.signed_out:
-            return login_manager.unauthorized()
-        return redirect(url_for("auth.change_password"))
+        return _account_refused(refused)
     except attempts.AttemptRefused as refused:
         abort(refused.status)
     if page is None:  # finished, or its time is up: the usual way to the result
