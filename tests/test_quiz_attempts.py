@@ -292,7 +292,8 @@ def test_coming_back_after_the_deadline_shows_the_result(client, trainee, questi
     db.session.flush()
     response = client.get(f"/quizzes/attempts/{attempt.id}")
     assert response.status_code == 302 and "/result" in response.location
-    assert attempt.status is AttemptStatus.TIMED_OUT
+    result = client.get(response.location)
+    assert result.status_code == 200 and attempt.status is AttemptStatus.TIMED_OUT
 
 
 def test_the_key_never_reaches_the_browser_before_submission(client, trainee):
@@ -544,6 +545,8 @@ def test_wrong_answers_go_to_the_book_and_leave_when_practised_right(client, tra
     practice = client.post("/quizzes/wrong-book/practice")
     practice_attempt = db.session.get(Attempt, int(practice.location.rsplit("/", 1)[1]))
     assert practice_attempt.practice and practice_attempt.quiz_id is None
+    page = client.get(practice.location).get_data(as_text=True)  # no quiz to take a title from
+    assert '<h1 class="h5 mb-0 me-auto">错题练习</h1>' in page and question.current.stem in page
     _save(client, practice_attempt, 1, {"choices": [1]})
     client.post(f"/quizzes/attempts/{practice_attempt.id}/submit")
     entry = db.session.scalar(sa.select(WrongAnswer))
@@ -827,6 +830,17 @@ def test_a_start_is_four_statements_that_never_load_the_account(client, trainee,
     assert not any(re.search(r"\bFROM users\b", statement) for statement in sent), sent
 
 
+def test_a_start_counts_only_the_members_own_attempts(client, trainee, questions):
+    quiz = make_quiz(questions, max_attempts=2)
+    other = make_member()
+    attempts.start_attempt(quiz, other)  # in progress
+    finished = attempts.start_attempt(make_quiz(questions), trainee.member)
+    attempts.finish_attempt(finished, AttemptStatus.SUBMITTED)
+    login(client, trainee)
+    mine = _start(client, quiz)
+    assert mine.member_id == trainee.member.id and mine.number == 1
+
+
 # Who presses 开始 on which quiz, and what they get: (case, status, where a redirect goes,
 # whether an attempt is made).
 _START_CASES = [
@@ -937,10 +951,12 @@ def test_who_gets_a_question_page(app, trainee, questions, case, status, goes_to
     assert response.status_code == status, case
     if goes_to:
         assert goes_to in response.location, (case, response.location)
+    if goes_to == "/result":  # which finishes and grades an attempt whose time is up
+        assert client.get(response.location).status_code == 200
     db.session.refresh(attempt)
     expected = {
         "own, submitted": AttemptStatus.SUBMITTED,
-        "own, time up": AttemptStatus.TIMED_OUT,  # finished and graded on the way
+        "own, time up": AttemptStatus.TIMED_OUT,
     }.get(case, AttemptStatus.IN_PROGRESS)
     assert attempt.status is expected, case
 

@@ -28,28 +28,35 @@ def can_view_quiz(user: User, quiz: Quiz, enrolled: set[int] | None = None) -> b
         ids = enrolled if enrolled is not None else enrolled_session_ids(user.member)
         return quiz.session_id in ids
 
-    return quiz_open_to(quiz, is_organizer(user), user.member is not None, in_session)
+    return quiz_open_to(
+        quiz,
+        organizer=is_organizer(user),
+        has_member=user.member is not None,
+        in_session=in_session,
+    )
 
 
-def quiz_open_to(quiz: Quiz, organizer: bool, member: bool, in_session: Callable[[], bool]) -> bool:
-    """The rule of `can_view_quiz` on what is known of the user: an organizer, someone with a
-    member, and `in_session()`, whether that member is in the quiz's session (asked only of a
-    session's quiz), for a start that reads them in its own SQL."""
+def quiz_open_to(
+    quiz: Quiz, *, organizer: bool, has_member: bool, in_session: Callable[[], bool]
+) -> bool:
+    """The rule of `can_view_quiz` on what is known of the user: an organizer's, with a member
+    or not, and `in_session()`, whether that member is in the quiz's session (asked only of a
+    session's quiz); for a start that reads these in its own SQL."""
     if organizer:
         return True
-    if quiz.status is not QuizStatus.PUBLISHED or not member:
+    if quiz.status is not QuizStatus.PUBLISHED or not has_member:
         return False
     return quiz.session_id is None or in_session()
 
 
 def why_quiz_refused(user: User, quiz: Quiz) -> str | None:
     """The reason to show a member refused a published session quiz: they are not in it."""
-    return why_quiz_is_closed_to(quiz, user.member is not None)
+    return why_quiz_is_closed_to(quiz, has_member=user.member is not None)
 
 
-def why_quiz_is_closed_to(quiz: Quiz, member: bool) -> str | None:
+def why_quiz_is_closed_to(quiz: Quiz, *, has_member: bool) -> str | None:
     """`why_quiz_refused` for someone with a member or not."""
-    if quiz.session_id is not None and quiz.status is QuizStatus.PUBLISHED and member:
+    if quiz.session_id is not None and quiz.status is QuizStatus.PUBLISHED and has_member:
         return _("您未参加本期培训，不能参加此测试。")
     return None
 

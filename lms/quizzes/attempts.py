@@ -224,7 +224,8 @@ def add_attempt(attempt: Attempt, layout: list[dict]) -> None:
 
 
 def start_attempt(quiz: Quiz, member: Member, now: datetime | None = None) -> Attempt:
-    """Resume the member's attempt in progress, or start a new one if the quiz allows it."""
+    """Resume the member's attempt in progress, or start a new one if the quiz allows it: for
+    a member at hand (a request has `start_facts` and `start_from`)."""
     previous = attempts_of(quiz, member)
     in_progress = next((a for a in previous if a.status is AttemptStatus.IN_PROGRESS), None)
     attempt_id = _start(
@@ -291,7 +292,7 @@ def start_facts(quiz_id: int, account: SessionAccount) -> StartFacts:
     """The quiz, who the session's account is and its member's attempts of the quiz, in one
     statement, for the start at an exam bell: the account is checked in it and never loaded.
 
-    Raises AccountRefused (signed out, or a password change due) and AttemptRefused (access)
+    Raises AccountRefused (signed out, or a password change due), and AttemptRefused (access):
     404 when there is no such quiz."""
     row = (
         db.session.execute(_START_FACTS, {"quiz_id": quiz_id, "user_id": account.user_id})
@@ -389,7 +390,7 @@ class QuestionPage:
     deadline: datetime | None
     items: Sequence[sa.Row]  # every question in order: position, response, saved_seq (the palette)
     # The question on screen: also saved_at and option_order, and what it asks (the columns of
-    # its version that `_question_body.html` reads: type, stem, options, blanks).
+    # its version that `_question_body.html` reads without the key: type, stem, options).
     item: sa.Row
 
 
@@ -413,7 +414,6 @@ def _question_page_statement() -> sa.Select:
             QuestionVersion.type,
             QuestionVersion.stem,
             QuestionVersion.options,
-            QuestionVersion.blanks,
             *SessionAccount.columns(),
             User.locale.label("account_locale"),
         )

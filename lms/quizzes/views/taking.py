@@ -51,12 +51,14 @@ def start(quiz_id: int, account: SessionAccount):
         return _account_refused(refused)
     except attempts.AttemptRefused as refused:
         abort(refused.status)
-    quiz, member = facts.quiz, facts.member_id is not None
-    if not access.quiz_open_to(quiz, facts.organizer, member, lambda: facts.in_session):
-        if reason := access.why_quiz_is_closed_to(quiz, member):
+    quiz, has_member = facts.quiz, facts.member_id is not None
+    if not access.quiz_open_to(
+        quiz, organizer=facts.organizer, has_member=has_member, in_session=lambda: facts.in_session
+    ):
+        if reason := access.why_quiz_is_closed_to(quiz, has_member=has_member):
             raise Refused(reason)
         abort(403)
-    if not member:
+    if not has_member:
         abort(403)
     try:
         attempt_id = attempts.start_from(facts)
@@ -81,11 +83,8 @@ def take(attempt_id: int, account: SessionAccount):
         return _account_refused(refused)
     except attempts.AttemptRefused as refused:
         abort(refused.status)
-    if page is None:  # finished, or its time is up: the usual way to the result
-        attempt = _own_attempt(attempt_id)
-        if not attempt.finished:
-            attempts.finish_attempt(attempt, attempts.AttemptStatus.TIMED_OUT)
-        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+    if page is None:  # finished, or its time is up: the result page finishes it if need be
+        return redirect(url_for("quizzes.result", attempt_id=attempt_id))
     use_account_locale(page.locale)
     return render_template(
         "quizzes/take.html",
