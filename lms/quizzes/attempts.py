@@ -376,6 +376,21 @@ def _start(
     return started
 
 
+def _owned_by(row: sa.Row | None, account: SessionAccount) -> sa.Row:
+    """An attempt's row read with the session's account (`SessionAccount.columns`), if that
+    account may act on the attempt. Raises AccountRefused when it may not act at all (signed
+    out comes first, as on any other page), and AttemptRefused (access): 404 without a row, 403
+    when the attempt is not the account's member's."""
+    if row is None:
+        account.check()
+        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
+    if (refused := account.refusal(row)) is not None:
+        raise refused
+    if row.account_member_id is None or row.member_id != row.account_member_id:
+        raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
+    return row
+
+
 # --- the question page -----------------------------------------------------------------------
 
 
@@ -449,14 +464,7 @@ def question_page(
         _QUESTION_PAGE,
         {"attempt_id": attempt_id, "position": position, "user_id": account.user_id},
     )
-    if not rows:
-        account.check()  # signed out comes first, as on any other page
-        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
-    first = rows[0]
-    if (refused := account.refusal(first)) is not None:
-        raise refused
-    if first.account_member_id is None or first.member_id != first.account_member_id:
-        raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
+    first = _owned_by(rows[0] if rows else None, account)
     if first.status is not AttemptStatus.IN_PROGRESS or (
         first.deadline is not None and now > first.deadline
     ):
@@ -753,17 +761,11 @@ def save_answer(
     # Straight to the connection, in the session's transaction: plain rows, no ORM work.
     connection = db.session.connection()
     locked = connection.execute(stmt, params).one_or_none()
-    if locked is None:
-        if account is not None:
-            account.check()  # signed out comes first, as on any other page
-        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
     if account is not None:
-        if (refused := account.refusal(locked)) is not None:
-            raise refused
-        member_id = locked.account_member_id
-        if member_id is None:
-            raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
-    if member_id is not None and locked.member_id != member_id:
+        locked = _owned_by(locked, account)
+    elif locked is None:
+        raise AttemptRefused(_("没有这次作答。"), 404, access=True)
+    elif member_id is not None and locked.member_id != member_id:
         raise AttemptRefused(_("这不是您的作答。"), 403, access=True)
     if not isinstance(position, int):
         raise AttemptRefused(_("答案的格式不正确。"))
